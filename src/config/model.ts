@@ -1,0 +1,64 @@
+/**
+ * What providers hand to the compiler: fragments of dynamic configuration with
+ * provider-local names and the source location of every item.
+ */
+import type { ConfigIssue, SourceLocation } from '../errors.js';
+import type { MiddlewareConfig, RouterConfig, ServersTransportConfig, ServiceConfig } from './schema.js';
+
+/** One parsed document of a configuration file (YAML documents or one TOML file). */
+export interface SourceDocument {
+  /** Path of the file, as given to the provider. */
+  readonly file: string;
+  /** Index of the document in a multi-document YAML file (0-based). */
+  readonly index: number;
+  /** The parsed value (plain JSON-like data). */
+  readonly value: unknown;
+  /** 1-based line of the node at `path` inside this document, when known. */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+/** A configuration item with where it came from. */
+export interface Item<T> {
+  readonly value: T;
+  readonly source: SourceLocation;
+}
+
+/** Gatehouse kinds (gatehouse.dev/v1alpha1: Tenant, Application, AlertRule, …), passed through to their consumers. */
+export interface Resource {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly spec: unknown;
+  readonly source: SourceLocation;
+}
+
+/**
+ * What one provider produces. Names are local to the provider (the compiler
+ * qualifies them as `name@provider`); a reference that already contains `@`
+ * points at another provider's item.
+ */
+export interface ConfigFragment {
+  /** `file`, `kubernetescrd`, `internal`, … */
+  readonly provider: string;
+  readonly routers: Record<string, Item<RouterConfig>>;
+  readonly middlewares: Record<string, Item<MiddlewareConfig>>;
+  readonly services: Record<string, Item<ServiceConfig>>;
+  readonly serversTransports: Record<string, Item<ServersTransportConfig>>;
+  readonly tlsOptions: Record<string, Item<unknown>>;
+  readonly resources: Resource[];
+  /** Problems found while converting (each disables only what it names). */
+  readonly issues: ConfigIssue[];
+}
+
+export function emptyFragment(provider: string): ConfigFragment {
+  return {
+    provider,
+    routers: Object.create(null) as Record<string, Item<RouterConfig>>,
+    middlewares: Object.create(null) as Record<string, Item<MiddlewareConfig>>,
+    services: Object.create(null) as Record<string, Item<ServiceConfig>>,
+    serversTransports: Object.create(null) as Record<string, Item<ServersTransportConfig>>,
+    tlsOptions: Object.create(null) as Record<string, Item<unknown>>,
+    resources: [],
+    issues: [],
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The dynamic-configuration model (Traefik's file-provider shape), as TypeBox
+ * schemas: the single source of the TypeScript types, of runtime validation
+ * and of the CRD openAPIV3Schema. Middleware option schemas live with each
+ * middleware (src/middlewares/<name>/) and are collected by the registry.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Duration = Type.Union([Type.String(), Type.Number()], { description: 'Go duration ("10s", "250ms") or seconds' });
+export { Duration };
+
+export const ServerSchema = Type.Object(
+  {
+    url: Type.String({ description: 'http://, https:// or h2c:// URL of the backend server' }),
+    weight: Type.Optional(Type.Integer({ minimum: 0 })),
+    preservePath: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const HealthCheckSchema = Type.Object(
+  {
+    scheme: Type.Optional(Type.String()),
+    mode: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('grpc')])),
+    path: Type.Optional(Type.String()),
+    method: Type.Optional(Type.String()),
+    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    interval: Type.Optional(Duration),
+    unhealthyInterval: Type.Optional(Duration),
+    timeout: Type.Optional(Duration),
+    hostname: Type.Optional(Type.String()),
+    followRedirects: Type.Optional(Type.Boolean()),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+export const StickyCookieSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    secure: Type.Optional(Type.Boolean()),
+    httpOnly: Type.Optional(Type.Boolean()),
+    sameSite: Type.Optional(Type.String()),
+    maxAge: Type.Optional(Type.Integer()),
+    path: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const StickySchema = Type.Object({ cookie: Type.Optional(StickyCookieSchema) }, { additionalProperties: false });
+
+export const LoadBalancerSchema = Type.Object(
+  {
+    servers: Type.Array(ServerSchema),
+    strategy: Type.Optional(Type.String()),
+    passHostHeader: Type.Optional(Type.Boolean()),
+    /** Gatehouse: send this Host header to every server (Front Door's backend host header). */
+    hostHeader: Type.Optional(Type.String()),
+    healthCheck: Type.Optional(HealthCheckSchema),
+    sticky: Type.Optional(StickySchema),
+    responseForwarding: Type.Optional(Type.Object({ flushInterval: Type.Optional(Duration) }, { additionalProperties: false })),
+    serversTransport: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const WeightedSchema = Type.Object(
+  {
+    services: Type.Array(Type.Object({ name: Type.String(), weight: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
+    sticky: Type.Optional(StickySchema),
+    healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+export const MirroringSchema = Type.Object(
+  {
+    service: Type.String(),
+    mirrorBody: Type.Optional(Type.Boolean()),
+    maxBodySize: Type.Optional(Type.Integer()),
+    mirrors: Type.Optional(Type.Array(Type.Object({ name: Type.String(), percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }))),
+    healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+export const FailoverSchema = Type.Object(
+  {
+    service: Type.String(),
+    fallback: Type.String(),
+    healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+/** Exactly one of loadBalancer, weighted, mirroring, failover. */
+export const ServiceSchema = Type.Object(
+  {
+    loadBalancer: Type.Optional(LoadBalancerSchema),
+    weighted: Type.Optional(WeightedSchema),
+    mirroring: Type.Optional(MirroringSchema),
+    failover: Type.Optional(FailoverSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const RouterTlsSchema = Type.Object(
+  {
+    options: Type.Optional(Type.String()),
+    certResolver: Type.Optional(Type.String()),
+    domains: Type.Optional(Type.Array(Type.Object({ main: Type.Optional(Type.String()), sans: Type.Optional(Type.Array(Type.String())) }))),
+  },
+  { additionalProperties: false },
+);
+
+export const RouterSchema = Type.Object(
+  {
+    entryPoints: Type.Optional(Type.Array(Type.String())),
+    rule: Type.String({ minLength: 1 }),
+    ruleSyntax: Type.Optional(Type.Union([Type.Literal('v2'), Type.Literal('v3')])),
+    priority: Type.Optional(Type.Integer()),
+    middlewares: Type.Optional(Type.Array(Type.String())),
+    service: Type.String({ minLength: 1 }),
+    tls: Type.Optional(RouterTlsSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ServersTransportSchema = Type.Object(
+  {
+    serverName: Type.Optional(Type.String()),
+    insecureSkipVerify: Type.Optional(Type.Boolean()),
+    rootCAs: Type.Optional(Type.Array(Type.String())),
+    certificates: Type.Optional(Type.Array(Type.Object({ certFile: Type.String(), keyFile: Type.String() }))),
+    maxIdleConnsPerHost: Type.Optional(Type.Integer()),
+    disableHTTP2: Type.Optional(Type.Boolean()),
+    peerCertURI: Type.Optional(Type.String()),
+    forwardingTimeouts: Type.Optional(
+      Type.Object(
+        {
+          dialTimeout: Type.Optional(Duration),
+          responseHeaderTimeout: Type.Optional(Duration),
+          idleConnTimeout: Type.Optional(Duration),
+          readIdleTimeout: Type.Optional(Duration),
+          pingTimeout: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A middleware: an object with exactly one key, the middleware type (validated by the registry). */
+export const MiddlewareSchema = Type.Record(Type.String(), Type.Unknown());
+
+export type ServerConfig = Static<typeof ServerSchema>;
+export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
+export type LoadBalancerConfig = Static<typeof LoadBalancerSchema>;
+export type WeightedConfig = Static<typeof WeightedSchema>;
+export type MirroringConfig = Static<typeof MirroringSchema>;
+export type FailoverConfig = Static<typeof FailoverSchema>;
+export type ServiceConfig = Static<typeof ServiceSchema>;
+export type RouterConfig = Static<typeof RouterSchema>;
+export type ServersTransportConfig = Static<typeof ServersTransportSchema>;
+export type MiddlewareConfig = Static<typeof MiddlewareSchema>;

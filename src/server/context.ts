@@ -1,0 +1,174 @@
+import type { IncomingMessage, IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+
+/**
+ * The response side of one exchange, as a middleware or service sees it.
+ * Modelled on Go's http.ResponseWriter: a middleware that needs to observe or
+ * change the response (headers, compress, errors, circuitBreaker, buffering)
+ * replaces `ctx.rw` with a wrapper that forwards to the writer it replaced.
+ * Header names are lower-case.
+ */
+export interface ResponseWriter {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: OutgoingHttpHeaders): void;
+  /** Returns false when the client is slow: wait for `onDrain` before writing more. */
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer | string): void;
+  onDrain(cb: () => void): void;
+  /** Abort the response: the client sees a reset / truncated chunked stream, never a clean end. */
+  destroy(err?: Error): void;
+  addTrailers(trailers: OutgoingHttpHeaders): void;
+}
+
+/** Everything one request carries through router → middlewares → service. */
+export class RequestContext {
+  /** Response writer; middlewares may wrap it. */
+  rw: ResponseWriter;
+  /** Method sent upstream. */
+  method: string;
+  /** Host (lower-case, no port, no trailing dot) as matched by rules. */
+  host: string;
+  /** Raw request path (no query), as sent upstream; path middlewares rewrite it. */
+  path: string;
+  /** Raw query string without '?', '' when none. */
+  query: string;
+  /** Headers sent upstream (lower-case names). Middlewares mutate this object. */
+  headers: IncomingHttpHeaders;
+  /** Request body: the client stream, a buffered copy (buffering/retry), or null for none. */
+  body: Readable | Buffer | null;
+  /** Address of the direct peer (IPv4-mapped IPv6 unwrapped). */
+  readonly remoteIp: string;
+  /** Client IP after forwarded-header trust rules (X-Forwarded-For when trusted). */
+  clientIp: string;
+  readonly scheme: 'http' | 'https';
+  readonly entryPoint: string;
+  /** Set by the router. */
+  routerName = '';
+  /** Set by the service that answers. */
+  serviceName = '';
+  /** URL of the backend server that answered (or was tried last). */
+  serverUrl = '';
+  /** Verified token claims (validateJwt), for later middlewares and telemetry. */
+  claims: Record<string, unknown> | null = null;
+  /** Caller identity for telemetry: token client id when there is one. */
+  caller: string | null = null;
+  /** Status sent to the client (set by the base writer). */
+  status = 0;
+  /** Status the backend answered with (0 when none). */
+  originStatus = 0;
+  /** Number of retries performed. */
+  retries = 0;
+  /** Start time, performance.now() in ms. */
+  readonly start: number;
+  /** Bytes of response body written to the client. */
+  bytesOut = 0;
+  /** For WebSocket/upgrade requests: the client socket and the bytes read past the headers. */
+  readonly upgrade: { socket: Duplex; head: Buffer } | null;
+  /** The original request path before any rewrite (for access logs and X-Forwarded-Prefix). */
+  readonly originalPath: string;
+
+  constructor(
+    readonly req: IncomingMessage,
+    rw: ResponseWriter,
+    init: {
+      entryPoint: string;
+      scheme: 'http' | 'https';
+      remoteIp: string;
+      clientIp: string;
+      host: string;
+      path: string;
+      query: string;
+      start: number;
+      upgrade?: { socket: Duplex; head: Buffer } | null;
+    },
+  ) {
+    this.rw = rw;
+    this.method = req.method ?? 'GET';
+    this.headers = req.headers;
+    this.host = init.host;
+    this.path = init.path;
+    this.originalPath = init.path;
+    this.query = init.query;
+    this.remoteIp = init.remoteIp;
+    this.clientIp = init.clientIp;
+    this.scheme = init.scheme;
+    this.entryPoint = init.entryPoint;
+    this.start = init.start;
+    this.upgrade = init.upgrade ?? null;
+    this.body = hasBody(req) ? req : null;
+  }
+
+  /** Path plus query, as sent upstream. */
+  get url(): string {
+    return this.query === '' ? this.path : `${this.path}?${this.query}`;
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (h['transfer-encoding'] !== undefined) return true;
+  const cl = h['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+/** A request handler: router, middleware chain or service. Must answer through ctx.rw exactly once. */
+export type Handler = (ctx: RequestContext) => void;
+
+/** A middleware wraps the next handler (built once per configuration snapshot). */
+export type Middleware = (next: Handler) => Handler;
+
+/** Answer a short text response (used for errors produced by the gateway itself). */
+export function sendText(ctx: RequestContext, status: number, body: string, headers?: OutgoingHttpHeaders): void {
+  if (ctx.rw.headersSent) {
+    ctx.rw.destroy();
+    return;
+  }
+  const buf = Buffer.from(body);
+  ctx.rw.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': buf.length, ...headers });
+  ctx.rw.end(buf);
+}
+
+/** Answer a JSON response. */
+export function sendJson(ctx: RequestContext, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
+  if (ctx.rw.headersSent) {
+    ctx.rw.destroy();
+    return;
+  }
+  const buf = Buffer.from(JSON.stringify(value));
+  ctx.rw.writeHead(status, { 'content-type': 'application/json', 'content-length': buf.length, ...headers });
+  ctx.rw.end(buf);
+}
+
+/** Base writer over a node ServerResponse. */
+export class NodeResponseWriter implements ResponseWriter {
+  ctx: RequestContext | null = null;
+  constructor(readonly res: ServerResponse) {}
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+  writeHead(status: number, headers: OutgoingHttpHeaders): void {
+    if (this.ctx !== null) this.ctx.status = status;
+    this.res.writeHead(status, headers);
+  }
+  write(chunk: Buffer): boolean {
+    if (this.ctx !== null) this.ctx.bytesOut += chunk.length;
+    return this.res.write(chunk);
+  }
+  end(chunk?: Buffer | string): void {
+    if (chunk !== undefined) {
+      if (this.ctx !== null) this.ctx.bytesOut += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      this.res.end(chunk);
+    } else this.res.end();
+  }
+  onDrain(cb: () => void): void {
+    this.res.once('drain', cb);
+  }
+  destroy(err?: Error): void {
+    this.res.destroy(err);
+  }
+  addTrailers(trailers: OutgoingHttpHeaders): void {
+    this.res.addTrailers(trailers as Record<string, string>);
+  }
+}
+
+export type { IncomingHttpHeaders, OutgoingHttpHeaders };
