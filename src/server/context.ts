@@ -58,6 +58,16 @@ export class RequestContext {
   originStatus = 0;
   /** Number of retries performed. */
   retries = 0;
+  /**
+   * Installed by the retry middleware. The proxy calls it when an attempt failed
+   * before any response byte came back (connection refused/reset, timeout),
+   * with `requestSent` telling whether request bytes may have reached the
+   * backend. Returning true means the hook took over (it will re-run the next
+   * handler): the proxy then writes nothing.
+   */
+  retryHook: ((err: Error, requestSent: boolean) => boolean) | null = null;
+  /** Set by the proxy when an attempt failed without a backend response (network error or timeout). */
+  upstreamError: Error | null = null;
   /** Start time, performance.now() in ms. */
   readonly start: number;
   /** Bytes of response body written to the client. */
