@@ -1,0 +1,136 @@
+/**
+ * Adapters from the server's RequestContext to the plain records the observe
+ * module consumes (ExchangeRecord for metrics, AccessLogEntry for the access
+ * log). Called once per finished exchange from the server's `onEnd` hook.
+ */
+import { performance } from 'node:perf_hooks';
+import type { RequestContext } from '../server/context.js';
+import type { AccessLogEntry } from './access-log-format.js';
+import type { ExchangeProtocol, ExchangeRecord } from './metrics.js';
+
+export interface ExchangeExtras {
+  /** End of the exchange, performance.now() ms (default: now). */
+  endMs?: number;
+  /** gRPC status from the response trailers/headers, when the exchange was gRPC. */
+  grpcStatus?: number | null;
+  /** Header carrying the caller identity when there is no verified token (e.g. `client`). */
+  callerHeader?: string;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Caller identity: token client id, else the configured header, else the client IP. */
+export function callerOf(ctx: RequestContext, callerHeader?: string): string {
+  if (ctx.caller !== null && ctx.caller !== '') return ctx.caller;
+  if (callerHeader !== undefined) {
+    const h = headerValue(ctx.headers[callerHeader]);
+    if (h !== undefined && h !== '') return h.length > 128 ? h.slice(0, 128) : h;
+  }
+  return ctx.clientIp;
+}
+
+/** Traefik's protocol label from the request. */
+export function protocolOf(ctx: RequestContext): ExchangeProtocol {
+  if (ctx.upgrade !== null) return 'websocket';
+  const ct = headerValue(ctx.req.headers['content-type']);
+  if (ct !== undefined && ct.startsWith('application/grpc')) return ct.startsWith('application/grpc-web') ? 'grpc-web' : 'grpc';
+  const accept = headerValue(ctx.req.headers.accept);
+  if (accept === 'text/event-stream') return 'sse';
+  return 'http';
+}
+
+function contentLength(ctx: RequestContext): number {
+  const cl = headerValue(ctx.req.headers['content-length']);
+  const n = cl === undefined ? 0 : Number(cl);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+export function exchangeRecordFromContext(ctx: RequestContext, x: ExchangeExtras = {}): ExchangeRecord {
+  const end = x.endMs ?? performance.now();
+  const protocol = protocolOf(ctx);
+  return {
+    entryPoint: ctx.entryPoint,
+    router: ctx.routerName,
+    service: ctx.serviceName,
+    server: ctx.serverUrl,
+    caller: callerOf(ctx, x.callerHeader),
+    method: ctx.req.method ?? ctx.method,
+    status: ctx.status,
+    grpcStatus: x.grpcStatus ?? null,
+    latencyMs: end - ctx.start,
+    bytesIn: contentLength(ctx),
+    bytesOut: ctx.bytesOut,
+    retries: ctx.retries,
+    upstreamError: ctx.upstreamError !== null,
+    at: performance.timeOrigin + end,
+    path: ctx.originalPath,
+    protocol,
+  };
+}
+
+export interface AccessLogExtras {
+  endMs?: number;
+  /** Time spent waiting for the backend, ms. */
+  originDurationMs?: number;
+  /** Authenticated user name (basicAuth / forwardAuth). */
+  clientUsername?: string;
+  /** Headers sent to the client. */
+  responseHeaders?: Record<string, string | string[] | number | undefined>;
+}
+
+function hostPort(addr: string): { host: string; port: string } {
+  if (addr.startsWith('[')) {
+    const end = addr.indexOf(']');
+    const rest = addr.slice(end + 1);
+    return { host: addr.slice(1, end), port: rest.startsWith(':') ? rest.slice(1) : '-' };
+  }
+  const i = addr.lastIndexOf(':');
+  return i < 0 ? { host: addr, port: '-' } : { host: addr.slice(0, i), port: addr.slice(i + 1) };
+}
+
+function serviceAddr(url: string): string {
+  const s = url.indexOf('://');
+  if (s < 0) return url;
+  const rest = url.slice(s + 3);
+  const slash = rest.indexOf('/');
+  return slash < 0 ? rest : rest.slice(0, slash);
+}
+
+export function accessLogEntryFromContext(ctx: RequestContext, x: AccessLogExtras = {}): AccessLogEntry {
+  const end = x.endMs ?? performance.now();
+  const hostHeader = headerValue(ctx.req.headers.host) ?? '';
+  const hp = hostPort(hostHeader);
+  const port = ctx.req.socket?.remotePort;
+  const clientPort = port === undefined ? '' : String(port);
+  return {
+    start: performance.timeOrigin + ctx.start,
+    durationMs: end - ctx.start,
+    originDurationMs: x.originDurationMs ?? 0,
+    clientAddr: ctx.remoteIp.includes(':') ? `[${ctx.remoteIp}]:${clientPort}` : `${ctx.remoteIp}:${clientPort}`,
+    clientHost: ctx.clientIp,
+    clientPort,
+    clientUsername: x.clientUsername ?? '',
+    requestMethod: ctx.req.method ?? ctx.method,
+    requestPath: ctx.req.url ?? ctx.url,
+    requestProtocol: `HTTP/${ctx.req.httpVersion}`,
+    requestScheme: ctx.scheme,
+    requestHost: hp.host,
+    requestPort: hp.port,
+    requestAddr: hostHeader,
+    requestContentSize: contentLength(ctx),
+    downstreamStatus: ctx.status,
+    downstreamContentSize: ctx.bytesOut,
+    originStatus: ctx.originStatus,
+    originContentSize: ctx.originStatus === 0 ? 0 : ctx.bytesOut,
+    retryAttempts: ctx.retries,
+    routerName: ctx.routerName,
+    serviceName: ctx.serviceName,
+    serviceUrl: ctx.serverUrl,
+    serviceAddr: serviceAddr(ctx.serverUrl),
+    entryPointName: ctx.entryPoint,
+    requestHeaders: ctx.req.headers,
+    ...(x.responseHeaders !== undefined ? { responseHeaders: x.responseHeaders } : {}),
+  };
+}

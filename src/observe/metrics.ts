@@ -1,0 +1,556 @@
+/**
+ * The metrics store: one `record()` per completed exchange feeds
+ *  - windowed golden metrics (requests, success, latency histogram, bytes) per
+ *    edge `entrypoint · caller → router → service → server`; every view
+ *    (stat by kind, edges, filters) is a group-by over these series at query time;
+ *  - windowed path-template series for `top`;
+ *  - counters since start in Traefik's Prometheus label sets (totals.ts).
+ *
+ * Cardinality is capped: callers beyond `maxCallers` fold into `other`, edges
+ * beyond `maxSeries` into one `other` series, path templates beyond `maxPaths`
+ * into `other`.
+ *
+ * Multi-worker: a store created with `mode: 'worker'` keeps nothing but what
+ * happened since its last `takeDelta()` (per-second slices); the primary's store
+ * (`mode: 'local'`) merges every worker's delta with `applyDelta()` and answers
+ * the queries.
+ */
+import { bucketIndex } from './histogram.js';
+import { DEFAULT_LEVELS, PendingSlices, SlidingWindows, WindowSum, type Sample, type SliceDelta, type TimelinePoint, type WindowLevel } from './windows.js';
+import { LabelCap, PathTemplater, isSuccess, methodLabel } from './classify.js';
+import { DEFAULT_PROM_BUCKETS, SEP, Totals, type TotalsDelta } from './totals.js';
+
+/** Traefik's `protocol` label values. */
+export type ExchangeProtocol = 'http' | 'websocket' | 'sse' | 'grpc' | 'grpc-web';
+
+/** One completed exchange, as the server reports it. */
+export interface ExchangeRecord {
+  entryPoint: string;
+  /** Router name ('' when no router matched). */
+  router: string;
+  /** Service name ('' when none answered). */
+  service: string;
+  /** Backend server URL ('' when none was tried). */
+  server: string;
+  /** Caller identity: verified token client id, or the source address (configurable). */
+  caller: string;
+  method: string;
+  /** Status sent to the client; 0 = no response. */
+  status: number;
+  grpcStatus: number | null;
+  latencyMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  retries: number;
+  /** The attempt failed without a backend response (connection error, timeout). */
+  upstreamError: boolean;
+  /** End of the exchange, epoch ms. */
+  at: number;
+  /** Request path (no query), for `top`. Optional: without it the exchange is not in `top`. */
+  path?: string;
+  /** Defaults to 'grpc' when grpcStatus is set, else 'http'. */
+  protocol?: ExchangeProtocol;
+}
+
+export type StatKind = 'entrypoints' | 'routers' | 'services' | 'servers' | 'callers';
+export const STAT_KINDS: readonly StatKind[] = Object.freeze(['entrypoints', 'routers', 'services', 'servers', 'callers']);
+
+export interface StatFilter {
+  /** Only exchanges from this caller. */
+  from?: string;
+  /** Only exchanges to this router, service or server. */
+  to?: string;
+}
+
+/** One row of `gatehouse stat` (contract names). */
+export interface StatRow {
+  name: string;
+  /** 0..1, null without requests in the window. */
+  success: number | null;
+  rps: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyP99Ms: number | null;
+  requests: number;
+  /** Open TCP connections (entrypoints; servers when reported), null when unknown. */
+  tcpConnections: number | null;
+}
+
+export interface EdgeRow {
+  caller: string;
+  router: string;
+  service: string;
+  server: string;
+  success: number | null;
+  rps: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyP99Ms: number | null;
+  requests: number;
+}
+
+export interface TopRow {
+  method: string;
+  path: string;
+  count: number;
+  rps: number;
+  bestMs: number | null;
+  worstMs: number | null;
+  lastMs: number | null;
+  success: number | null;
+}
+
+export interface MetricsOptions {
+  mode?: 'local' | 'worker';
+  maxCallers?: number;
+  maxSeries?: number;
+  maxPaths?: number;
+  /** Prometheus histogram bounds, seconds (Traefik's default 0.1, 0.3, 1.2, 5). */
+  prometheusBuckets?: readonly number[];
+  levels?: readonly WindowLevel[];
+  /** Clock, epoch ms (tests). */
+  now?: () => number;
+}
+
+/** A worker's metrics since its previous delta: plain JSON, sent over IPC. */
+export interface MetricsDelta {
+  v: 1;
+  /** [entryPoint, caller, router, service, server] and their 1 s slices. */
+  edges: Array<{ k: string[]; s: SliceDelta[] }>;
+  /** [method, pathTemplate] and their 1 s slices (no histograms). */
+  paths: Array<{ k: string[]; s: SliceDelta[] }>;
+  totals: TotalsDelta;
+  /** Open connections per entry point (absolute), when changed. */
+  conn?: Record<string, number>;
+  /** Open connections per backend server URL (absolute), when changed. */
+  serverConn?: Record<string, number>;
+  /** [service, url, up 0|1], when changed. */
+  up?: Array<[string, string, number]>;
+}
+
+export interface ReloadStats {
+  total: number;
+  failures: number;
+  /** Epoch seconds, 0 when never. */
+  lastSuccess: number;
+  lastFailure: number;
+}
+
+/** What the Prometheus renderer reads. */
+export interface PrometheusSnapshot {
+  totals: Totals;
+  connections: Map<string, number>;
+  serverUp: Array<{ service: string; url: string; up: boolean }>;
+  reloads: ReloadStats;
+}
+
+interface EdgeSeries {
+  k: string[];
+  win: SlidingWindows | null;
+  pending: PendingSlices | null;
+}
+
+const OTHER = 'other';
+
+export class MetricsStore {
+  readonly mode: 'local' | 'worker';
+  private readonly now: () => number;
+  private readonly levels: readonly WindowLevel[];
+  private readonly maxSeries: number;
+  private readonly maxPaths: number;
+  private readonly callers: LabelCap;
+  private readonly templater = new PathTemplater();
+  private readonly edgeSeries = new Map<string, EdgeSeries>();
+  private readonly pathSeries = new Map<string, EdgeSeries>();
+  private totals: Totals;
+  private readonly origin: number;
+  /** source → entryPoint → open connections */
+  private readonly conn = new Map<string, Map<string, number>>();
+  private readonly serverConn = new Map<string, Map<string, number>>();
+  private readonly serverUp = new Map<string, { service: string; url: string; up: boolean }>();
+  private gaugesDirty = false;
+  private readonly reloads: ReloadStats = { total: 0, failures: 0, lastSuccess: 0, lastFailure: 0 };
+  private lastPrune: number;
+  /** Scratch sample reused by record() (no allocation per request). */
+  private readonly sample: Sample = { at: 0, latencyMs: 0, bucket: 0, success: true, bytesIn: 0, bytesOut: 0, retries: 0 };
+
+  constructor(opts: MetricsOptions = {}) {
+    this.mode = opts.mode ?? 'local';
+    this.now = opts.now ?? Date.now;
+    this.levels = opts.levels ?? DEFAULT_LEVELS;
+    this.maxSeries = opts.maxSeries ?? 2000;
+    this.maxPaths = opts.maxPaths ?? 500;
+    this.callers = new LabelCap(opts.maxCallers ?? 100, OTHER);
+    const bounds = [...(opts.prometheusBuckets ?? DEFAULT_PROM_BUCKETS)].sort((a, b) => a - b);
+    this.totals = new Totals(Object.freeze(bounds));
+    this.origin = this.now();
+    this.lastPrune = this.origin;
+  }
+
+  /** Prometheus bounds in force (seconds). */
+  get prometheusBuckets(): readonly number[] {
+    return this.totals.bounds;
+  }
+
+  /** Record one completed exchange (hot path: a few map look-ups, no closures). */
+  record(e: ExchangeRecord): void {
+    const success = isSuccess(e.status, e.grpcStatus, e.upstreamError);
+    const caller = this.callers.fold(e.caller === '' ? 'unknown' : e.caller);
+    const s = this.sample;
+    s.at = e.at;
+    s.latencyMs = e.latencyMs >= 0 ? e.latencyMs : 0;
+    s.bucket = bucketIndex(s.latencyMs);
+    s.success = success;
+    s.bytesIn = e.bytesIn;
+    s.bytesOut = e.bytesOut;
+    s.retries = e.retries;
+
+    const key = e.entryPoint + SEP + caller + SEP + e.router + SEP + e.service + SEP + e.server;
+    const edge = this.edgeSeries.get(key) ?? this.newEdge(key, e.entryPoint, caller, e.router, e.service, e.server);
+    if (edge.win !== null) edge.win.record(s);
+    else edge.pending!.record(s, true);
+
+    if (e.path !== undefined) {
+      const method = methodLabel(e.method);
+      const pkey = method + SEP + this.templater.template(e.path);
+      const ps = this.pathSeries.get(pkey) ?? this.newPath(pkey);
+      if (ps.win !== null) ps.win.record(s);
+      else ps.pending!.record(s, false);
+    }
+
+    this.recordTotals(e, caller, success, s.latencyMs);
+  }
+
+  private recordTotals(e: ExchangeRecord, caller: string, success: boolean, latencyMs: number): void {
+    const t = this.totals;
+    const sec = latencyMs / 1000;
+    const bi = t.boundIndex(sec);
+    const code = String(e.status);
+    const method = methodLabel(e.method);
+    const protocol = e.protocol ?? (e.grpcStatus !== null ? 'grpc' : 'http');
+    const head = code + SEP + method + SEP + protocol + SEP;
+
+    let k = head + e.entryPoint;
+    t.bump(t.entrypoints.get(k) ?? t.create(t.entrypoints, k, [code, method, protocol, e.entryPoint]), sec, bi, e.bytesIn, e.bytesOut);
+    if (e.router !== '') {
+      k = head + e.router + SEP + e.service;
+      t.bump(t.routers.get(k) ?? t.create(t.routers, k, [code, method, protocol, e.router, e.service]), sec, bi, e.bytesIn, e.bytesOut);
+    }
+    if (e.service !== '') {
+      k = head + e.service;
+      t.bump(t.services.get(k) ?? t.create(t.services, k, [code, method, protocol, e.service]), sec, bi, e.bytesIn, e.bytesOut);
+      if (e.retries > 0) t.addRetries(e.service, e.retries);
+    }
+    const cls = success ? 'success' : 'failure';
+    k = caller + SEP + e.router + SEP + e.service + SEP + cls;
+    t.bump(t.callers.get(k) ?? t.create(t.callers, k, [caller, e.router, e.service, cls]), sec, bi, e.bytesIn, e.bytesOut);
+    t.bump(t.callerDurations.get(caller) ?? t.create(t.callerDurations, caller, [caller]), sec, bi, e.bytesIn, e.bytesOut);
+  }
+
+  private newEdge(key: string, ep: string, caller: string, router: string, service: string, server: string): EdgeSeries {
+    if (this.edgeSeries.size >= this.maxSeries) {
+      const okey = [OTHER, OTHER, OTHER, OTHER, OTHER].join(SEP);
+      const o = this.edgeSeries.get(okey);
+      if (o !== undefined) return o;
+      return this.addSeries(this.edgeSeries, okey, [OTHER, OTHER, OTHER, OTHER, OTHER], true);
+    }
+    return this.addSeries(this.edgeSeries, key, [ep, caller, router, service, server], true);
+  }
+
+  private newPath(key: string): EdgeSeries {
+    if (this.pathSeries.size >= this.maxPaths) {
+      const okey = OTHER + SEP + OTHER;
+      return this.pathSeries.get(okey) ?? this.addSeries(this.pathSeries, okey, [OTHER, OTHER], false);
+    }
+    const i = key.indexOf(SEP);
+    return this.addSeries(this.pathSeries, key, [key.slice(0, i), key.slice(i + 1)], false);
+  }
+
+  private addSeries(map: Map<string, EdgeSeries>, key: string, k: string[], withHistogram: boolean): EdgeSeries {
+    const s: EdgeSeries =
+      this.mode === 'worker'
+        ? { k, win: null, pending: new PendingSlices() }
+        : { k, win: new SlidingWindows(this.levels, withHistogram), pending: null };
+    map.set(key, s);
+    return s;
+  }
+
+  /** Gauge reported by the server: open TCP connections on an entry point. */
+  setConnections(entryPoint: string, n: number, source = 'local'): void {
+    setGauge(this.conn, source, entryPoint, n);
+    this.gaugesDirty = true;
+  }
+
+  /** Gauge reported by the upstream pools: open connections to a backend server. */
+  setServerConnections(serverUrl: string, n: number, source = 'local'): void {
+    setGauge(this.serverConn, source, serverUrl, n);
+    this.gaugesDirty = true;
+  }
+
+  /** Health of one backend server (health checks); `traefik_service_server_up`. */
+  setServerUp(service: string, url: string, up: boolean): void {
+    this.serverUp.set(service + SEP + url, { service, url, up });
+    this.gaugesDirty = true;
+  }
+
+  /** Forget a server (configuration no longer has it). */
+  removeServer(service: string, url: string): void {
+    this.serverUp.delete(service + SEP + url);
+    this.gaugesDirty = true;
+  }
+
+  /** A configuration reload happened (primary). */
+  recordConfigReload(success: boolean, at = this.now()): void {
+    this.reloads.total++;
+    if (success) this.reloads.lastSuccess = at / 1000;
+    else {
+      this.reloads.failures++;
+      this.reloads.lastFailure = at / 1000;
+    }
+  }
+
+  /** Golden metrics per name of `kind` over the window ending now. */
+  stat(kind: StatKind, windowMs: number, filter: StatFilter = {}): StatRow[] {
+    const now = this.now();
+    this.maybePrune(now);
+    const idx = KIND_INDEX[kind];
+    const groups = new Map<string, WindowSum>();
+    for (const s of this.edgeSeries.values()) {
+      if (s.win === null) continue;
+      const k = s.k;
+      if (filter.from !== undefined && k[1] !== filter.from) continue;
+      if (filter.to !== undefined && k[2] !== filter.to && k[3] !== filter.to && k[4] !== filter.to) continue;
+      const name = k[idx] as string;
+      if (name === '') continue;
+      let g = groups.get(name);
+      if (g === undefined) groups.set(name, (g = new WindowSum()));
+      s.win.query(now, windowMs, g, this.origin);
+    }
+    if (kind === 'entrypoints' && filter.from === undefined && filter.to === undefined) {
+      for (const m of this.conn.values()) for (const ep of m.keys()) if (!groups.has(ep)) groups.set(ep, new WindowSum());
+    }
+    const rows: StatRow[] = [];
+    for (const [name, g] of groups) {
+      rows.push({
+        name,
+        success: g.successRate(),
+        rps: round(g.rps()),
+        latencyP50Ms: roundOrNull(g.quantile(0.5)),
+        latencyP95Ms: roundOrNull(g.quantile(0.95)),
+        latencyP99Ms: roundOrNull(g.quantile(0.99)),
+        requests: g.requests,
+        tcpConnections: kind === 'entrypoints' ? sumGauge(this.conn, name) : kind === 'servers' ? sumGaugeOrNull(this.serverConn, name) : null,
+      });
+    }
+    return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Who talks to whom: caller → router → service → server, with golden metrics. */
+  edges(windowMs: number): EdgeRow[] {
+    const now = this.now();
+    const groups = new Map<string, { k: string[]; g: WindowSum }>();
+    for (const s of this.edgeSeries.values()) {
+      if (s.win === null) continue;
+      const [, caller, router, service, server] = s.k as [string, string, string, string, string];
+      const key = caller + SEP + router + SEP + service + SEP + server;
+      let e = groups.get(key);
+      if (e === undefined) groups.set(key, (e = { k: [caller, router, service, server], g: new WindowSum() }));
+      s.win.query(now, windowMs, e.g, this.origin);
+    }
+    const rows: EdgeRow[] = [];
+    for (const { k, g } of groups.values()) {
+      if (g.requests === 0) continue;
+      rows.push({
+        caller: k[0] as string,
+        router: k[1] as string,
+        service: k[2] as string,
+        server: k[3] as string,
+        success: g.successRate(),
+        rps: round(g.rps()),
+        latencyP50Ms: roundOrNull(g.quantile(0.5)),
+        latencyP95Ms: roundOrNull(g.quantile(0.95)),
+        latencyP99Ms: roundOrNull(g.quantile(0.99)),
+        requests: g.requests,
+      });
+    }
+    return rows.sort((a, b) => b.requests - a.requests);
+  }
+
+  /** Busiest path templates over the window. */
+  top(windowMs: number, limit = 50): TopRow[] {
+    const now = this.now();
+    const rows: TopRow[] = [];
+    for (const s of this.pathSeries.values()) {
+      if (s.win === null) continue;
+      const g = s.win.query(now, windowMs, new WindowSum(), this.origin);
+      if (g.requests === 0) continue;
+      rows.push({
+        method: s.k[0] as string,
+        path: s.k[1] as string,
+        count: g.requests,
+        rps: round(g.rps()),
+        bestMs: round(g.min),
+        worstMs: round(g.max),
+        lastMs: round(g.last),
+        success: g.successRate(),
+      });
+    }
+    rows.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
+    return rows.slice(0, limit);
+  }
+
+  /** Per-slice points (charts) for one name of a kind; 1-minute points for an hour. */
+  timeline(kind: StatKind, name: string, windowMs: number): TimelinePoint[] {
+    const now = this.now();
+    const idx = KIND_INDEX[kind];
+    let out: TimelinePoint[] | null = null;
+    for (const s of this.edgeSeries.values()) {
+      if (s.win === null || s.k[idx] !== name) continue;
+      const pts = s.win.timeline(now, windowMs);
+      if (out === null) out = pts;
+      else
+        for (let i = 0; i < pts.length; i++) {
+          // Quantiles of several series cannot be added; keep the worst as a bound.
+          const a = out[i]!;
+          const b = pts[i]!;
+          a.requests += b.requests;
+          a.successes += b.successes;
+          a.rps += b.rps;
+          a.p50 = maxOrNull(a.p50, b.p50);
+          a.p95 = maxOrNull(a.p95, b.p95);
+          a.p99 = maxOrNull(a.p99, b.p99);
+        }
+    }
+    return out ?? [];
+  }
+
+  /** Worker: everything recorded since the previous call, as plain JSON. */
+  takeDelta(): MetricsDelta {
+    if (this.mode !== 'worker') throw new Error('takeDelta() is for stores created with mode "worker"');
+    const edges: MetricsDelta['edges'] = [];
+    for (const [key, s] of this.edgeSeries) {
+      const sl = s.pending!.drain();
+      if (sl.length > 0) edges.push({ k: s.k, s: sl });
+      else this.edgeSeries.delete(key);
+    }
+    const paths: MetricsDelta['paths'] = [];
+    for (const [key, s] of this.pathSeries) {
+      const sl = s.pending!.drain();
+      if (sl.length > 0) paths.push({ k: s.k, s: sl });
+      else this.pathSeries.delete(key);
+    }
+    const totals = this.totals.toDelta();
+    this.totals = new Totals(this.totals.bounds);
+    const d: MetricsDelta = { v: 1, edges, paths, totals };
+    if (this.gaugesDirty) {
+      d.conn = Object.fromEntries(this.conn.get('local') ?? []);
+      d.serverConn = Object.fromEntries(this.serverConn.get('local') ?? []);
+      d.up = [...this.serverUp.values()].map((x) => [x.service, x.url, x.up ? 1 : 0]);
+      this.gaugesDirty = false;
+    }
+    return d;
+  }
+
+  /** Primary: merge a worker's delta. `source` identifies the worker (its gauges are replaced, not added). */
+  applyDelta(d: MetricsDelta, source = 'worker'): void {
+    if (this.mode !== 'local') throw new Error('applyDelta() is for stores created with mode "local"');
+    if (d === null || typeof d !== 'object' || d.v !== 1) return;
+    for (const { k, s } of d.edges ?? []) {
+      if (!isStrings(k, 5) || !Array.isArray(s)) continue;
+      const caller = this.callers.fold(k[1] as string);
+      const key = k[0] + SEP + caller + SEP + k[2] + SEP + k[3] + SEP + k[4];
+      const edge = this.edgeSeries.get(key) ?? this.newEdge(key, k[0] as string, caller, k[2] as string, k[3] as string, k[4] as string);
+      for (const slice of s) if (isSlice(slice)) edge.win!.addDelta(slice);
+    }
+    for (const { k, s } of d.paths ?? []) {
+      if (!isStrings(k, 2) || !Array.isArray(s)) continue;
+      const key = k[0] + SEP + k[1];
+      const ps = this.pathSeries.get(key) ?? this.newPath(key);
+      for (const slice of s) if (isSlice(slice)) ps.win!.addDelta(slice);
+    }
+    if (d.totals !== undefined) {
+      this.totals.merge(d.totals, (table, labels) => {
+        const l = [...labels];
+        l[0] = this.callers.fold(l[0] as string);
+        return table === 'cl' || table === 'cd' ? l : labels;
+      });
+    }
+    if (d.conn !== undefined) replaceGauges(this.conn, source, d.conn);
+    if (d.serverConn !== undefined) replaceGauges(this.serverConn, source, d.serverConn);
+    if (Array.isArray(d.up)) for (const [svc, url, up] of d.up) if (typeof svc === 'string' && typeof url === 'string') this.setServerUp(svc, url, up === 1);
+  }
+
+  /** A worker went away: drop its gauges. */
+  forgetSource(source: string): void {
+    this.conn.delete(source);
+    this.serverConn.delete(source);
+  }
+
+  prometheusSnapshot(): PrometheusSnapshot {
+    const connections = new Map<string, number>();
+    for (const m of this.conn.values()) for (const [ep, n] of m) connections.set(ep, (connections.get(ep) ?? 0) + n);
+    return { totals: this.totals, connections, serverUp: [...this.serverUp.values()], reloads: { ...this.reloads } };
+  }
+
+  /** Drop windowed series idle for longer than the longest window. */
+  prune(now = this.now()): void {
+    this.lastPrune = now;
+    for (const map of [this.edgeSeries, this.pathSeries])
+      for (const [key, s] of map) if (s.win !== null && s.win.idleSince(now)) map.delete(key);
+  }
+
+  private maybePrune(now: number): void {
+    if (now - this.lastPrune > 60_000) this.prune(now);
+  }
+}
+
+const KIND_INDEX: Record<StatKind, number> = { entrypoints: 0, callers: 1, routers: 2, services: 3, servers: 4 };
+
+function setGauge(m: Map<string, Map<string, number>>, source: string, name: string, n: number): void {
+  let g = m.get(source);
+  if (g === undefined) m.set(source, (g = new Map()));
+  g.set(name, n);
+}
+
+function replaceGauges(m: Map<string, Map<string, number>>, source: string, values: Record<string, number>): void {
+  const g = new Map<string, number>();
+  for (const [k, v] of Object.entries(values)) if (typeof v === 'number' && Number.isFinite(v)) g.set(k, v);
+  m.set(source, g);
+}
+
+function sumGauge(m: Map<string, Map<string, number>>, name: string): number {
+  let n = 0;
+  for (const g of m.values()) n += g.get(name) ?? 0;
+  return n;
+}
+
+function sumGaugeOrNull(m: Map<string, Map<string, number>>, name: string): number | null {
+  let n: number | null = null;
+  for (const g of m.values()) {
+    const v = g.get(name);
+    if (v !== undefined) n = (n ?? 0) + v;
+  }
+  return n;
+}
+
+function isStrings(k: unknown, n: number): k is string[] {
+  return Array.isArray(k) && k.length === n && k.every((x) => typeof x === 'string');
+}
+
+function isSlice(s: unknown): s is SliceDelta {
+  if (s === null || typeof s !== 'object') return false;
+  const o = s as Record<string, unknown>;
+  return typeof o.t === 'number' && typeof o.requests === 'number' && o.requests > 0 && typeof o.min === 'number' && Array.isArray(o.h);
+}
+
+function round(v: number): number {
+  return Number.isFinite(v) ? Math.round(v * 1000) / 1000 : 0;
+}
+
+function roundOrNull(v: number | null): number | null {
+  return v === null || !Number.isFinite(v) ? null : Math.round(v * 1000) / 1000;
+}
+
+function maxOrNull(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
