@@ -1,0 +1,166 @@
+/**
+ * The built-in identity provider, served as the internal service
+ * `identity@internal`: token endpoint, discovery documents and keys per tenant.
+ */
+import type { Handler, RequestContext } from '../server/context.js';
+import { sendJson } from '../server/context.js';
+import type { Logger } from '../log.js';
+import { emptyIdentityConfig, type IdentityConfig, type TenantEntry } from './compile.js';
+import { SigningKeyStore } from './signing-keys.js';
+import { TokenEndpoint } from './token-endpoint.js';
+import { FailureLimiter } from './failure-limiter.js';
+import { aadError, shown } from './aad-errors.js';
+import { discoveryV1, discoveryV2, jwks } from './metadata.js';
+
+export interface IdentityProviderOptions {
+  dataDir: string;
+  /** e.g. `https://login.example.com`; default: derived from each request (scheme + Host). */
+  issuerBaseUrl?: string;
+  log: Logger;
+  /** Epoch ms (tests move time). */
+  now?: () => number;
+  /** Signing-key rotation period, default 30 days. */
+  rotationIntervalMs?: number;
+  /** Failed authentications per client and source before a lock-out, default 10 per 5 minutes. */
+  maxFailures?: number;
+  failureWindowMs?: number;
+}
+
+const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+const MAX_LIFETIME_MS = 86_400_000;
+const DAY = 86_400_000;
+
+type Route = 'token-v2' | 'token-v1' | 'disco-v2' | 'disco-v1' | 'keys-v2' | 'keys-v1';
+const ROUTES: Record<string, Route> = Object.assign(Object.create(null) as Record<string, Route>, {
+  'oauth2/v2.0/token': 'token-v2',
+  'oauth2/token': 'token-v1',
+  'v2.0/.well-known/openid-configuration': 'disco-v2',
+  '.well-known/openid-configuration': 'disco-v1',
+  'discovery/v2.0/keys': 'keys-v2',
+  'discovery/keys': 'keys-v1',
+});
+
+export class IdentityProvider {
+  private config: IdentityConfig = emptyIdentityConfig;
+  private readonly keys: SigningKeyStore;
+  private readonly tokens: TokenEndpoint;
+  private readonly now: () => number;
+  private readonly base: string | undefined;
+  private readonly rotationMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private rotating: Promise<unknown> | null = null;
+  private closed = false;
+  readonly handler: Handler;
+
+  constructor(private readonly opts: IdentityProviderOptions) {
+    this.now = opts.now ?? Date.now;
+    this.base = opts.issuerBaseUrl?.replace(/\/+$/, '');
+    this.rotationMs = opts.rotationIntervalMs ?? 30 * DAY;
+    // A retired key stays published for the longest token lifetime plus a margin.
+    this.keys = new SigningKeyStore(opts.dataDir, this.now, MAX_LIFETIME_MS + 10 * 60_000);
+    const limiter = new FailureLimiter(opts.maxFailures ?? 10, opts.failureWindowMs ?? 5 * 60_000, this.now);
+    this.tokens = new TokenEndpoint({ keys: this.keys, log: opts.log, now: this.now, limiter });
+    this.handler = (ctx) => this.serve(ctx);
+  }
+
+  /** Load or create the signing keys and schedule rotation. */
+  async init(): Promise<void> {
+    await this.keys.load();
+    const active = this.keys.active();
+    if (active !== undefined && this.now() - active.createdAt >= this.rotationMs) await this.rotate();
+    this.schedule();
+  }
+
+  /** Replace the tenant/application snapshot. */
+  update(config: IdentityConfig): void {
+    this.config = config;
+  }
+
+  /** Rotate now (also used by the schedule). */
+  async rotate(): Promise<void> {
+    const p = this.keys.rotate();
+    this.rotating = p;
+    try {
+      const k = await p;
+      this.opts.log.info({ kid: k.kid }, 'identity: signing key rotated');
+    } finally {
+      this.rotating = null;
+    }
+  }
+
+  /** kid of the key signing new tokens, and every published kid. */
+  keyIds(): { active: string | undefined; published: string[] } {
+    return { active: this.keys.active()?.kid, published: this.keys.published().map((k) => k.kid) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.rotating !== null) await this.rotating.catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    const active = this.keys.active();
+    const due = active === undefined ? 0 : active.createdAt + this.rotationMs - this.now();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const run = this.keys.active() !== undefined && this.now() - (this.keys.active()?.createdAt ?? 0) < this.rotationMs ? Promise.resolve() : this.rotate();
+      run.catch((err: Error) => this.opts.log.error({ err: err.message }, 'identity: key rotation failed')).finally(() => this.schedule());
+    }, Math.max(1000, Math.min(due, 2 ** 31 - 1)));
+    this.timer.unref();
+  }
+
+  private baseFor(ctx: RequestContext): string | null {
+    if (this.base !== undefined) return this.base;
+    const host = ctx.req.headers.host;
+    if (typeof host !== 'string' || !HOST.test(host)) return null;
+    return `${ctx.scheme}://${host.toLowerCase()}`;
+  }
+
+  private serve(ctx: RequestContext): void {
+    const path = ctx.path;
+    const slash = path.indexOf('/', 1);
+    const route = slash < 0 ? undefined : ROUTES[path.slice(slash + 1)];
+    if (route === undefined) {
+      sendJson(ctx, 404, { error: 'not_found', error_description: 'No identity endpoint at this path.' });
+      return;
+    }
+    const base = this.baseFor(ctx);
+    if (base === null) {
+      sendJson(ctx, 400, { error: 'invalid_request', error_description: 'Invalid Host header.' });
+      return;
+    }
+    let segment: string;
+    try {
+      segment = decodeURIComponent(path.slice(1, slash));
+    } catch {
+      segment = path.slice(1, slash);
+    }
+    const tenant = this.config.tenants.get(segment.toLowerCase());
+    if (tenant === undefined) {
+      aadError(ctx, base, this.now(), 400, 'invalid_request', 90002, `Tenant '${shown(segment)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      return;
+    }
+    if (route === 'token-v2' || route === 'token-v1') {
+      this.tokens.handle(ctx, tenant, base, route === 'token-v2' ? 2 : 1).catch((err: Error) => {
+        this.opts.log.error({ err: err.message }, 'identity: token endpoint failed');
+        if (!ctx.rw.headersSent) aadError(ctx, base, this.now(), 500, 'server_error', 90100, 'An internal error occurred.');
+      });
+      return;
+    }
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      sendJson(ctx, 405, { error: 'invalid_request', error_description: 'Only GET is allowed.' }, { allow: 'GET, HEAD' });
+      return;
+    }
+    this.metadata(ctx, route, tenant, base);
+  }
+
+  private metadata(ctx: RequestContext, route: Route, t: TenantEntry, base: string): void {
+    const cache = { 'cache-control': 'max-age=3600, private', 'access-control-allow-origin': '*' };
+    if (route === 'disco-v2') sendJson(ctx, 200, discoveryV2(base, t), cache);
+    else if (route === 'disco-v1') sendJson(ctx, 200, discoveryV1(base, t), cache);
+    else sendJson(ctx, 200, jwks(this.keys.published(), route === 'keys-v2' ? `${base}/${t.tenantId}/v2.0` : undefined), cache);
+  }
+}
