@@ -1,0 +1,33 @@
+/**
+ * The `internal` provider: routers Traefik creates for its own services when
+ * they are exposed directly on an entry point (`--api.insecure`, `--ping`,
+ * `--metrics.prometheus`, and Gatehouse's `--identity.insecure`).
+ */
+import { emptyFragment, type ConfigFragment } from './model.js';
+
+const MAX = 2147483647;
+
+export interface InternalRoutes {
+  /** Entry point for api@internal + dashboard@internal (`--api.insecure`), or null. */
+  api: string | null;
+  dashboard: boolean;
+  ping: string | null;
+  metrics: string | null;
+  identity: string | null;
+}
+
+export function internalFragment(r: InternalRoutes): ConfigFragment {
+  const f = emptyFragment('internal');
+  const src = { file: '(static configuration)' };
+  if (r.ping !== null) f.routers.ping = { value: { entryPoints: [r.ping], rule: 'PathPrefix(`/ping`)', priority: MAX, service: 'ping@internal' }, source: src };
+  if (r.metrics !== null) f.routers.prometheus = { value: { entryPoints: [r.metrics], rule: 'PathPrefix(`/metrics`)', priority: MAX, service: 'prometheus@internal' }, source: src };
+  if (r.api !== null) {
+    f.routers.api = { value: { entryPoints: [r.api], rule: 'PathPrefix(`/api`)', priority: MAX - 1, service: 'api@internal' }, source: src };
+    if (r.dashboard) f.routers.dashboard = { value: { entryPoints: [r.api], rule: 'PathPrefix(`/`)', priority: MAX - 2, service: 'dashboard@internal' }, source: src };
+  }
+  if (r.identity !== null) {
+    // Tenant-scoped identity endpoints: /{tenant}/oauth2/…, /{tenant}/v2.0/…, /{tenant}/discovery/…
+    f.routers.identity = { value: { entryPoints: [r.identity], rule: 'PathPrefix(`/{tenant:[^/]+}/oauth2/`) || PathPrefix(`/{tenant:[^/]+}/v2.0/`) || PathPrefix(`/{tenant:[^/]+}/discovery/`) || PathPrefix(`/{tenant:[^/]+}/.well-known/`)', priority: MAX - 3, service: 'identity@internal' }, source: src };
+  }
+  return f;
+}

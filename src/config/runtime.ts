@@ -1,0 +1,65 @@
+/**
+ * The compiled configuration snapshot: plain, JSON-serialisable data (it is
+ * sent from the primary to every worker), with Traefik's runtime status per
+ * item. Never mutated after it is built.
+ */
+import type { ConfigIssue, SourceLocation } from '../errors.js';
+import type { Resource } from './model.js';
+import type { MiddlewareConfig, RouterConfig, ServersTransportConfig, ServiceConfig } from './schema.js';
+
+export type ItemStatus = 'enabled' | 'disabled' | 'warning';
+
+interface RuntimeItem {
+  /** Qualified name, `name@provider`. */
+  name: string;
+  provider: string;
+  status: ItemStatus;
+  errors: string[];
+  source: SourceLocation;
+}
+
+export interface RuntimeRouter extends RuntimeItem {
+  config: RouterConfig;
+  /** Entry points the router is attached to (defaults resolved). */
+  entryPoints: string[];
+  /** Effective priority (explicit, or the rule length). */
+  priority: number;
+  /** Qualified middleware names, in order. */
+  middlewares: string[];
+  /** Qualified service name. */
+  service: string;
+  ruleSyntax: 'v2' | 'v3';
+}
+
+export interface RuntimeMiddleware extends RuntimeItem {
+  /** Middleware type key, e.g. `headers`. */
+  type: string;
+  config: MiddlewareConfig;
+  usedBy: string[];
+}
+
+export type ServiceKind = 'loadbalancer' | 'weighted' | 'mirroring' | 'failover' | 'internal';
+
+export interface RuntimeService extends RuntimeItem {
+  type: ServiceKind;
+  config: ServiceConfig;
+  usedBy: string[];
+}
+
+export interface RuntimeServersTransport extends RuntimeItem {
+  config: ServersTransportConfig;
+}
+
+export interface Snapshot {
+  /** Increases by one for every applied configuration. */
+  revision: number;
+  createdAt: string;
+  routers: Record<string, RuntimeRouter>;
+  middlewares: Record<string, RuntimeMiddleware>;
+  services: Record<string, RuntimeService>;
+  serversTransports: Record<string, RuntimeServersTransport>;
+  /** Gatehouse kinds (Tenant, Application, …) for their consumers. */
+  resources: Resource[];
+  /** Every problem found (also attached to the items they disable). */
+  issues: ConfigIssue[];
+}

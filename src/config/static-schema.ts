@@ -1,0 +1,165 @@
+/**
+ * The static configuration (how the process starts), as one TypeBox schema:
+ * the single source of the StaticConfig type, of the flag/env/file key names
+ * (Traefik's canonical spelling, matched case-insensitively), of the value
+ * conversions, of the defaults and of `gatehouse serve --help`.
+ *
+ * Annotations read by the parser (src/config/static.ts):
+ * - `default`: filled in when the key is absent;
+ * - `description`: the one-line help;
+ * - `x-duration`: a Go duration ("10s") or seconds in the input, milliseconds in the result;
+ * - an optional object is a section (`--api` enables it with defaults, `--api=false` removes it);
+ *   a required object is always present.
+ */
+import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+
+export const DURATION = 'x-duration';
+
+const ms = (def: number, description: string): ReturnType<typeof Type.Number> =>
+  Type.Number({ minimum: 0, default: def, description: `${description} (duration)`, [DURATION]: true });
+const bool = (def: boolean, description: string): ReturnType<typeof Type.Boolean> => Type.Boolean({ default: def, description });
+const str = (description: string): ReturnType<typeof Type.String> => Type.String({ description });
+const list = (description: string): ReturnType<typeof Type.Array> => Type.Array(Type.String(), { default: [], description: `${description} (comma-separated list)` });
+function oneOf<const T extends readonly string[]>(values: T, def: T[number], description: string): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(values.map((v) => Type.Literal(v)), { default: def, description: `${description}: ${values.join('|')}` }) as TUnion<TLiteral<T[number]>[]>;
+}
+
+const FieldMode = ['keep', 'drop', 'redact'] as const;
+type FieldModeT = (typeof FieldMode)[number];
+
+export const EntryPointSchema = Type.Object({
+  address: Type.String({ description: 'listen address: ":8000", "127.0.0.1:8000", "[::1]:8000", optional "/tcp"' }),
+  asDefault: bool(false, 'routers without entryPoints attach here (when no entry point sets it: all of them)'),
+  forwardedHeaders: Type.Object({
+    insecure: bool(false, 'trust X-Forwarded-* headers from any client'),
+    trustedIPs: list('trust X-Forwarded-* headers from these IPs/CIDRs'),
+  }),
+  transport: Type.Object({
+    respondingTimeouts: Type.Object({
+      readTimeout: ms(60_000, 'longest time to read a whole request, 0 = none (Traefik v3 default)'),
+      writeTimeout: ms(0, 'longest time to write a response, 0 = none'),
+      idleTimeout: ms(180_000, 'keep-alive idle time'),
+    }),
+    lifeCycle: Type.Object({
+      requestAcceptGraceTimeout: ms(0, 'keep accepting requests this long after a shutdown signal'),
+      graceTimeOut: ms(10_000, 'time in-flight requests get to finish on shutdown'),
+    }),
+  }),
+  http: Type.Object({
+    redirections: Type.Optional(
+      Type.Object({
+        entryPoint: Type.Optional(
+          Type.Object({
+            to: str('entry point name or ":port" to redirect to'),
+            scheme: Type.String({ default: 'https', description: 'scheme of the redirect' }),
+            permanent: bool(true, 'use 301/308 rather than 302/307'),
+            priority: Type.Integer({ default: 2147483646, description: 'priority of the generated redirect router' }),
+          }),
+        ),
+      }),
+    ),
+    middlewares: list('middlewares prepended to every router of this entry point'),
+    tls: Type.Optional(
+      Type.Object({
+        options: Type.Optional(str('TLS options name')),
+        certResolver: Type.Optional(str('certificate resolver name')),
+      }),
+    ),
+  }),
+});
+
+export const StaticConfigSchema = Type.Object({
+  global: Type.Object({
+    checkNewVersion: bool(false, 'accepted for Traefik compatibility; ignored'),
+    sendAnonymousUsage: bool(false, 'accepted for Traefik compatibility; ignored'),
+  }),
+  entryPoints: Type.Record(Type.String(), EntryPointSchema, { default: {}, description: 'entry points by name' }),
+  serversTransport: Type.Object({
+    insecureSkipVerify: bool(false, 'do not verify backend TLS certificates'),
+    rootCAs: list('extra CA files trusted for backends'),
+    maxIdleConnsPerHost: Type.Integer({ minimum: 0, default: 200, description: 'idle keep-alive connections per backend' }),
+  }),
+  providers: Type.Object({
+    providersThrottleDuration: ms(200, 'wait this long after a provider change before applying the next (Traefik: 2s; Gatehouse applies file changes within a second)'),
+    file: Type.Optional(
+      Type.Object({
+        directory: Type.Optional(str('directory of dynamic configuration files (read recursively)')),
+        filename: Type.Optional(str('one dynamic configuration file')),
+        watch: bool(true, 'reload on change'),
+      }),
+    ),
+    kubernetesCRD: Type.Optional(
+      Type.Object({
+        endpoint: Type.Optional(str('Kubernetes API server URL (default: in-cluster)')),
+        token: Type.Optional(str('bearer token for the API server')),
+        certAuthFilePath: Type.Optional(str('CA file of the API server')),
+        namespaces: list('namespaces to watch (default all)'),
+        allowCrossNamespace: bool(false, 'allow references across namespaces'),
+        allowExternalNameServices: bool(false, 'allow ExternalName services'),
+        labelSelector: Type.Optional(str('only objects matching this label selector')),
+        ingressClass: Type.Optional(str('only objects with this kubernetes.io/ingress.class annotation')),
+        throttleDuration: ms(0, 'minimum time between two applied changes'),
+      }),
+    ),
+  }),
+  api: Type.Optional(
+    Type.Object({
+      insecure: bool(false, 'serve the API and dashboard on the traefik entry point, unprotected'),
+      dashboard: bool(true, 'enable the dashboard'),
+      debug: bool(false, 'enable debug endpoints'),
+    }),
+  ),
+  ping: Type.Optional(
+    Type.Object({
+      entryPoint: Type.String({ default: 'traefik', description: 'entry point serving /ping' }),
+      manualRouting: bool(false, 'do not create the /ping router (route ping@internal yourself)'),
+      terminatingStatusCode: Type.Integer({ minimum: 100, maximum: 599, default: 503, description: 'status of /ping while shutting down' }),
+    }),
+  ),
+  accessLog: Type.Optional(
+    Type.Object({
+      filePath: Type.Optional(str('write access logs to this file (default stdout)')),
+      format: oneOf(['common', 'json'] as const, 'common', 'access log format'),
+      bufferingSize: Type.Integer({ minimum: 0, default: 0, description: 'lines buffered before writing' }),
+      fields: Type.Object({
+        defaultMode: oneOf(FieldMode, 'keep', 'fields kept by default'),
+        names: Type.Record(Type.String(), oneOf(FieldMode, 'keep', 'per-field mode'), { default: {}, description: 'per-field mode' }),
+        headers: Type.Object({
+          defaultMode: oneOf(FieldMode, 'drop', 'request headers kept by default'),
+          names: Type.Record(Type.String(), oneOf(FieldMode, 'keep', 'per-header mode'), { default: {}, description: 'per-header mode' }),
+        }),
+      }),
+    }),
+  ),
+  log: Type.Object({
+    level: oneOf(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'PANIC'] as const, 'ERROR', 'log level'),
+    format: oneOf(['common', 'json'] as const, 'common', 'log format'),
+    filePath: Type.Optional(str('write logs to this file (default stderr)')),
+  }),
+  metrics: Type.Object({
+    prometheus: Type.Optional(
+      Type.Object({
+        entryPoint: Type.String({ default: 'traefik', description: 'entry point serving /metrics' }),
+        manualRouting: bool(false, 'do not create the /metrics router (route prometheus@internal yourself)'),
+        addEntryPointsLabels: bool(true, 'entry point metrics'),
+        addRoutersLabels: bool(false, 'router metrics'),
+        addServicesLabels: bool(true, 'service metrics'),
+        buckets: Type.Array(Type.Number({ minimum: 0 }), { default: [0.1, 0.3, 1.2, 5], description: 'latency histogram buckets in seconds (comma-separated list)' }),
+      }),
+    ),
+  }),
+  core: Type.Object({
+    defaultRuleSyntax: oneOf(['v2', 'v3'] as const, 'v2', 'rule syntax of routers that do not set ruleSyntax'),
+  }),
+  identity: Type.Object({
+    insecure: bool(false, 'serve the token endpoint on the traefik entry point'),
+    issuerBaseUrl: Type.Optional(str('public base URL of the token issuer (iss claim)')),
+  }),
+  workers: Type.Integer({ minimum: 1, maximum: 1024, description: 'worker processes (default: available CPUs)' }),
+  dataDir: Type.String({ description: 'state directory (default: .gatehouse in the working directory)' }),
+  configFile: Type.Optional(str('static configuration file (YAML or TOML)')),
+});
+
+export type StaticConfig = Static<typeof StaticConfigSchema>;
+export type EntryPointConfig = Static<typeof EntryPointSchema>;
+export type AccessLogFieldMode = FieldModeT;

@@ -1,0 +1,184 @@
+/**
+ * Traefik's file-provider format (`http.routers`, `http.middlewares`,
+ * `http.services`, `http.serversTransports`, `tls.options`) → a ConfigFragment
+ * of provider `file`, every item with its file and line. Structure is checked
+ * against the TypeBox schemas (an invalid item is left out, with an issue per
+ * error at the line of the offending field); middleware options are checked
+ * later by the compiler with each middleware's own schema.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import type { ConfigIssue, SourceLocation } from '../errors.js';
+import { closest } from '../util/closest.js';
+import { emptyFragment, type ConfigFragment, type Item, type SourceDocument } from './model.js';
+import { RouterSchema, ServersTransportSchema, ServiceSchema } from './schema.js';
+
+const TOP_KEYS = ['http', 'tcp', 'udp', 'tls'] as const;
+const HTTP_KEYS = ['routers', 'middlewares', 'services', 'serversTransports'] as const;
+const TLS_KEYS = ['options', 'certificates', 'stores'] as const;
+const SERVICE_KINDS = ['loadBalancer', 'weighted', 'mirroring', 'failover'] as const;
+
+type Section = 'routers' | 'middlewares' | 'services' | 'serversTransports' | 'tlsOptions';
+
+const LABEL: Record<Section, { object: string; field: string[] }> = {
+  routers: { object: 'router', field: ['http', 'routers'] },
+  middlewares: { object: 'middleware', field: ['http', 'middlewares'] },
+  services: { object: 'service', field: ['http', 'services'] },
+  serversTransports: { object: 'serversTransport', field: ['http', 'serversTransports'] },
+  tlsOptions: { object: 'tls option', field: ['tls', 'options'] },
+};
+
+let checks: Partial<Record<Section, TypeCheck<TSchema>>> | undefined;
+function checker(section: Section): TypeCheck<TSchema> | undefined {
+  checks ??= {
+    routers: TypeCompiler.Compile(RouterSchema),
+    services: TypeCompiler.Compile(ServiceSchema),
+    serversTransports: TypeCompiler.Compile(ServersTransportSchema),
+  };
+  return checks[section];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** A Kubernetes object (IngressRoute, Service, Gatehouse kinds, …): handled by other converters. */
+export function isKubernetesObject(v: unknown): boolean {
+  return isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string';
+}
+
+function hint(word: string, known: readonly string[]): string {
+  const c = closest(word, known);
+  return c === undefined ? `expected one of ${known.join(', ')}` : `did you mean "${c}"?`;
+}
+
+interface Candidate {
+  section: Section;
+  name: string;
+  item: Item<unknown>;
+}
+
+/** Converts the documents of the file provider into one fragment. */
+export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): ConfigFragment {
+  const frag = emptyFragment('file');
+  const issues = frag.issues;
+  const candidates: Candidate[] = [];
+  let warnedL4 = false;
+
+  for (const doc of docs) {
+    const v = doc.value;
+    if (v === null || v === undefined || isKubernetesObject(v)) continue;
+    const at = (path: (string | number)[], extra: Omit<ConfigIssue, 'file' | 'line'>): ConfigIssue => ({ file: doc.file, line: doc.lineOf(path), ...extra });
+    if (!isObject(v)) {
+      issues.push(at([], { message: 'expected a mapping with http, tcp, udp or tls keys' }));
+      continue;
+    }
+    for (const [key, body] of Object.entries(v)) {
+      if (!(TOP_KEYS as readonly string[]).includes(key)) {
+        issues.push(at([key], { field: key, message: `unknown top-level key "${key}": ${hint(key, TOP_KEYS)}` }));
+        continue;
+      }
+      if (body === null || body === undefined) continue;
+      if (key === 'tcp' || key === 'udp') {
+        if (!warnedL4) issues.push(at([key], { field: key, severity: 'warning', message: 'TCP/UDP routing is not supported yet: section ignored' }));
+        warnedL4 = true;
+        continue;
+      }
+      if (!isObject(body)) {
+        issues.push(at([key], { field: key, message: 'expected a mapping' }));
+        continue;
+      }
+      const known = key === 'http' ? HTTP_KEYS : TLS_KEYS;
+      for (const [sub, entries] of Object.entries(body)) {
+        if (!(known as readonly string[]).includes(sub)) {
+          issues.push(at([key, sub], { field: `${key}.${sub}`, message: `unknown key "${key}.${sub}": ${hint(sub, known)}` }));
+          continue;
+        }
+        if (entries === null || entries === undefined) continue;
+        if (key === 'tls' && sub !== 'options') {
+          issues.push(at([key, sub], { field: `${key}.${sub}`, severity: 'warning', message: `tls.${sub} is not supported by the file provider yet: ignored` }));
+          continue;
+        }
+        if (!isObject(entries)) {
+          issues.push(at([key, sub], { field: `${key}.${sub}`, message: 'expected a mapping of names to definitions' }));
+          continue;
+        }
+        const section: Section = key === 'tls' ? 'tlsOptions' : (sub as Section);
+        for (const [name, value] of Object.entries(entries)) {
+          const path = [key, sub, name];
+          const source: SourceLocation = { file: doc.file, line: doc.lineOf(path), object: `${LABEL[section].object} "${name}"`, field: path.join('.') };
+          if (validate(section, name, value, doc, path, source, issues)) candidates.push({ section, name, item: { value, source } });
+        }
+      }
+    }
+  }
+
+  // The same name in two places: kept once when identical, dropped everywhere when not (Traefik's merge).
+  const byKey = new Map<string, Candidate[]>();
+  for (const c of candidates) {
+    const k = `${c.section}\u0000${c.name}`;
+    const list = byKey.get(k);
+    if (list === undefined) byKey.set(k, [c]);
+    else list.push(c);
+  }
+  for (const list of byKey.values()) {
+    const first = list[0] as Candidate;
+    if (list.every((c) => isDeepStrictEqual(c.item.value, first.item.value))) {
+      (frag[first.section] as Record<string, Item<unknown>>)[first.name] = first.item;
+      continue;
+    }
+    const places = list.map((c) => (c.item.source.line !== undefined ? `${c.item.source.file}:${c.item.source.line}` : c.item.source.file ?? '?'));
+    for (const c of list) {
+      const others = places.filter((p) => p !== places[list.indexOf(c)]);
+      issues.push({ ...c.item.source, message: `defined more than once with different configurations (also at ${others.join(', ')}): all definitions are ignored` });
+    }
+  }
+  return frag;
+}
+
+function validate(section: Section, name: string, value: unknown, doc: SourceDocument, path: (string | number)[], source: SourceLocation, issues: ConfigIssue[]): boolean {
+  const fail = (rel: (string | number)[], message: string): false => {
+    const full = [...path, ...rel];
+    issues.push({ ...source, line: doc.lineOf(full) ?? nearestLine(doc, full) ?? source.line, field: full.join('.'), message });
+    return false;
+  };
+  if (name.includes('@')) return fail([], `invalid name "${name}": "@" is reserved for provider qualifiers`);
+  if (name.trim() === '') return fail([], 'invalid empty name');
+  if (!isObject(value)) return fail([], 'expected a mapping');
+  if (section === 'middlewares') {
+    const keys = Object.keys(value);
+    if (keys.length !== 1) return fail([], `expected exactly one middleware type, got ${keys.length === 0 ? 'none' : keys.join(', ')}`);
+    return true;
+  }
+  if (section === 'services') {
+    const kinds = SERVICE_KINDS.filter((k) => value[k] !== undefined);
+    if (kinds.length !== 1) return fail([], kinds.length === 0 ? `expected exactly one of ${SERVICE_KINDS.join(', ')}` : `expected exactly one of ${SERVICE_KINDS.join(', ')}, got ${kinds.join(' and ')}`);
+  }
+  const check = checker(section);
+  if (check === undefined || check.Check(value)) return true;
+  const seen = new Set<string>();
+  for (const e of check.Errors(value)) {
+    if (seen.has(e.path)) continue;
+    seen.add(e.path);
+    const rel = e.path.split('/').filter((p) => p !== '').map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+    fail(rel, describe(e.message, e.value));
+    if (seen.size >= 10) break;
+  }
+  return false;
+}
+
+function describe(message: string, value: unknown): string {
+  const m = message.replace(/^Expected/, 'expected');
+  if (m.startsWith('Unexpected property')) return 'unknown field';
+  return value === undefined ? m : `${m}, got ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}`;
+}
+
+/** Line of the closest existing ancestor of `path`. */
+function nearestLine(doc: SourceDocument, path: (string | number)[]): number | undefined {
+  for (let n = path.length - 1; n >= 0; n--) {
+    const l = doc.lineOf(path.slice(0, n));
+    if (l !== undefined) return l;
+  }
+  return undefined;
+}

@@ -1,0 +1,39 @@
+/**
+ * ipAllowList (alias ipWhiteList): accept only clients whose IP, as chosen by
+ * ipStrategy, is in sourceRange; others get rejectStatusCode (403) "Forbidden".
+ */
+import { STATUS_CODES } from 'node:http';
+import { Type } from '@sinclair/typebox';
+import { sendText } from '../../server/context.js';
+import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
+import { compileIpMatcher } from '../shared/ip-matcher.js';
+import { compileIpStrategy, IpStrategySchema } from '../shared/ip-strategy.js';
+
+export const IpAllowListSchema = Type.Object(
+  {
+    sourceRange: Type.Array(Type.String(), { description: 'Allowed IPs and CIDR ranges (IPv4 and IPv6)' }),
+    ipStrategy: Type.Optional(IpStrategySchema),
+    rejectStatusCode: Type.Optional(Type.Integer({ description: 'Status sent to rejected clients (default 403)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const middleware = defineMiddleware({
+  type: 'ipAllowList',
+  aliases: ['ipWhiteList'],
+  schema: IpAllowListSchema,
+  create(options) {
+    if (options.sourceRange.length === 0) throw new MiddlewareOptionError('sourceRange', 'must list at least one IP or CIDR range');
+    const matcher = compileIpMatcher(options.sourceRange, 'sourceRange');
+    const clientIp = compileIpStrategy(options.ipStrategy, 'ipStrategy');
+    const status = options.rejectStatusCode ?? 403;
+    if (status < 100 || status > 599) throw new MiddlewareOptionError('rejectStatusCode', `${status} is not an HTTP status code`);
+    const body = STATUS_CODES[status] ?? 'Forbidden';
+    return (next: Handler): Handler =>
+      function ipAllowList(ctx) {
+        const ip = clientIp(ctx);
+        if (ip !== '' && matcher.contains(ip)) next(ctx);
+        else sendText(ctx, status, body);
+      };
+  },
+});

@@ -1,0 +1,46 @@
+/**
+ * replacePathRegex: when the regex matches the (percent-encoded) path, every
+ * match is replaced (Go ReplaceAllString: $1, ${name}); the previous path goes
+ * to X-Replaced-Path. A result that is not valid percent-encoding answers 500.
+ */
+import { Type } from '@sinclair/typebox';
+import { sendText } from '../../server/context.js';
+import { defineMiddleware, type Handler } from '../types.js';
+import { addRequestHeader } from '../shared/forwarding-writer.js';
+import { compileGoRegex, compileGoReplacement, replaceAll } from '../shared/go-regex.js';
+import { pathUnescape } from '../shared/redirect.js';
+
+export const ReplacePathRegexSchema = Type.Object(
+  {
+    regex: Type.String({ description: 'Go regular expression matched against the path' }),
+    replacement: Type.String({ description: 'Replacement path; $1 or ${name} insert groups' }),
+  },
+  { additionalProperties: false },
+);
+
+export const middleware = defineMiddleware({
+  type: 'replacePathRegex',
+  schema: ReplacePathRegexSchema,
+  create(options) {
+    const re = compileGoRegex(options.regex.trim(), 'regex', 'g');
+    const replacer = compileGoReplacement(options.replacement);
+    const active = options.replacement !== '';
+    return (next: Handler): Handler =>
+      function replacePathRegex(ctx) {
+        if (active) {
+          const current = ctx.path;
+          re.lastIndex = 0;
+          if (re.test(current)) {
+            const replaced = replaceAll(re, current, replacer);
+            if (pathUnescape(replaced) === null) {
+              sendText(ctx, 500, 'invalid escape in the replaced path');
+              return;
+            }
+            addRequestHeader(ctx.headers, 'x-replaced-path', current);
+            ctx.path = replaced.charCodeAt(0) === 47 ? replaced : `/${replaced}`;
+          }
+        }
+        next(ctx);
+      };
+  },
+});
