@@ -1,0 +1,49 @@
+/**
+ * inFlightReq (Traefik): at most `amount` simultaneous requests per source
+ * (sourceCriterion; default the request host, as in Traefik). Over the limit
+ * the request gets 429 at once. A slot is released when the response ends or
+ * is aborted. Counters are per worker process.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Handler } from '../../server/context.js';
+import { defineMiddleware, MiddlewareOptionError } from '../types.js';
+import { compileSourceCriterion, SourceCriterionSchema } from '../source-criterion/index.js';
+import { DoneWriter } from '../circuit-breaker/done-writer.js';
+
+export const InFlightReqSchema = Type.Object(
+  {
+    amount: Type.Integer(),
+    sourceCriterion: Type.Optional(SourceCriterionSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const middleware = defineMiddleware({
+  type: 'inFlightReq',
+  schema: InFlightReqSchema,
+  create(o, deps) {
+    if (!(o.amount > 0)) throw new MiddlewareOptionError('amount', `must be at least 1 (got ${o.amount})`);
+    const amount = o.amount;
+    const source = compileSourceCriterion(o.sourceCriterion, 'host');
+    const counts = new Map<string, number>();
+    const body = Buffer.from(`max connections reached: ${amount}`);
+    deps.onClose(() => counts.clear());
+    return (next: Handler): Handler =>
+      function inFlightReq(ctx) {
+        const key = source(ctx);
+        const n = counts.get(key) ?? 0;
+        if (n >= amount) {
+          ctx.rw.writeHead(429, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
+          ctx.rw.end(body);
+          return;
+        }
+        counts.set(key, n + 1);
+        ctx.rw = new DoneWriter(ctx.rw, () => {
+          const left = (counts.get(key) ?? 1) - 1;
+          if (left <= 0) counts.delete(key);
+          else counts.set(key, left);
+        });
+        next(ctx);
+      };
+  },
+});
