@@ -58,7 +58,7 @@ test('defaults: one `http` entry point on :80, Traefik timeouts, Gatehouse worke
   assert.equal(c.ping, undefined);
   assert.equal(c.workers, availableParallelism());
   assert.equal(c.dataDir, '/srv/app/.gatehouse');
-  assert.equal(c.providers.providersThrottleDuration, 2000);
+  assert.equal(c.providers.providersThrottleDuration, 200);
 });
 
 test('a user-defined traefik entry point is kept (the bench passes its own address)', () => {

@@ -50,5 +50,6 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
     start: performance.now(),
   });
   rw.ctx = ctx;
+  ctx.res = res;
   return ctx;
 }

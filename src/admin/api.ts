@@ -1,0 +1,137 @@
+/**
+ * `api@internal`: Traefik's API (/api/overview, /api/entrypoints,
+ * /api/http/{routers,services,middlewares}[/{name}], /api/rawdata,
+ * /api/version) in Traefik's JSON shapes, from the runtime view of the
+ * configuration in force.
+ */
+import { sendJson, sendText, type Handler, type RequestContext } from '../server/context.js';
+import type { RuntimeMiddleware, RuntimeRouter, RuntimeService, Snapshot } from '../config/runtime.js';
+import { VERSION, CODENAME } from '../version.js';
+
+export interface ApiSource {
+  /** The configuration in force (runtime view). */
+  view(): Snapshot;
+  serverStatus(): Record<string, Record<string, 'UP' | 'DOWN'>>;
+  entryPoints(): Array<{ name: string; address: string; forwardedHeaders: { insecure: boolean; trustedIPs: string[] } }>;
+  providers(): string[];
+  features(): { accessLog: boolean; metrics: string; tracing: string };
+  startDate: string;
+  /** Last provider/configuration errors (kept-last-good situations). */
+  lastErrors(): string[];
+}
+
+function routerJson(r: RuntimeRouter): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    entryPoints: r.entryPoints,
+    ...(r.middlewares.length > 0 ? { middlewares: r.middlewares } : {}),
+    service: r.service,
+    rule: r.config?.rule,
+    ...(r.config?.ruleSyntax !== undefined ? { ruleSyntax: r.config.ruleSyntax } : {}),
+    priority: r.priority,
+    ...(r.config?.tls !== undefined ? { tls: r.config.tls } : {}),
+    status: r.status,
+    using: r.entryPoints,
+    name: r.name,
+    provider: r.provider,
+  };
+  if (r.errors.length > 0) o.error = r.errors;
+  return o;
+}
+
+function serviceJson(s: RuntimeService, status: Record<string, 'UP' | 'DOWN'> | undefined): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...s.config, status: s.status, usedBy: s.usedBy, name: s.name, provider: s.provider, type: s.type };
+  if (s.config.loadBalancer !== undefined) {
+    o.serverStatus = status ?? Object.fromEntries(s.config.loadBalancer.servers.map((x) => [x.url, 'UP']));
+  }
+  if (s.errors.length > 0) o.error = s.errors;
+  return o;
+}
+
+function middlewareJson(m: RuntimeMiddleware): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...m.config, status: m.status, usedBy: m.usedBy, name: m.name, provider: m.provider, type: m.type.toLowerCase() };
+  if (m.errors.length > 0) o.error = m.errors;
+  return o;
+}
+
+function counts(items: Array<{ status: string }>): { total: number; warnings: number; errors: number } {
+  return { total: items.length, warnings: items.filter((i) => i.status === 'warning').length, errors: items.filter((i) => i.status === 'disabled').length };
+}
+
+/** Traefik's list query: ?search=&status=&page=&per_page= (X-Next-Page header). */
+function list(ctx: RequestContext, items: Array<Record<string, unknown>>): void {
+  const q = new URLSearchParams(ctx.query);
+  const search = (q.get('search') ?? '').toLowerCase();
+  const status = q.get('status') ?? '';
+  const page = Math.max(1, Number(q.get('page') ?? '1') || 1);
+  const per = Math.max(1, Math.min(1000, Number(q.get('per_page') ?? '100') || 100));
+  let out = items.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  if (search !== '') out = out.filter((i) => String(i.name).toLowerCase().includes(search) || String(i.rule ?? '').toLowerCase().includes(search));
+  if (status !== '') out = out.filter((i) => i.status === status);
+  const start = (page - 1) * per;
+  const next = start + per < out.length ? String(page + 1) : '1';
+  sendJson(ctx, 200, out.slice(start, start + per), { 'x-next-page': next });
+}
+
+export function createApiHandler(src: ApiSource): Handler {
+  return (ctx) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      sendText(ctx, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
+      return;
+    }
+    const path = ctx.path.replace(/\/+$/, '');
+    const view = src.view();
+    const st = src.serverStatus();
+    if (path === '/api/version') {
+      sendJson(ctx, 200, { Version: VERSION, Codename: CODENAME, startDate: src.startDate });
+      return;
+    }
+    if (path === '/api/overview') {
+      sendJson(ctx, 200, {
+        http: { routers: counts(Object.values(view.routers)), services: counts(Object.values(view.services)), middlewares: counts(Object.values(view.middlewares)) },
+        tcp: { routers: counts([]), services: counts([]), middlewares: counts([]) },
+        udp: { routers: counts([]), services: counts([]) },
+        features: { ...src.features(), hub: false },
+        providers: src.providers(),
+        revision: view.revision,
+        errors: src.lastErrors(),
+      });
+      return;
+    }
+    if (path === '/api/entrypoints') {
+      list(ctx, src.entryPoints() as unknown as Array<Record<string, unknown>>);
+      return;
+    }
+    if (path.startsWith('/api/entrypoints/')) {
+      const name = decodeURIComponent(path.slice('/api/entrypoints/'.length));
+      const ep = src.entryPoints().find((e) => e.name === name);
+      if (ep === undefined) sendJson(ctx, 404, { message: `entry point not found: ${name}` });
+      else sendJson(ctx, 200, ep);
+      return;
+    }
+    if (path === '/api/rawdata') {
+      sendJson(ctx, 200, {
+        routers: Object.fromEntries(Object.values(view.routers).map((r) => [r.name, routerJson(r)])),
+        middlewares: Object.fromEntries(Object.values(view.middlewares).map((m) => [m.name, middlewareJson(m)])),
+        services: Object.fromEntries(Object.values(view.services).map((s) => [s.name, serviceJson(s, st[s.name])])),
+      });
+      return;
+    }
+    const m = /^\/api\/http\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
+    if (m !== null) {
+      const kind = m[1] as 'routers' | 'services' | 'middlewares';
+      const toJson = (x: unknown): Record<string, unknown> =>
+        kind === 'routers' ? routerJson(x as RuntimeRouter) : kind === 'services' ? serviceJson(x as RuntimeService, st[(x as RuntimeService).name]) : middlewareJson(x as RuntimeMiddleware);
+      const table = view[kind] as Record<string, unknown>;
+      if (m[2] === undefined) {
+        list(ctx, Object.values(table).map(toJson));
+        return;
+      }
+      const name = decodeURIComponent(m[2]);
+      const item = table[name];
+      if (item === undefined) sendJson(ctx, 404, { message: `${kind.slice(0, -1)} not found: ${name}` });
+      else sendJson(ctx, 200, toJson(item));
+      return;
+    }
+    sendJson(ctx, 404, { message: `no such API endpoint: ${ctx.path}` });
+  };
+}

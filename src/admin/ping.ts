@@ -1,0 +1,13 @@
+import { sendText, type Handler } from '../server/context.js';
+
+/** `ping@internal`: `OK` while serving, 503 while shutting down (Traefik's /ping). */
+export function createPingHandler(isShuttingDown: () => boolean): Handler {
+  return (ctx) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      sendText(ctx, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
+      return;
+    }
+    if (isShuttingDown()) sendText(ctx, 503, 'Service Unavailable');
+    else sendText(ctx, 200, 'OK');
+  };
+}

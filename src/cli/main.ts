@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * The `gatehouse` command: serve (default), check, demo, token, hash-secret,
+ * add, add-cli, version. Each subcommand lives in its own file.
+ */
+import { serveMain } from './serve-command.js';
+import { checkMain } from './check-command.js';
+import { VERSION } from '../version.js';
+
+const HELP = `gatehouse ${VERSION}: an API gateway with Traefik's configuration
+
+usage: gatehouse [command] [flags]
+
+commands:
+  serve        run the gateway (default when the first argument is a flag)
+  check        validate the configuration and print what would run; exit 1 when invalid
+  demo         run the whole seed scenario: calculator replicas, the gateway, add-cli traffic
+  token        get a token from the built-in identity provider (client credentials)
+  hash-secret  hash a client secret for configuration
+  add          run the calculator (HTTP + gRPC)
+  add-cli      call the calculator non-stop
+  version      print the version
+
+'gatehouse serve --help' lists every flag.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd.startsWith('-')) {
+    if (cmd === '--help' || cmd === '-h') {
+      console.log(HELP);
+      return 0;
+    }
+    if (cmd === '--version') {
+      console.log(VERSION);
+      return 0;
+    }
+    return serveMain(argv);
+  }
+  switch (cmd) {
+    case 'serve':
+      return serveMain(rest);
+    case 'check':
+      return checkMain(rest);
+    case 'demo':
+      return (await import('./demo-command.js')).demoMain(rest);
+    case 'token':
+      return (await import('./token.js')).tokenMain(rest, process.env, process.stdout);
+    case 'hash-secret':
+      return (await import('./hash-secret.js')).hashSecretMain(rest, process.env, process.stdout);
+    case 'add':
+      await (await import('../demo/add-server.js')).addServerMain(rest);
+      return 0;
+    case 'add-cli':
+      await (await import('../demo/add-cli.js')).addCliMain(rest, process.env);
+      return 0;
+    case 'version':
+      console.log(VERSION);
+      return 0;
+    case 'help':
+      console.log(HELP);
+      return 0;
+    default:
+      console.error(`gatehouse: unknown command "${cmd}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  },
+);

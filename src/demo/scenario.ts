@@ -1,0 +1,129 @@
+/**
+ * The seed scenario as configuration files: the seed's IngressRoute and
+ * Middleware exactly as written (plus the same route for
+ * calc.127.0.0.1.nip.io and localhost), the Kubernetes Service + Endpoints
+ * that place `add-svc` on the calculator replicas, and the admin dashboard
+ * routed through the gateway (api@internal) behind basicAuth.
+ */
+
+export interface Replica {
+  host: string;
+  port: number;
+}
+
+/** The seed's objects, verbatim (namespace `add`). */
+export const SEED_CALC_YAML = `apiVersion: traefik.containo.us/v1alpha1
+kind: IngressRoute
+metadata:
+  name: calc-svc
+  namespace: add  
+spec:
+  entryPoints:
+    - web
+  routes:
+  - match: Host(\`calc.1.1.1.1.xip.io\`) && PathPrefix(\`/\`)
+    kind: Rule
+    priority: 1
+    middlewares:
+      - name: calcheader
+    services:
+    - name: add-svc
+      port: 80
+---
+apiVersion: traefik.containo.us/v1alpha1
+kind: Middleware
+metadata:
+  name: calcheader
+  namespace: add
+spec:
+  headers:
+    customRequestHeaders:
+      l5d-dst-override: "add-svc.add.svc.cluster.local:80"
+`;
+
+/** The same route on hosts that work on this machine (newer API group, to show both load). */
+export const LOCAL_CALC_YAML = `apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata:
+  name: calc-local
+  namespace: add
+spec:
+  entryPoints:
+    - web
+  routes:
+  - match: Host(\`calc.127.0.0.1.nip.io\`) || Host(\`localhost\`) || Host(\`127.0.0.1\`)
+    kind: Rule
+    middlewares:
+      - name: calcheader
+    services:
+    - name: add-svc
+      port: 80
+`;
+
+/** Service + Endpoints placing add-svc (port 80 → named port http) on the given replicas. */
+export function addServiceYaml(replicas: readonly Replica[]): string {
+  const subsets = replicas
+    .map((r) => `  - addresses:\n      - ip: ${r.host}\n    ports:\n      - name: http\n        port: ${r.port}\n        protocol: TCP`)
+    .join('\n');
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: add-svc
+  namespace: add
+spec:
+  type: ClusterIP
+  selector:
+    app: add
+  ports:
+    - name: http
+      port: 80
+      targetPort: http
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: add-svc
+  namespace: add
+subsets:
+${subsets}
+`;
+}
+
+/** The admin dashboard through the gateway itself, protected by basicAuth (seed point 3). */
+export function adminYaml(htpasswdLine: string): string {
+  return `apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata:
+  name: traefik-admin
+  namespace: default
+spec:
+  entryPoints:
+    - web
+  routes:
+  - match: Host(\`admin.127.0.0.1.nip.io\`)
+    kind: Rule
+    middlewares:
+      - name: admin-auth
+    services:
+    - name: api@internal
+      kind: TraefikService
+---
+apiVersion: traefik.io/v1alpha1
+kind: Middleware
+metadata:
+  name: admin-auth
+  namespace: default
+spec:
+  basicAuth:
+    secret: admin-users
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: admin-users
+  namespace: default
+stringData:
+  users: |
+    ${htpasswdLine}
+`;
+}

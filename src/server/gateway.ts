@@ -1,0 +1,116 @@
+/**
+ * The serving side of Gatehouse (one per worker process, or the only process
+ * with --workers 1): entry points, the runtime built from the snapshot in
+ * force, and atomic swaps when a new snapshot arrives. Retired runtimes are
+ * closed only after their in-flight requests could finish.
+ */
+import type { Snapshot } from '../config/runtime.js';
+import type { MiddlewareRegistry } from '../middlewares/registry.js';
+import type { RateLimitStore } from '../middlewares/types.js';
+import type { Logger } from '../log.js';
+import { buildRuntime, type Runtime } from './build.js';
+import { EntryPoint } from './entrypoint.js';
+import type { Handler, RequestContext } from './context.js';
+import type { ForwardedPolicy } from './forwarded.js';
+
+export interface EntryPointSpec {
+  name: string;
+  host: string | undefined;
+  port: number;
+  forwarded: ForwardedPolicy;
+  readTimeout: number;
+  idleTimeout: number;
+  writeTimeout: number;
+  graceTimeout: number;
+}
+
+export interface GatewayOptions {
+  entryPoints: readonly EntryPointSpec[];
+  registry: MiddlewareRegistry;
+  rateLimitStore: RateLimitStore;
+  log: Logger;
+  dataDir: string;
+  maxHeaderSize?: number;
+  /** Internal service handlers, by name (`api@internal`, …); built once, they read state through closures. */
+  internal: Record<string, Handler>;
+  onEnd?: ((ctx: RequestContext) => void) | null;
+}
+
+export class Gateway {
+  private runtime: Runtime | null = null;
+  private readonly eps: EntryPoint[] = [];
+  private shuttingDown = false;
+
+  constructor(private readonly opts: GatewayOptions) {
+    for (const spec of opts.entryPoints) {
+      this.eps.push(
+        new EntryPoint(
+          {
+            name: spec.name, host: spec.host, port: spec.port, forwarded: spec.forwarded,
+            readTimeout: spec.readTimeout, idleTimeout: spec.idleTimeout, writeTimeout: spec.writeTimeout,
+            maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, log: opts.log, onEnd: opts.onEnd ?? null,
+          },
+          notReady,
+        ),
+      );
+    }
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** The runtime in force (null before the first snapshot). */
+  get current(): Runtime | null {
+    return this.runtime;
+  }
+
+  entryPoint(name: string): EntryPoint | undefined {
+    const i = this.opts.entryPoints.findIndex((e) => e.name === name);
+    return i < 0 ? undefined : this.eps[i];
+  }
+
+  connections(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.opts.entryPoints.forEach((e, i) => (out[e.name] = this.eps[i]!.connections));
+    return out;
+  }
+
+  async listen(): Promise<void> {
+    for (const ep of this.eps) await ep.listen();
+  }
+
+  /** Build handlers for `snapshot` and swap them in; the previous runtime is retired gracefully. */
+  apply(snapshot: Snapshot): Runtime {
+    const next = buildRuntime(snapshot, {
+      registry: this.opts.registry,
+      internal: this.opts.internal,
+      rateLimitStore: this.opts.rateLimitStore,
+      log: this.opts.log,
+      dataDir: this.opts.dataDir,
+      entryPoints: this.opts.entryPoints.map((e) => e.name),
+    });
+    const prev = this.runtime;
+    this.runtime = next;
+    this.opts.entryPoints.forEach((e, i) => this.eps[i]!.setHandler(next.entryPoints[e.name] ?? notReady));
+    if (prev !== null) {
+      // undici's close() waits for in-flight requests on the old pools; bounded by the grace period.
+      void prev.close(Math.max(...this.opts.entryPoints.map((e) => e.graceTimeout), 1000)).catch((err: unknown) => this.opts.log.warn({ err }, 'retiring the previous configuration failed'));
+    }
+    return next;
+  }
+
+  /** Graceful shutdown: /ping answers 503, stop accepting, drain, close pools. */
+  async close(): Promise<void> {
+    this.shuttingDown = true;
+    const grace = Math.max(...this.opts.entryPoints.map((e) => e.graceTimeout), 0);
+    await Promise.all(this.eps.map((ep) => ep.close(grace)));
+    await this.runtime?.close(1000);
+  }
+}
+
+const notReady: Handler = (ctx) => {
+  const body = 'Service Unavailable: configuration not loaded yet';
+  ctx.rw.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length, 'retry-after': '1' });
+  ctx.rw.end(body);
+};

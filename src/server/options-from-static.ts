@@ -1,0 +1,59 @@
+/** StaticConfig (Traefik's names) → ServeOptions (what serve() needs). */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { StaticConfig } from '../config/static-schema.js';
+import type { ServeOptions } from './options.js';
+import type { EntryPointSpec } from './gateway.js';
+
+/** ":8000" → { host: undefined, port: 8000 }; "127.0.0.1:8000"; "[::1]:8000"; optional "/tcp". */
+export function parseAddress(address: string): { host: string | undefined; port: number } {
+  const a = address.replace(/\/(tcp|udp)$/i, '');
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(a);
+  if (m === null) throw new Error(`invalid address "${address}": expected ":8000", "127.0.0.1:8000" or "[::1]:8000"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid address "${address}": port ${port} is out of range`);
+  const host = m[1] ?? (m[2] === '' ? undefined : m[2]);
+  return { host, port };
+}
+
+export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptions {
+  const entryPoints: EntryPointSpec[] = Object.entries(c.entryPoints).map(([name, ep]) => {
+    const { host, port } = parseAddress(ep.address);
+    return {
+      name,
+      host,
+      port,
+      forwarded: { insecure: ep.forwardedHeaders.insecure, trustedIPs: ep.forwardedHeaders.trustedIPs as string[] },
+      readTimeout: ep.transport.respondingTimeouts.readTimeout,
+      idleTimeout: ep.transport.respondingTimeouts.idleTimeout,
+      writeTimeout: ep.transport.respondingTimeouts.writeTimeout,
+      graceTimeout: ep.transport.lifeCycle.graceTimeOut,
+    };
+  });
+  const asDefault = Object.entries(c.entryPoints).filter(([, e]) => e.asDefault).map(([n]) => n);
+  const names = entryPoints.map((e) => e.name);
+  const defaultEntryPoints = asDefault.length > 0 ? asDefault : names.filter((n) => n !== 'traefik' || names.length === 1);
+  const file = c.providers.file;
+  const k = c.providers.kubernetesCRD;
+  const prom = c.metrics.prometheus;
+  return {
+    entryPoints,
+    defaultEntryPoints,
+    file: file !== undefined && (file.directory !== undefined || file.filename !== undefined)
+      ? { directory: file.directory !== undefined ? resolve(cwd, file.directory) : undefined, filename: file.filename !== undefined ? resolve(cwd, file.filename) : undefined, watch: file.watch }
+      : null,
+    kubernetesCrd: k !== undefined,
+    kubernetes: { allowCrossNamespace: k?.allowCrossNamespace ?? false, allowExternalNameServices: k?.allowExternalNameServices ?? false, namespaces: (k?.namespaces ?? []) as string[] },
+    api: { enabled: c.api !== undefined, insecure: c.api?.insecure ?? false, dashboard: c.api?.dashboard ?? true },
+    ping: c.ping !== undefined && !c.ping.manualRouting ? { entryPoint: c.ping.entryPoint } : c.ping !== undefined ? { entryPoint: '' } : null,
+    metrics: prom !== undefined ? { entryPoint: prom.entryPoint, addRoutersLabels: prom.addRoutersLabels, addEntryPointsLabels: prom.addEntryPointsLabels, addServicesLabels: prom.addServicesLabels } : null,
+    accessLog: c.accessLog !== undefined ? { format: c.accessLog.format, filePath: c.accessLog.filePath !== undefined ? resolve(cwd, c.accessLog.filePath) : null, bufferingSize: c.accessLog.bufferingSize } : null,
+    logLevel: c.log.level,
+    identity: { enabled: true, insecure: c.identity.insecure, issuerBaseUrl: c.identity.issuerBaseUrl ?? null },
+    workers: c.workers ?? availableParallelism(),
+    dataDir: resolve(cwd, c.dataDir ?? '.gatehouse'),
+    defaultRuleSyntax: c.core.defaultRuleSyntax,
+    throttleMs: c.providers.providersThrottleDuration,
+    maxHeaderSize: 16 * 1024,
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * One proxied exchange over an undici dispatcher: streams the request body
+ * up and the response body down with back-pressure, forwards trailers, maps
+ * upstream failures to 502/504, and hands WebSocket (Upgrade) connections
+ * over to a raw two-way pipe.
+ */
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { sendText, type RequestContext } from '../server/context.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+
+export interface ProxyTarget {
+  /** Server URL as configured (for logs and ctx.serverUrl). */
+  readonly url: string;
+  /** Path prefix from the server URL ('' when none). */
+  readonly basePath: string;
+  /** host:port of the server (Host header when passHostHeader is false). */
+  readonly authority: string;
+  readonly dispatcher: Dispatcher;
+}
+
+export interface ProxyOptions {
+  readonly passHostHeader: boolean;
+  /** Fixed Host header for every server (overrides passHostHeader). */
+  readonly hostHeader: string | undefined;
+  /** Wait for response headers, ms (0 = undici's default of 300 s). */
+  readonly headersTimeout: number;
+  /** Idle time between body chunks, ms. */
+  readonly bodyTimeout: number;
+}
+
+/** Called once the exchange is over: err is null on success. */
+export type ProxyDone = (err: Error | null) => void;
+
+const TIMEOUT_CODES: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
+  UND_ERR_HEADERS_TIMEOUT: true,
+  UND_ERR_CONNECT_TIMEOUT: true,
+  UND_ERR_BODY_TIMEOUT: true,
+  ETIMEDOUT: true,
+});
+
+export function isTimeout(err: Error): boolean {
+  return TIMEOUT_CODES[(err as { code?: string }).code ?? ''] === true;
+}
+
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private started = false;
+  private finished = false;
+  private readonly onClientClose: () => void;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly target: ProxyTarget,
+    private readonly done: ProxyDone | null,
+  ) {
+    this.onClientClose = () => {
+      const res = this.ctx.res;
+      if (res !== null && res.writableFinished) return;
+      if (!this.finished && this.controller !== null && !this.controller.aborted) {
+        this.controller.abort(new Error('client closed the connection'));
+      }
+    };
+  }
+
+  start(opts: ProxyOptions): void {
+    const ctx = this.ctx;
+    const headers = upstreamRequestHeaders(ctx.headers);
+    if (opts.hostHeader !== undefined) headers.host = opts.hostHeader;
+    else if (!opts.passHostHeader) headers.host = this.target.authority;
+    const body = ctx.body;
+    if (Buffer.isBuffer(body)) {
+      headers['content-length'] = String(body.length);
+      delete headers['transfer-encoding'];
+    }
+    ctx.serverUrl = this.target.url;
+    if (ctx.res !== null) ctx.res.once('close', this.onClientClose);
+    else if (ctx.upgrade !== null) ctx.upgrade.socket.once('close', this.onClientClose);
+    const upgrade = ctx.upgrade !== null ? (ctx.headers.upgrade ?? 'websocket') : null;
+    this.target.dispatcher.dispatch(
+      {
+        path: this.target.basePath === '' ? ctx.url : this.target.basePath + ctx.url,
+        method: ctx.method as Dispatcher.HttpMethod,
+        headers,
+        body: upgrade !== null ? null : body,
+        upgrade: upgrade as string | null,
+        headersTimeout: opts.headersTimeout,
+        bodyTimeout: upgrade !== null ? 0 : opts.bodyTimeout,
+      },
+      this,
+    );
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onRequestUpgrade(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, upstream: Duplex): void {
+    const up = this.ctx.upgrade;
+    this.started = true;
+    this.ctx.originStatus = statusCode;
+    this.ctx.status = statusCode;
+    if (up === null) {
+      upstream.destroy();
+      return;
+    }
+    const client = up.socket;
+    let head = `HTTP/1.1 ${statusCode} Switching Protocols\r\n`;
+    for (const k in headers) {
+      const v = headers[k];
+      if (v === undefined) continue;
+      for (const x of Array.isArray(v) ? v : [v]) head += `${k}: ${x}\r\n`;
+    }
+    client.write(head + '\r\n');
+    if (up.head.length > 0) upstream.write(up.head);
+    const finish = (): void => {
+      if (this.finished) return;
+      this.finished = true;
+      client.destroy();
+      upstream.destroy();
+      this.done?.(null);
+    };
+    upstream.on('error', finish).on('close', finish);
+    client.on('error', finish).on('close', finish);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx informational: not forwarded
+    this.started = true;
+    this.ctx.originStatus = statusCode;
+    if (this.ctx.upgrade !== null) {
+      // The backend refused the upgrade: relay its answer and close.
+      this.ctx.rw.writeHead(statusCode, downstreamResponseHeaders(headers));
+      return;
+    }
+    const rw = this.ctx.rw;
+    rw.writeHead(statusCode, downstreamResponseHeaders(headers));
+    void controller;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.ctx.rw.write(chunk)) {
+      controller.pause();
+      this.ctx.rw.onDrain(() => controller.resume());
+    }
+  }
+
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.finished = true;
+    this.ctx.res?.off('close', this.onClientClose);
+    let has = false;
+    for (const _k in trailers) {
+      has = true;
+      break;
+    }
+    if (has) this.ctx.rw.addTrailers(trailers as Record<string, string>);
+    this.ctx.rw.end();
+    this.done?.(null);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ctx.res?.off('close', this.onClientClose);
+    const ctx = this.ctx;
+    if (!this.started) {
+      ctx.upstreamError = err;
+      // A retry middleware may take over (only when nothing was answered yet).
+      const hook = ctx.retryHook;
+      if (hook !== null && hook(err, this.controller !== null)) {
+        this.done?.(err);
+        return;
+      }
+      if (ctx.upgrade !== null) {
+        const status = isTimeout(err) ? 504 : 502;
+        ctx.status = status;
+        ctx.upgrade.socket.end(`HTTP/1.1 ${status} ${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      } else if (isTimeout(err)) sendText(ctx, 504, 'Gateway Timeout');
+      else if (ctx.res !== null && ctx.res.destroyed && !ctx.res.writableFinished) {
+        ctx.status = 499;
+        ctx.rw.destroy();
+      } else sendText(ctx, 502, 'Bad Gateway');
+    } else {
+      // Mid-response failure: abort so the client never mistakes a truncated body for a complete one.
+      ctx.upstreamError = err;
+      ctx.rw.destroy(err);
+    }
+    this.done?.(err);
+  }
+}
+
+/** Proxy ctx to target; the answer goes to ctx.rw. */
+export function proxyRequest(ctx: RequestContext, target: ProxyTarget, opts: ProxyOptions, done: ProxyDone | null): void {
+  new Exchange(ctx, target, done).start(opts);
+}
