@@ -37,7 +37,7 @@ export type PrimaryMessage =
   | { gh: 'init'; options: ServeOptions; snapshot: Snapshot }
   | { gh: 'snapshot'; snapshot: Snapshot }
   | { gh: 'shutdown' };
-export type WorkerMessage = { gh: 'ready'; addresses: Record<string, { host: string; port: number }> } | { gh: 'stopped' };
+export type WorkerMessage = { gh: 'hello' } | { gh: 'ready'; addresses: Record<string, { host: string; port: number }> } | { gh: 'stopped' };
 
 export function staticIssues(o: ServeOptions): ConfigIssue[] {
   const out: ConfigIssue[] = [];
@@ -129,13 +129,14 @@ async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
       const w = cluster.fork({ GATEHOUSE_WORKER: '1' });
       workers.add(w);
       const onMsg = (m: WorkerMessage): void => {
-        if (m?.gh === 'ready') {
+        // The worker says hello once its message listener exists (messages sent before would be lost).
+        if (m?.gh === 'hello') w.send({ gh: 'init', options: o, snapshot } satisfies PrimaryMessage);
+        else if (m?.gh === 'ready') {
           addresses = m.addresses;
           resolve();
         }
       };
       w.on('message', onMsg);
-      w.once('online', () => w.send({ gh: 'init', options: o, snapshot } satisfies PrimaryMessage));
       w.once('exit', (code, signal) => {
         workers.delete(w);
         if (stopping) return;

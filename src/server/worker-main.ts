@@ -44,6 +44,7 @@ process.on('message', (m: PrimaryMessage) => {
   }
 });
 process.on('SIGTERM', () => void stop());
+process.send?.({ gh: 'hello' } satisfies WorkerMessage);
 process.on('SIGINT', () => {
   /* the primary decides; Ctrl-C reaches the whole process group */
 });
