@@ -117,6 +117,10 @@ export class RequestContext {
 }
 
 function hasBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor === 2) {
+    // HTTP/2 has no framing headers: a body follows unless HEADERS carried END_STREAM.
+    return (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
+  }
   const h = req.headers;
   if (h['transfer-encoding'] !== undefined) return true;
   const cl = h['content-length'];

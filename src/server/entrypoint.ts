@@ -8,7 +8,7 @@
 import { createServer as createHttp1, type IncomingMessage, type Server as Http1Server, type ServerResponse } from 'node:http';
 import { createServer as createHttp2, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { NodeResponseWriter, RequestContext, sendText, type Handler, type OutgoingHttpHeaders, type ResponseWriter } from './context.js';
 import { normalizeHost, normalizeIp } from './make-context.js';
@@ -64,6 +64,44 @@ class SocketResponseWriter implements ResponseWriter {
     this.socket.destroy();
   }
   addTrailers(): void {}
+}
+
+const PEER = Symbol('gatehouse.peer');
+
+/** A Duplex over `socket` that starts with the bytes already read (unshifted). */
+function replayStream(socket: Socket): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  (d as unknown as Record<symbol, string | undefined>)[PEER] = socket.remoteAddress;
+  socket.on('data', (chunk: Buffer) => {
+    if (!d.push(chunk)) socket.pause();
+  });
+  socket.once('end', () => d.push(null));
+  socket.once('close', () => d.destroy());
+  socket.once('error', (err) => d.destroy(err));
+  socket.resume();
+  return d;
+}
+
+/** Peer address of a request, also for HTTP/2 streams carried over a replay stream. */
+function peerAddress(req: IncomingMessage): string | undefined {
+  const direct = req.socket?.remoteAddress;
+  if (direct !== undefined) return direct;
+  const inner = (req.socket as unknown as { stream?: Record<symbol, string | undefined> } | undefined)?.stream;
+  return inner?.[PEER];
 }
 
 function statusText(s: number): string {
@@ -138,19 +176,27 @@ export class EntryPoint {
       socket.pause();
       socket.unshift(first);
       // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
-      if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) this.h2.emit('connection', socket);
-      else this.h1.emit('connection', socket);
-      socket.resume();
+      if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
+        // node:http2 reads a net.Socket's handle natively and would miss the bytes
+        // already read; hand it a stream that replays them instead.
+        this.h2.emit('connection', replayStream(socket));
+      } else {
+        this.h1.emit('connection', socket);
+        socket.resume();
+      }
     });
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse | null, upgrade: { socket: Duplex; head: Buffer } | null): void {
-    const remoteIp = normalizeIp(req.socket?.remoteAddress);
-    const headers = req.headers;
+    const remoteIp = normalizeIp(peerAddress(req));
+    let headers = req.headers;
     if (req.httpVersionMajor === 2) {
+      // Pseudo-headers stay on the request (its method/url read them); upstream gets a clean copy.
+      const clean: IncomingMessage['headers'] = {};
+      for (const k in headers) if (k.charCodeAt(0) !== 58 /* : */) clean[k] = headers[k];
       const authority = headers[':authority'];
-      if (headers.host === undefined && typeof authority === 'string') headers.host = authority;
-      for (const k of Object.keys(headers)) if (k.charCodeAt(0) === 58 /* : */) delete headers[k];
+      if (clean.host === undefined && typeof authority === 'string') clean.host = authority;
+      headers = clean;
     }
     const clientIp = this.forwarded.apply(headers, remoteIp);
     const url = req.url ?? '/';
@@ -168,6 +214,7 @@ export class EntryPoint {
       upgrade,
     });
     (rw as NodeResponseWriter | SocketResponseWriter).ctx = ctx;
+    if (headers !== req.headers) ctx.headers = headers;
     this.inFlight++;
     if (res !== null) {
       ctx.res = res;

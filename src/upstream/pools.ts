@@ -4,7 +4,8 @@
  * requests finish, idle connections close.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, H2CClient, Pool, type Dispatcher } from 'undici';
+import { Agent, Pool, type Dispatcher } from 'undici';
+import { H2cDispatcher } from './h2c.js';
 import type { ServersTransportConfig } from '../config/schema.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -49,7 +50,8 @@ function create(u: URL, t: ServersTransportConfig | undefined): Dispatcher {
   const keepAliveTimeout = ft?.idleConnTimeout !== undefined ? parseDuration(ft.idleConnTimeout) : 90_000;
   const connections = t?.maxIdleConnsPerHost !== undefined && t.maxIdleConnsPerHost > 0 ? t.maxIdleConnsPerHost : 256;
   if (u.protocol === 'h2c:') {
-    return new H2CClient(`http://${u.host}`, { connectTimeout, keepAliveTimeout });
+    // node:http2 client: keeps gRPC trailers (see h2c.ts)
+    return new H2cDispatcher(u.host, { connectTimeout }) as unknown as Dispatcher;
   }
   if (u.protocol === 'https:') {
     const ca = t?.rootCAs?.map((f) => (f.includes('-----BEGIN') ? f : readFileSync(f, 'utf8')));

@@ -44,9 +44,12 @@ export function isTimeout(err: Error): boolean {
   return TIMEOUT_CODES[(err as { code?: string }).code ?? ''] === true;
 }
 
+const GRPC_STATUS_HEADERS = ['grpc-status', 'grpc-message', 'grpc-status-details-bin'] as const;
+
 class Exchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private started = false;
+  private grpcTrailers: Record<string, string> | null = null;
   private finished = false;
   private readonly onClientClose: () => void;
 
@@ -137,7 +140,18 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const rw = this.ctx.rw;
-    rw.writeHead(statusCode, downstreamResponseHeaders(headers));
+    const out = downstreamResponseHeaders(headers);
+    if (out['grpc-status'] !== undefined) {
+      // gRPC "trailers-only" answer: send the status as trailers, which every client reads.
+      this.grpcTrailers = {};
+      for (const k of GRPC_STATUS_HEADERS) {
+        if (out[k] !== undefined) {
+          this.grpcTrailers[k] = String(out[k]);
+          delete out[k];
+        }
+      }
+    }
+    rw.writeHead(statusCode, out);
     void controller;
   }
 
@@ -157,6 +171,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       break;
     }
     if (has) this.ctx.rw.addTrailers(trailers as Record<string, string>);
+    else if (this.grpcTrailers !== null) this.ctx.rw.addTrailers(this.grpcTrailers);
     this.ctx.rw.end();
     this.done?.(null);
   }
