@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../log.js';
 import { startAddServer, type RunningAddServer } from '../demo/add-server.js';
-import { runAddCli, formatReport } from '../demo/add-cli.js';
+import { runAddCli, formatReport, clientCredentialsTokenProvider } from '../demo/add-cli.js';
+import { IDENTITY_YAML, protectedCalcYaml, TENANT_ID, CLIENT_APP_ID, SCOPE, CLIENT_SECRET_ENV, OTHER_SECRET_ENV } from '../demo/identity-scenario.js';
 import { SEED_CALC_YAML, LOCAL_CALC_YAML, addServiceYaml, adminYaml } from '../demo/scenario.js';
 import { serve } from '../server/serve.js';
 import { loadServeOptions } from './serve-command.js';
@@ -82,12 +83,24 @@ export async function demoMain(argv: string[]): Promise<number> {
   writeFileSync(join(dir, '11-local-calc.yaml'), LOCAL_CALC_YAML);
   writeFileSync(join(dir, '20-add-svc.yaml'), addServiceYaml(eps));
   writeFileSync(join(dir, '30-admin.yaml'), adminYaml(`admin:${bcrypt.hashSync(adminPassword, 10)}`));
+  // The seed's Azure AD + APIM flow: tenant, API app, client apps; a JWT-protected calculator route.
+  const clientSecret = process.env[CLIENT_SECRET_ENV] ?? randomBytes(24).toString('base64url');
+  process.env[CLIENT_SECRET_ENV] = clientSecret;
+  process.env[OTHER_SECRET_ENV] ??= randomBytes(24).toString('base64url');
+  const issuer = `http://127.0.0.1:${f.adminPort}`;
+  writeFileSync(join(dir, '40-identity.yaml'), IDENTITY_YAML);
+  writeFileSync(
+    join(dir, '41-calc-secure.yaml'),
+    protectedCalcYaml(issuer, 'calc-replicas') +
+      `  services:\n    calc-replicas:\n      loadBalancer:\n        healthCheck: { path: /healthz, interval: 5s, timeout: 2s }\n        servers:\n${eps.map((e) => `          - url: http://${e.host}:${e.port}\n`).join('')}`,
+  );
 
   // 3. The gateway, with the seed's container arguments.
   const o = loadServeOptions([
     '--api', '--accesslog=false', `--entrypoints.web.Address=:${f.port}`, '--entrypoints.web.forwardedheaders.insecure=true',
     '--providers.kubernetescrd', '--ping', '--log=true', '--log.level=WARN',
     `--entrypoints.traefik.address=127.0.0.1:${f.adminPort}`, '--api.insecure',
+    '--identity.insecure', `--identity.issuerbaseurl=${issuer}`, '--metrics.prometheus',
     `--providers.file.directory=${dir}`, '--providers.file.watch', `--datadir=${f.dataDir}`,
     ...(f.workers !== null ? [`--workers=${f.workers}`] : []),
   ]);
@@ -98,9 +111,10 @@ export async function demoMain(argv: string[]): Promise<number> {
 
   // 4. add-cli traffic through the gateway.
   const ac = new AbortController();
+  const getToken = clientCredentialsTokenProvider({ tokenUrl: `${issuer}/${TENANT_ID}/oauth2/v2.0/token`, clientId: CLIENT_APP_ID, clientSecret, scope: SCOPE });
   const cli = runAddCli({
-    server: `http://127.0.0.1:${port}`,
-    hostHeader: 'calc.127.0.0.1.nip.io',
+    server: `http://127.0.0.1:${port}/secure`,
+    getToken,
     rate: f.rate,
     concurrency: 4,
     signal: ac.signal,
@@ -111,16 +125,26 @@ export async function demoMain(argv: string[]): Promise<number> {
   });
 
   console.log(`
-Gatehouse demo is up: ${replicas.length} calculator replicas behind the gateway, add-cli sending ${f.rate} req/s.
+Gatehouse demo is up: ${replicas.length} calculator replicas behind the gateway, add-cli sending ${f.rate} req/s
+with a client-credentials token to the JWT-protected route.
 
+The seed's route (headers middleware adds l5d-dst-override):
   curl http://localhost:${port}/add/10/10
   curl -H 'Host: calc.1.1.1.1.xip.io' http://127.0.0.1:${port}/add/10/10
   curl http://calc.127.0.0.1.nip.io:${port}/add/10/10        (needs DNS for nip.io)
+
+The seed's token flow (built-in issuer) and the validateJwt-protected route:
+  export ${CLIENT_SECRET_ENV}='${clientSecret}'
+  TOKEN=$(curl -s -d "grant_type=client_credentials&client_id=${CLIENT_APP_ID}&client_secret=$${CLIENT_SECRET_ENV}&scope=${encodeURIComponent(SCOPE)}" ${issuer}/${TENANT_ID}/oauth2/v2.0/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/secure/add/10/10
+  curl -i http://127.0.0.1:${port}/secure/add/10/10           (401: JWT not present.)
+  (or: npx gatehouse token --url ${issuer} --tenant ${TENANT_ID} --client-id ${CLIENT_APP_ID} --client-secret-env ${CLIENT_SECRET_ENV} --scope ${SCOPE} --decode)
 
   admin API (loopback only):   curl http://127.0.0.1:${f.adminPort}/api/http/routers
   dashboard:                   http://127.0.0.1:${f.adminPort}/dashboard/
   admin through the gateway:   curl -u admin:${adminPassword} -H 'Host: admin.127.0.0.1.nip.io' http://127.0.0.1:${port}/api/overview
   ping:                        curl http://127.0.0.1:${f.adminPort}/ping
+  Prometheus metrics:          curl http://127.0.0.1:${f.adminPort}/metrics
 
 Configuration (edit it: changes apply within a second): ${dir}
 Press Ctrl-C to stop.

@@ -23,11 +23,11 @@ export function internalFragment(r: InternalRoutes): ConfigFragment {
   if (r.metrics !== null) f.routers.prometheus = { value: { entryPoints: [r.metrics], rule: 'PathPrefix(`/metrics`)', priority: MAX, service: 'prometheus@internal' }, source: src };
   if (r.api !== null) {
     f.routers.api = { value: { entryPoints: [r.api], rule: 'PathPrefix(`/api`)', priority: MAX - 1, service: 'api@internal' }, source: src };
-    if (r.dashboard) f.routers.dashboard = { value: { entryPoints: [r.api], rule: 'PathPrefix(`/`)', priority: MAX - 2, service: 'dashboard@internal' }, source: src };
+    if (r.dashboard) f.routers.dashboard = { value: { entryPoints: [r.api], rule: 'PathPrefix(`/`)', priority: MAX - 3, service: 'dashboard@internal' }, source: src };
   }
   if (r.identity !== null) {
     // Tenant-scoped identity endpoints: /{tenant}/oauth2/…, /{tenant}/v2.0/…, /{tenant}/discovery/…
-    f.routers.identity = { value: { entryPoints: [r.identity], rule: 'PathPrefix(`/{tenant:[^/]+}/oauth2/`) || PathPrefix(`/{tenant:[^/]+}/v2.0/`) || PathPrefix(`/{tenant:[^/]+}/discovery/`) || PathPrefix(`/{tenant:[^/]+}/.well-known/`)', priority: MAX - 3, service: 'identity@internal' }, source: src };
+    f.routers.identity = { value: { entryPoints: [r.identity], rule: 'PathPrefix(`/{tenant:[^/]+}/oauth2/`) || PathPrefix(`/{tenant:[^/]+}/v2.0/`) || PathPrefix(`/{tenant:[^/]+}/discovery/`) || PathPrefix(`/{tenant:[^/]+}/.well-known/`)', priority: MAX - 2, service: 'identity@internal' }, source: src };
   }
   return f;
 }

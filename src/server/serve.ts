@@ -83,9 +83,10 @@ async function serveSingle(o: ServeOptions, deps: ServeDeps): Promise<RunningGat
     observers.onSnapshot(s);
     gateway.apply(s);
   });
+  // Listen first: middlewares that pre-fetch from this gateway (validateJwt → identity@internal) can reach it.
+  await gateway.listen();
   observers.onSnapshot(first);
   gateway.apply(first);
-  await gateway.listen();
   const addresses: Record<string, { host: string; port: number }> = {};
   for (const e of o.entryPoints) addresses[e.name] = gateway.entryPoint(e.name)!.address;
   return {

@@ -27,9 +27,9 @@ process.on('message', (m: PrimaryMessage) => {
       const store = createWorkerRateLimitStore();
       const observers = await createObservers(m.options, log);
       gateway = createServing(m.options, { log, rateLimitStore: store, hooks: observers.hooks });
+      await gateway.listen();
       observers.onSnapshot(m.snapshot);
       gateway.apply(m.snapshot);
-      await gateway.listen();
       const addresses: Record<string, { host: string; port: number }> = {};
       for (const e of m.options.entryPoints) addresses[e.name] = gateway.entryPoint(e.name)!.address;
       process.send?.({ gh: 'ready', addresses } satisfies WorkerMessage);
