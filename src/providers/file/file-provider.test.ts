@@ -11,7 +11,7 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'gh-file-'));
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 1000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 3000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
