@@ -2,7 +2,8 @@
  * `api@internal`: Traefik's API (/api/overview, /api/entrypoints,
  * /api/http/{routers,services,middlewares}[/{name}], /api/rawdata,
  * /api/version) in Traefik's JSON shapes, from the runtime view of the
- * configuration in force.
+ * configuration in force. Gatehouse's own live traffic endpoints
+ * (`/api/gatehouse/*`, src/admin/observe-api.ts) are mounted here too.
  */
 import { sendJson, sendText, type Handler, type RequestContext } from '../server/context.js';
 import type { RuntimeMiddleware, RuntimeRouter, RuntimeService, Snapshot } from '../config/runtime.js';
@@ -18,6 +19,8 @@ export interface ApiSource {
   startDate: string;
   /** Last provider/configuration errors (kept-last-good situations). */
   lastErrors(): string[];
+  /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
+  gatehouse?: Handler;
 }
 
 function routerJson(r: RuntimeRouter): Record<string, unknown> {
@@ -76,6 +79,10 @@ export function createApiHandler(src: ApiSource): Handler {
   return (ctx) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       sendText(ctx, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
+      return;
+    }
+    if (src.gatehouse !== undefined && ctx.path.startsWith('/api/gatehouse/')) {
+      src.gatehouse(ctx);
       return;
     }
     const path = ctx.path.replace(/\/+$/, '');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `gatehouse` command: serve (default), check, demo, token, hash-secret,
+ * The `gatehouse` command: serve (default), check, stat, top, tap, edges, demo, token, hash-secret,
  * add, add-cli, version. Each subcommand lives in its own file.
  */
 import { serveMain } from './serve-command.js';
@@ -14,6 +14,11 @@ usage: gatehouse [command] [flags]
 commands:
   serve        run the gateway (default when the first argument is a flag)
   check        validate the configuration and print what would run; exit 1 when invalid
+               (also checks a running gateway at --admin URL)
+  stat         golden metrics per router/service/server/caller/entrypoint (like linkerd viz stat)
+  top          the busiest paths, refreshed live (like linkerd viz top)
+  tap          live requests crossing the gateway (like linkerd tap)
+  edges        who talks to whom: caller → router → service → server
   demo         run the whole seed scenario: calculator replicas, the gateway, add-cli traffic
   token        get a token from the built-in identity provider (client credentials)
   hash-secret  hash a client secret for configuration
@@ -41,6 +46,14 @@ async function main(argv: string[]): Promise<number> {
       return serveMain(rest);
     case 'check':
       return checkMain(rest);
+    case 'stat':
+      return (await import('./stat.js')).statMain(rest, process.env, process.stdout);
+    case 'top':
+      return (await import('./top.js')).topMain(rest, process.env, process.stdout);
+    case 'tap':
+      return (await import('./tap.js')).tapMain(rest, process.env, process.stdout);
+    case 'edges':
+      return (await import('./edges.js')).edgesMain(rest, process.env, process.stdout);
     case 'demo':
       return (await import('./demo-command.js')).demoMain(rest);
     case 'token':

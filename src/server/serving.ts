@@ -22,6 +22,10 @@ export interface ServingHooks {
   internal?: Record<string, Handler>;
   /** Errors of the configuration pipeline to show in /api/overview. */
   lastErrors?: () => string[];
+  /** Gatehouse's live traffic endpoints, served by api@internal under /api/gatehouse/. */
+  observeApi?: Handler;
+  /** Called once with the gateway built here (telemetry reads its connection and health gauges). */
+  attach?: (gateway: Gateway) => void;
 }
 
 export function internalServiceNames(o: ServeOptions): string[] {
@@ -49,6 +53,7 @@ export function createServing(o: ServeOptions, deps: { log: Logger; rateLimitSto
       features: () => ({ accessLog: o.accessLog !== null, metrics: o.metrics !== null ? 'Prometheus' : '', tracing: '' }),
       startDate,
       lastErrors: () => deps.hooks?.lastErrors?.() ?? [],
+      ...(deps.hooks?.observeApi !== undefined ? { gatehouse: deps.hooks.observeApi } : {}),
   });
   const internal: Record<string, Handler> = {
     'noop@internal': (ctx) => sendText(ctx, 418, "I'm a teapot"),
@@ -68,5 +73,6 @@ export function createServing(o: ServeOptions, deps: { log: Logger; rateLimitSto
     internal,
     onEnd: deps.hooks?.onEnd ?? null,
   });
+  deps.hooks?.attach?.(gateway);
   return gateway;
 }
