@@ -22,6 +22,7 @@ commands:
   demo         run the whole seed scenario: calculator replicas, the gateway, add-cli traffic
   token        get a token from the built-in identity provider (client credentials)
   hash-secret  hash a client secret for configuration
+  alerts       alert rules and their states
   add          run the calculator (HTTP + gRPC)
   add-cli      call the calculator non-stop
   version      print the version
@@ -72,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
       console.log(HELP);
       return 0;
+    case 'alerts': return (await import('./alerts.js')).alertsMain(rest, process.env, process.stdout);
     default:
       console.error(`gatehouse: unknown command "${cmd}"\n\n${HELP}`);
       return 2;

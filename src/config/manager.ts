@@ -14,6 +14,7 @@ import type { Snapshot } from './runtime.js';
 import { FileProvider } from '../providers/file/index.js';
 import { fromTraefikFileDocuments } from './traefik-file.js';
 import { compileIdentity } from '../identity/index.js';
+import { compileAlertRules } from '../alerts/compile.js';
 import { fromKubernetesObjects, type KubernetesConvertOptions } from '../providers/kubernetes/convert.js';
 
 export interface ConfigManagerOptions {
@@ -93,6 +94,7 @@ export class ConfigManager {
     });
     // Identity objects (Tenant, Application) are validated here so their errors show in check and the API.
     snap.issues.push(...compileIdentity(snap.resources, process.env).issues);
+    snap.issues.push(...compileAlertRules(snap.resources).issues);
     this.reloads++;
     const errors = snap.issues.filter((i) => i.severity !== 'warning');
     if (errors.length > 0) this.reloadFailures++;

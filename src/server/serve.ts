@@ -18,6 +18,7 @@ import { attachPrimaryRateLimitStore } from '../middlewares/rate-limit/store-pri
 import { attachPrimaryObservers, prepareIdentityKeys } from './observers.js';
 import { createObservers } from './observers.js';
 import type { ConfigIssue } from '../errors.js';
+import { AlertEngine } from '../alerts/engine.js';
 
 export interface RunningGatehouse {
   /** Bound address of every entry point (as seen by the serving process). */
@@ -79,14 +80,18 @@ async function serveSingle(o: ServeOptions, deps: ServeDeps): Promise<RunningGat
   const store = createMemoryRateLimitStore();
   const observers = await createObservers(o, deps.log);
   const gateway = createServing(o, { log: deps.log, rateLimitStore: store, hooks: { ...observers.hooks, lastErrors: () => (manager.snapshot?.issues ?? []).filter((i) => i.severity !== 'warning').map((i) => i.message) } });
+  const alerts = new AlertEngine({ metrics: observers.metrics, log: deps.log.child({ service: 'alerts' }), health: () => gateway.current?.serverStatus() ?? {} });
+  observers.setAlertSource(() => alerts.states());
   const first = await manager.start((s) => {
     observers.onSnapshot(s);
     gateway.apply(s);
+    alerts.update(s.resources);
   });
   // Listen first: middlewares that pre-fetch from this gateway (validateJwt → identity@internal) can reach it.
   await gateway.listen();
   observers.onSnapshot(first);
   gateway.apply(first);
+  alerts.update(first.resources);
   const addresses: Record<string, { host: string; port: number }> = {};
   for (const e of o.entryPoints) addresses[e.name] = gateway.entryPoint(e.name)!.address;
   return {
@@ -94,6 +99,7 @@ async function serveSingle(o: ServeOptions, deps: ServeDeps): Promise<RunningGat
     manager,
     async close() {
       await manager.close();
+      alerts.close();
       await gateway.close();
       await observers.close();
       store.close();
@@ -111,12 +117,16 @@ async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
   const manager = createManager(o, deps);
   await prepareIdentityKeys(o, log);
   const obs = attachPrimaryObservers(cluster, o);
+  const alerts = new AlertEngine({ metrics: obs.store, log: log.child({ service: 'alerts' }) });
+  obs.setAlertSource(() => alerts.states());
   let snapshot = await manager.start((s) => {
     snapshot = s;
     obs.onSnapshot(s);
+    alerts.update(s.resources);
     for (const w of workers) if (w.isConnected()) w.send({ gh: 'snapshot', snapshot: s } satisfies PrimaryMessage);
   });
   obs.onSnapshot(snapshot);
+  alerts.update(snapshot.resources);
   cluster.schedulingPolicy = cluster.SCHED_NONE; // each worker accepts on the shared socket itself
   cluster.setupPrimary({ exec: workerScript(), execArgv: process.execArgv, silent: false });
   const detachRl = attachPrimaryRateLimitStore(cluster);
@@ -159,6 +169,7 @@ async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
     async close() {
       stopping = true;
       await manager.close();
+      alerts.close();
       const grace = Math.max(...o.entryPoints.map((e) => e.graceTimeout), 0) + 5000;
       await Promise.all(
         [...workers].map(
