@@ -225,26 +225,42 @@ export class MetricsStore {
     const t = this.totals;
     const sec = latencyMs / 1000;
     const bi = t.boundIndex(sec);
-    const code = String(e.status);
-    const method = methodLabel(e.method);
     const protocol = e.protocol ?? (e.grpcStatus !== null ? 'grpc' : 'http');
-    const head = code + SEP + method + SEP + protocol + SEP;
-
-    let k = head + e.entryPoint;
-    t.bump(t.entrypoints.get(k) ?? t.create(t.entrypoints, k, [code, method, protocol, e.entryPoint]), sec, bi, e.bytesIn, e.bytesOut);
-    if (e.router !== '') {
-      k = head + e.router + SEP + e.service;
-      t.bump(t.routers.get(k) ?? t.create(t.routers, k, [code, method, protocol, e.router, e.service]), sec, bi, e.bytesIn, e.bytesOut);
+    const cls = success ? 'success' : 'failure';
+    // One key and one look-up per request for the five series it counts into.
+    const fk = e.status + SEP + e.method + SEP + protocol + SEP + e.entryPoint + SEP + e.router + SEP + e.service + SEP + caller + SEP + cls;
+    let f = t.fast.get(fk);
+    if (f === undefined) {
+      const code = String(e.status);
+      const method = methodLabel(e.method);
+      const head = code + SEP + method + SEP + protocol + SEP;
+      let k = head + e.entryPoint;
+      const ep = t.entrypoints.get(k) ?? t.create(t.entrypoints, k, [code, method, protocol, e.entryPoint]);
+      let rt = null;
+      if (e.router !== '') {
+        k = head + e.router + SEP + e.service;
+        rt = t.routers.get(k) ?? t.create(t.routers, k, [code, method, protocol, e.router, e.service]);
+      }
+      let sv = null;
+      if (e.service !== '') {
+        k = head + e.service;
+        sv = t.services.get(k) ?? t.create(t.services, k, [code, method, protocol, e.service]);
+      }
+      k = caller + SEP + e.router + SEP + e.service + SEP + cls;
+      const cl = t.callers.get(k) ?? t.create(t.callers, k, [caller, e.router, e.service, cls]);
+      const cd = t.callerDurations.get(caller) ?? t.create(t.callerDurations, caller, [caller]);
+      f = { ep, rt, sv, cl, cd };
+      if (t.fast.size >= 4096) t.fast.clear();
+      t.fast.set(fk, f);
     }
-    if (e.service !== '') {
-      k = head + e.service;
-      t.bump(t.services.get(k) ?? t.create(t.services, k, [code, method, protocol, e.service]), sec, bi, e.bytesIn, e.bytesOut);
+    t.bump(f.ep, sec, bi, e.bytesIn, e.bytesOut);
+    if (f.rt !== null) t.bump(f.rt, sec, bi, e.bytesIn, e.bytesOut);
+    if (f.sv !== null) {
+      t.bump(f.sv, sec, bi, e.bytesIn, e.bytesOut);
       if (e.retries > 0) t.addRetries(e.service, e.retries);
     }
-    const cls = success ? 'success' : 'failure';
-    k = caller + SEP + e.router + SEP + e.service + SEP + cls;
-    t.bump(t.callers.get(k) ?? t.create(t.callers, k, [caller, e.router, e.service, cls]), sec, bi, e.bytesIn, e.bytesOut);
-    t.bump(t.callerDurations.get(caller) ?? t.create(t.callerDurations, caller, [caller]), sec, bi, e.bytesIn, e.bytesOut);
+    t.bump(f.cl, sec, bi, e.bytesIn, e.bytesOut);
+    t.bump(f.cd, sec, bi, e.bytesIn, e.bytesOut);
   }
 
   private newEdge(key: string, ep: string, caller: string, router: string, service: string, server: string): EdgeSeries {

@@ -61,6 +61,9 @@ export class Totals {
     return i;
   }
 
+  /** Resolved series per full label combination (metrics.ts's hot path). */
+  readonly fast = new Map<string, { ep: TotalsSeries; rt: TotalsSeries | null; sv: TotalsSeries | null; cl: TotalsSeries; cd: TotalsSeries }>();
+
   /** Create the series `key` of `table` (first request with these labels). */
   create(table: TotalsTable, key: string, labels: string[]): TotalsSeries {
     const s: TotalsSeries = { labels, count: 0, sum: 0, buckets: new Array<number>(this.bounds.length).fill(0), bytesIn: 0, bytesOut: 0 };

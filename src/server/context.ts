@@ -74,6 +74,8 @@ export class RequestContext {
   bytesOut = 0;
   /** For WebSocket/upgrade requests: the client socket and the bytes read past the headers. */
   readonly upgrade: { socket: Duplex; head: Buffer } | null;
+  /** The upstream exchange in progress, told when the client goes away before the answer is complete. */
+  upstream: { clientGone(): void } | null = null;
   /** The node response behind the base writer (null for upgrades); used to notice a client that went away. */
   res: ServerResponse | null = null;
   /** The original request path before any rewrite (for access logs and X-Forwarded-Prefix). */

@@ -31,8 +31,6 @@ export interface EntryPointOptions {
   onEnd: ((ctx: RequestContext) => void) | null;
 }
 
-const CTX = Symbol('gatehouse.ctx');
-type WithCtx = { [CTX]?: RequestContext };
 
 /** Writes a raw HTTP/1.1 response on an upgrade socket (rejections before the upgrade happens). */
 class SocketResponseWriter implements ResponseWriter {
@@ -216,14 +214,14 @@ export class EntryPoint {
     (rw as NodeResponseWriter | SocketResponseWriter).ctx = ctx;
     if (headers !== req.headers) ctx.headers = headers;
     this.inFlight++;
+    // One listener per exchange (never extra properties on node's objects: that would
+    // change their hidden classes and slow node's own code down).
     if (res !== null) {
       ctx.res = res;
-      (res as unknown as WithCtx)[CTX] = ctx;
-      res.once('close', this.onResClose);
+      res.once('close', () => this.finish(ctx, res.writableFinished));
       if (this.closing) res.setHeader('connection', 'close');
     } else {
-      (upgrade!.socket as unknown as WithCtx)[CTX] = ctx;
-      upgrade!.socket.once('close', this.onResClose);
+      upgrade!.socket.once('close', () => this.finish(ctx, false));
     }
     try {
       this.handler(ctx);
@@ -233,18 +231,15 @@ export class EntryPoint {
     }
   }
 
-  /** Shared listener (no per-request closure): `this` is the response or the upgraded socket. */
-  private readonly onResClose = ((ep: EntryPoint) =>
-    function (this: WithCtx): void {
-      const ctx = this[CTX];
-      if (ctx === undefined) return;
-      this[CTX] = undefined;
-      ep.inFlight--;
-      if (ctx.status === 0) ctx.status = 499; // client went away before an answer
-      const onEnd = ep.opts.onEnd;
-      if (onEnd !== null) onEnd(ctx);
-      if (ep.inFlight === 0 && ep.drainWaiters.length > 0) for (const w of ep.drainWaiters.splice(0)) w();
-    })(this);
+  /** The exchange is over (response finished, or the client went away). */
+  private finish(ctx: RequestContext, completed: boolean): void {
+    this.inFlight--;
+    if (!completed) ctx.upstream?.clientGone();
+    if (ctx.status === 0) ctx.status = 499; // client went away before an answer
+    const onEnd = this.opts.onEnd;
+    if (onEnd !== null) onEnd(ctx);
+    if (this.inFlight === 0 && this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
 
   get activeRequests(): number {
     return this.inFlight;

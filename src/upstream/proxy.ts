@@ -51,20 +51,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   private started = false;
   private grpcTrailers: Record<string, string> | null = null;
   private finished = false;
-  private readonly onClientClose: () => void;
 
   constructor(
     private readonly ctx: RequestContext,
     private readonly target: ProxyTarget,
     private readonly done: ProxyDone | null,
   ) {
-    this.onClientClose = () => {
-      const res = this.ctx.res;
-      if (res !== null && res.writableFinished) return;
-      if (!this.finished && this.controller !== null && !this.controller.aborted) {
-        this.controller.abort(new Error('client closed the connection'));
-      }
-    };
   }
 
   start(opts: ProxyOptions): void {
@@ -78,8 +70,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       delete headers['transfer-encoding'];
     }
     ctx.serverUrl = this.target.url;
-    if (ctx.res !== null) ctx.res.once('close', this.onClientClose);
-    else if (ctx.upgrade !== null) ctx.upgrade.socket.once('close', this.onClientClose);
+    ctx.upstream = this;
     const upgrade = ctx.upgrade !== null ? (ctx.headers.upgrade ?? 'websocket') : null;
     this.target.dispatcher.dispatch(
       {
@@ -93,6 +84,16 @@ class Exchange implements Dispatcher.DispatchHandler {
       },
       this,
     );
+  }
+
+  /** The client went away before the answer was complete: stop the upstream exchange. */
+  clientGone(): void {
+    if (this.finished || this.controller === null || this.controller.aborted) return;
+    try {
+      this.controller.abort(new Error('client closed the connection'));
+    } catch {
+      /* the exchange ended meanwhile */
+    }
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -164,7 +165,6 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.finished = true;
-    this.ctx.res?.off('close', this.onClientClose);
     let has = false;
     for (const _k in trailers) {
       has = true;
@@ -179,7 +179,6 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     if (this.finished) return;
     this.finished = true;
-    this.ctx.res?.off('close', this.onClientClose);
     const ctx = this.ctx;
     if (!this.started) {
       ctx.upstreamError = err;
