@@ -153,6 +153,10 @@ export class EntryPoint {
       this.net.once('error', reject);
       this.net.listen({ port: this.opts.port, host: this.opts.host, exclusive: false }, () => {
         this.net.off('error', reject);
+        // node:http starts its header/request timeout checks when the server emits
+        // 'listening'; this server never listens itself (connections come from the
+        // net listener), so start them explicitly.
+        this.h1.emit('listening');
         resolve();
       });
     });
@@ -252,6 +256,7 @@ export class EntryPoint {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     this.net.close();
+    this.h1.close(() => undefined); // stops node's timeout checks; connections are handled below
     this.h1.closeIdleConnections();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
