@@ -6,7 +6,7 @@
  * - ipv6Subnet: an IPv6 result is masked to that prefix length (v3.1+).
  * `depth` wins over `excludedIPs`, as in Traefik.
  */
-import { isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RequestContext } from '../../server/context.js';
 import { cleanIp, compileIpMatcher } from './ip-matcher.js';
@@ -62,33 +62,61 @@ function baseStrategy(opts: IpStrategyOptions | undefined, field: string): IpExt
   return (ctx) => ctx.remoteIp;
 }
 
-/** Mask an IPv6 address to `bits` (returned in full form); other values unchanged. */
+/** Parse an IPv6 literal into 8 16-bit groups; null when invalid. */
+function parseIpv6(ip: string): number[] | null {
+  if (isIP(ip) !== 6) return null;
+  let s = ip;
+  const pct = s.indexOf('%');
+  if (pct >= 0) s = s.slice(0, pct);
+  // Embedded IPv4 (::ffff:1.2.3.4): rewrite the dotted tail as two hex groups.
+  const lastColon = s.lastIndexOf(':');
+  if (s.indexOf('.', lastColon) > 0) {
+    const v4 = s.slice(lastColon + 1).split('.').map(Number);
+    const hi = (((v4[0] as number) << 8) | (v4[1] as number)).toString(16);
+    const lo = (((v4[2] as number) << 8) | (v4[3] as number)).toString(16);
+    s = `${s.slice(0, lastColon + 1)}${hi}:${lo}`;
+  }
+  const dbl = s.indexOf('::');
+  const parts = (x: string): number[] => (x === '' ? [] : x.split(':').map((h) => parseInt(h, 16)));
+  let groups: number[];
+  if (dbl >= 0) {
+    const head = parts(s.slice(0, dbl));
+    const rest = parts(s.slice(dbl + 2));
+    const fill = 8 - head.length - rest.length;
+    groups = [...head, ...new Array<number>(Math.max(0, fill)).fill(0), ...rest];
+  } else groups = parts(s);
+  return groups.length === 8 ? groups : null;
+}
+
+/**
+ * Mask an IPv6 address to its /bits network (Traefik's ipv6Subnet): the
+ * result is the network address in compressed form. IPv4 is returned as is.
+ */
 export function maskIpv6(ip: string, bits: number): string {
-  const clean = cleanIp(ip);
-  if (!isIPv6(clean)) return ip;
-  const groups = expandIpv6(clean);
-  const out: string[] = [];
-  for (let g = 0; g < 8; g++) {
-    const keep = Math.max(0, Math.min(16, bits - g * 16));
+  const g = parseIpv6(cleanIp(ip));
+  if (g === null) return ip;
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.max(0, Math.min(16, bits - i * 16));
     const mask = keep === 0 ? 0 : (0xffff << (16 - keep)) & 0xffff;
-    out.push(((groups[g] as number) & mask).toString(16));
+    g[i] = (g[i] as number) & mask;
   }
-  return out.join(':');
-}
-
-function expandIpv6(ip: string): number[] {
-  let text = ip;
-  // An embedded IPv4 tail (::ffff:1.2.3.4 style) becomes two groups.
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const o = tail.split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}${(((o[0] as number) << 8) | (o[1] as number)).toString(16)}:${(((o[2] as number) << 8) | (o[3] as number)).toString(16)}`;
+  // Compress the longest run of zero groups (RFC 5952).
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i > 1) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
   }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const h = head === '' ? [] : head.split(':');
-  const r = rest === undefined || rest === '' ? [] : rest.split(':');
-  const zeros = rest === undefined ? [] : new Array<string>(8 - h.length - r.length).fill('0');
-  return [...h, ...zeros, ...r].map((x) => parseInt(x, 16));
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
-

@@ -7,19 +7,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { RequestContext } from '../../server/context.js';
 import { MiddlewareOptionError } from '../types.js';
-import { ipChecker, maskIpv6 } from './ip.js';
+import { compileIpStrategy, IpStrategySchema, type IpStrategyOptions } from '../shared/ip-strategy.js';
 
-export const IpStrategySchema = Type.Object(
-  {
-    /** Use the depth-th IP from the right of X-Forwarded-For (0 = not used). */
-    depth: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Walk X-Forwarded-For from the right and use the first IP not in this list. */
-    excludedIPs: Type.Optional(Type.Array(Type.String())),
-    /** Group IPv6 clients by this prefix length (Traefik v3). */
-    ipv6Subnet: Type.Optional(Type.Integer({ minimum: 0, maximum: 128 })),
-  },
-  { additionalProperties: false },
-);
+export { compileIpStrategy, IpStrategySchema };
 
 export const SourceCriterionSchema = Type.Object(
   {
@@ -30,7 +20,7 @@ export const SourceCriterionSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type IpStrategy = Static<typeof IpStrategySchema>;
+export type IpStrategy = IpStrategyOptions;
 export type SourceCriterion = Static<typeof SourceCriterionSchema>;
 
 /** Computes the grouping key of a request. */
@@ -42,42 +32,6 @@ const requestHost: SourceExtractor = (ctx) => ctx.host;
 function firstHeader(v: string | string[] | undefined): string {
   if (v === undefined) return '';
   return Array.isArray(v) ? (v[0] ?? '') : v;
-}
-
-/** Build the extractor for an ipStrategy (remote address, depth or excluded IPs). */
-export function compileIpStrategy(s: IpStrategy | undefined, field: string): SourceExtractor {
-  const subnet = s?.ipv6Subnet;
-  const mask = subnet === undefined || subnet === 0 ? null : (ip: string): string => (ip.includes(':') ? maskIpv6(ip, subnet) : ip);
-  const depth = s?.depth ?? 0;
-  if (depth > 0) {
-    if (s?.excludedIPs !== undefined && s.excludedIPs.length > 0) {
-      throw new MiddlewareOptionError(`${field}.ipStrategy`, 'depth and excludedIPs are mutually exclusive');
-    }
-    return (ctx) => {
-      const xff = firstHeader(ctx.headers['x-forwarded-for']).split(',');
-      if (xff.length < depth) return '';
-      const ip = (xff[xff.length - depth] as string).trim();
-      return mask === null ? ip : mask(ip);
-    };
-  }
-  if (s?.excludedIPs !== undefined && s.excludedIPs.length > 0) {
-    let excluded: (ip: string) => boolean;
-    try {
-      excluded = ipChecker(s.excludedIPs);
-    } catch (err) {
-      throw new MiddlewareOptionError(`${field}.ipStrategy.excludedIPs`, (err as Error).message);
-    }
-    return (ctx) => {
-      const xff = firstHeader(ctx.headers['x-forwarded-for']).split(',');
-      for (let i = xff.length - 1; i >= 0; i--) {
-        const ip = (xff[i] as string).trim();
-        if (ip === '') continue;
-        if (!excluded(ip)) return mask === null ? ip : mask(ip);
-      }
-      return '';
-    };
-  }
-  return mask === null ? remoteAddr : (ctx) => mask(ctx.remoteIp);
 }
 
 /**
@@ -92,7 +46,12 @@ export function compileSourceCriterion(sc: SourceCriterion | undefined, fallback
     if (header !== '' || host) {
       throw new MiddlewareOptionError(field, 'ipStrategy, requestHeaderName and requestHost are mutually exclusive');
     }
-    return compileIpStrategy(sc.ipStrategy, field);
+    try {
+      return compileIpStrategy(sc.ipStrategy, `${field}.ipStrategy`);
+    } catch (err) {
+      if (err instanceof MiddlewareOptionError) throw err;
+      throw new MiddlewareOptionError(`${field}.ipStrategy`, (err as Error).message);
+    }
   }
   if (header !== '') {
     if (host) throw new MiddlewareOptionError(field, 'requestHeaderName and requestHost are mutually exclusive');
