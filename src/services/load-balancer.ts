@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { LoadBalancerConfig, ServersTransportConfig } from '../config/schema.js';
-import { sendText, type Handler, type RequestContext } from '../server/context.js';
+import { sendText, type Handler, type OutgoingHttpHeaders, type RequestContext, type ResponseWriter } from '../server/context.js';
+import { ForwardingWriter } from '../server/forwarding-writer.js';
 import { proxyRequest, type ProxyOptions, type ProxyTarget } from '../upstream/proxy.js';
 import type { PoolSet } from '../upstream/pools.js';
 import { parseDuration } from '../util/duration.js';
@@ -110,20 +111,22 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
       sendText(ctx, 503, 'Service Unavailable');
       return;
     }
-    if (needCookie) {
-      const chosen = server;
-      const rw = ctx.rw;
-      const orig = rw.writeHead;
-      rw.writeHead = function (status, headers) {
-        const prev = headers['set-cookie'];
-        const c = `${cookieName}=${chosen.stickyValue}${cookieAttrs}`;
-        headers['set-cookie'] = prev === undefined ? c : Array.isArray(prev) ? [...prev, c] : [String(prev), c];
-        orig.call(rw, status, headers);
-      };
-    }
+    if (needCookie) ctx.rw = new StickyCookieWriter(ctx.rw, `${cookieName}=${server.stickyValue}${cookieAttrs}`);
     proxyRequest(ctx, server, opts, null);
   };
   return { handler, servers, healthy: () => servers.some((s) => s.healthy) };
+}
+
+/** Adds the sticky-session cookie to the response headers. */
+class StickyCookieWriter extends ForwardingWriter {
+  constructor(inner: ResponseWriter, private readonly cookie: string) {
+    super(inner);
+  }
+  override writeHead(status: number, headers: OutgoingHttpHeaders): void {
+    const prev = headers['set-cookie'];
+    headers['set-cookie'] = prev === undefined ? this.cookie : Array.isArray(prev) ? [...prev, this.cookie] : [String(prev), this.cookie];
+    this.inner.writeHead(status, headers);
+  }
 }
 
 function stickyAttributes(c: NonNullable<NonNullable<LoadBalancerConfig['sticky']>['cookie']>): string {
