@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: the end-to-end load run. Starts a local origin (nginx, or
  * node:http without nginx), measures it directly, then through Gatehouse with
- * 1 worker and with all workers, for a 2-byte and a 16 KiB body, plus the JWT
- * route against the plain route. Prints markdown tables with requests/s,
+ * 1 worker (metrics on, and the same build with `--observability.metrics=false`)
+ * and with all workers, for a 2-byte and a 16 KiB body, plus the JWT route
+ * against the plain route. Prints markdown tables with requests/s,
  * p50/p99, CPU per request and ratios paired within a round, and the peak RSS
  * of every gateway process. Stops everything it started.
  *
@@ -88,7 +89,16 @@ function verdicts(rows: readonly Row[]): string[] {
   if (d !== undefined && g !== undefined) {
     lines.push(`- p99, 1 worker, small: ${median(g.samples.map((s) => s.p99ms)).toFixed(2)} ms (direct ${median(d.samples.map((s) => s.p99ms)).toFixed(2)} ms).`);
   }
-  lines.push('- Metrics on vs off: not measured. Every request is recorded in the metrics store (`src/server/observers.ts` `onEnd`), and no static option turns that off; see docs/benchmarks.md for the switch the bench needs and the profile share of metrics.');
+  for (const body of ['small', '16KiB']) {
+    const on = find('gh-1w', body);
+    const off = find('gh-1w-nomet', body);
+    if (on === undefined || off === undefined) continue;
+    const r = pairedRatio(on, off);
+    const cpu = (row: Row): number => median(row.samples.map((x) => (x.requests > 0 ? (x.cpuS / x.requests) * 1e6 : Number.NaN)));
+    lines.push(
+      `- Metrics on / metrics off (\`--observability.metrics=false\`), same build, 1 worker, ${body}: **${r.toFixed(2)}×** requests/s (target ≥ 0.95: ${r >= 0.95 ? 'met' : 'NOT met'}); CPU ${cpu(on).toFixed(1)} vs ${cpu(off).toFixed(1)} µs/req.`,
+    );
+  }
   return lines;
 }
 
@@ -132,13 +142,17 @@ async function main(): Promise<number> {
     const cfg = await benchConfig(origin.url);
     const gh1 = await startGateway({ name: 'gh-1w', dir, yaml: cfg.yaml, workers: 1, cpus: layout.proxy, authorization: cfg.authorization });
     started.push(gh1.proc);
+    // The same build with per-request metrics off, on the same core: the "metrics on / off" pair.
+    const ghOff = await startGateway({ name: 'gh-1w-nomet', dir, yaml: cfg.yaml, workers: 1, cpus: layout.proxy, authorization: cfg.authorization, flags: ['--observability.metrics=false'] });
+    started.push(ghOff.proc);
     const ghN = await startGateway({ name: 'gh-all', dir, yaml: cfg.yaml, workers: o.workers, cpus: layout.proxyAll, authorization: cfg.authorization });
     started.push(ghN.proc);
     const jwtHeaders = { host: JWT_HOST, authorization: cfg.authorization };
     const both = ['small', '16KiB'] as const;
     const targets: Target[] = [
       { id: 'direct', label: `direct (${origin.kind} origin on the proxy's core)`, baseline: null, url: direct.url, headers: {}, pid: direct.proc.pid, bodies: both },
-      { id: 'gh-1w', label: 'Gatehouse, 1 worker', baseline: 'direct', url: gh1.url, headers: {}, pid: gh1.proc.pid, bodies: both },
+      { id: 'gh-1w', label: 'Gatehouse, 1 worker (metrics on)', baseline: 'direct', url: gh1.url, headers: {}, pid: gh1.proc.pid, bodies: both },
+      { id: 'gh-1w-nomet', label: 'Gatehouse, 1 worker, metrics off', baseline: 'gh-1w', url: ghOff.url, headers: {}, pid: ghOff.proc.pid, bodies: both },
       { id: 'gh-1w-jwt', label: 'Gatehouse, 1 worker, JWT route', baseline: 'gh-1w', url: gh1.url, headers: jwtHeaders, pid: gh1.proc.pid, bodies: ['small'] },
       { id: 'gh-all', label: `Gatehouse, ${o.workers} workers`, baseline: 'direct', url: ghN.url, headers: {}, pid: ghN.proc.pid, bodies: both },
     ];
@@ -148,14 +162,14 @@ async function main(): Promise<number> {
     const load0 = loadavg()[0] ?? 0;
     const rows: Row[] = [];
     await measure(rows, targets, o, layout);
-    const rss = [gh1, ghN].map((g) => ({ name: g === gh1 ? 'Gatehouse, 1 worker' : `Gatehouse, ${g.workers} workers`, procs: peakRssMiB(g.proc.pid) }));
+    const rss = [gh1, ghOff, ghN].map((g) => ({ name: g === gh1 ? 'Gatehouse, 1 worker' : g === ghOff ? 'Gatehouse, 1 worker, metrics off' : `Gatehouse, ${g.workers} workers`, procs: peakRssMiB(g.proc.pid) }));
     const model = osCpus()[0]?.model ?? 'unknown CPU';
     console.log(
       [
         `## Gatehouse end-to-end benchmark${o.quick ? ' (quick)' : ''}`,
         '',
         `wrk -t${o.threads} -c${o.connections} -d${o.durationS}s --latency (after an unrecorded ${o.warmupS}s run), ${o.rounds} round(s) interleaved; ${availableParallelism()} CPUs (${model}), load average ${load0.toFixed(2)} before, ${(loadavg()[0] ?? 0).toFixed(2)} after; node ${process.version}.`,
-        `CPU layout: ${layout.loadgen === null ? 'not pinned' : `wrk + origin on core ${layout.origin}, 1-worker gateway and the direct origin on core ${layout.proxy}, all-workers gateway on cores ${layout.proxyAll}`}. Configuration: the seed-like route with the headers middleware, a validateJwt route, 100 routers that never match; access log off.`,
+        `CPU layout: ${layout.loadgen === null ? 'not pinned' : `wrk + origin on core ${layout.origin}, 1-worker gateways (metrics on and off) and the direct origin on core ${layout.proxy}, all-workers gateway on cores ${layout.proxyAll}`}. Configuration: the seed-like route with the headers middleware, a validateJwt route, 100 routers that never match; access log off; "metrics off" is the same build started with \`--observability.metrics=false\`.`,
         '',
         resultsTable(rows),
         '',

@@ -148,6 +148,10 @@ export const StaticConfigSchema = Type.Object({
       }),
     ),
   }),
+  observability: Type.Object({
+    metrics: bool(true, 'record golden metrics of every request (stat, top, edges, /metrics, alerts); false keeps only tap and the access log'),
+    callerHeader: Type.Optional(str('request header naming the caller when no verified token does (default: the client address)')),
+  }),
   core: Type.Object({
     defaultRuleSyntax: oneOf(['v2', 'v3'] as const, 'v2', 'rule syntax of routers that do not set ruleSyntax'),
   }),

@@ -4,6 +4,7 @@
  * log). Called once per finished exchange from the server's `onEnd` hook.
  */
 import { performance } from 'node:perf_hooks';
+import type { Http2ServerResponse } from 'node:http2';
 import type { RequestContext } from '../server/context.js';
 import type { AccessLogEntry } from './access-log-format.js';
 import type { ExchangeProtocol, ExchangeRecord } from './metrics.js';
@@ -13,8 +14,10 @@ export interface ExchangeExtras {
   endMs?: number;
   /** gRPC status from the response trailers/headers, when the exchange was gRPC. */
   grpcStatus?: number | null;
-  /** Header carrying the caller identity when there is no verified token (e.g. `client`). */
-  callerHeader?: string;
+  /** Header carrying the caller identity when there is no verified token (e.g. `client`), lower-case. */
+  callerHeader?: string | null;
+  /** Request body bytes read (default: the content-length header). */
+  bytesIn?: number;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
@@ -22,9 +25,9 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 }
 
 /** Caller identity: token client id, else the configured header, else the client IP. */
-export function callerOf(ctx: RequestContext, callerHeader?: string): string {
+export function callerOf(ctx: RequestContext, callerHeader?: string | null): string {
   if (ctx.caller !== null && ctx.caller !== '') return ctx.caller;
-  if (callerHeader !== undefined) {
+  if (callerHeader !== undefined && callerHeader !== null) {
     const h = headerValue(ctx.headers[callerHeader]);
     if (h !== undefined && h !== '') return h.length > 128 ? h.slice(0, 128) : h;
   }
@@ -60,7 +63,7 @@ export function exchangeRecordFromContext(ctx: RequestContext, x: ExchangeExtras
     status: ctx.status,
     grpcStatus: x.grpcStatus ?? null,
     latencyMs: end - ctx.start,
-    bytesIn: contentLength(ctx),
+    bytesIn: x.bytesIn ?? contentLength(ctx),
     bytesOut: ctx.bytesOut,
     retries: ctx.retries,
     upstreamError: ctx.upstreamError !== null,
@@ -78,6 +81,8 @@ export interface AccessLogExtras {
   clientUsername?: string;
   /** Headers sent to the client. */
   responseHeaders?: Record<string, string | string[] | number | undefined>;
+  /** Request body bytes read (default: the content-length header). */
+  bytesIn?: number;
 }
 
 function hostPort(addr: string): { host: string; port: string } {
@@ -119,7 +124,7 @@ export function accessLogEntryFromContext(ctx: RequestContext, x: AccessLogExtra
     requestHost: hp.host,
     requestPort: hp.port,
     requestAddr: hostHeader,
-    requestContentSize: contentLength(ctx),
+    requestContentSize: x.bytesIn ?? contentLength(ctx),
     downstreamStatus: ctx.status,
     downstreamContentSize: ctx.bytesOut,
     originStatus: ctx.originStatus,
@@ -133,4 +138,47 @@ export function accessLogEntryFromContext(ctx: RequestContext, x: AccessLogExtra
     requestHeaders: ctx.req.headers,
     ...(x.responseHeaders !== undefined ? { responseHeaders: x.responseHeaders } : {}),
   };
+}
+
+/**
+ * gRPC status of a finished exchange, read from what was sent to the client:
+ * the HTTP/2 trailers (or the headers of a trailers-only answer). Null when
+ * the request was not gRPC or no status was sent.
+ */
+export function grpcStatusOf(ctx: RequestContext): number | null {
+  if (ctx.req.httpVersionMajor !== 2) return null;
+  const ct = headerValue(ctx.req.headers['content-type']);
+  if (ct === undefined || !ct.startsWith('application/grpc')) return null;
+  const stream = (ctx.res as unknown as Http2ServerResponse | null)?.stream;
+  const raw = stream?.sentTrailers?.['grpc-status'] ?? stream?.sentHeaders?.['grpc-status'];
+  const v = headerValue(raw as string | string[] | undefined);
+  if (v === undefined) return null;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : null;
+}
+
+/** Headers sent to the client, once written (only computed while a tap is open). */
+export function responseHeadersOf(ctx: RequestContext): Record<string, string | string[] | number | undefined> | undefined {
+  const res = ctx.res;
+  if (res === null) return undefined;
+  if (ctx.req.httpVersionMajor === 2) {
+    const sent = (res as unknown as Http2ServerResponse).stream?.sentHeaders;
+    if (sent === undefined) return undefined;
+    const out: Record<string, string | string[] | number | undefined> = {};
+    for (const k of Object.keys(sent)) if (k.charCodeAt(0) !== 58) out[k] = sent[k] as string | string[];
+    return out;
+  }
+  // node keeps the serialized head of a response written with writeHead(status, headers).
+  const head = (res as unknown as { _header?: string | null })._header;
+  if (typeof head !== 'string') return res.getHeaders() as Record<string, string | string[] | number | undefined>;
+  const out: Record<string, string | string[] | number | undefined> = {};
+  for (const line of head.split('\r\n').slice(1)) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    const k = line.slice(0, i).toLowerCase();
+    const v = line.slice(i + 1).trim();
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+  }
+  return out;
 }

@@ -113,7 +113,7 @@ test('formatTapLine in Linkerd style', () => {
   exchange(bus, { path: '/add.Calculator/Add', method: 'POST', grpcStatus: 0 }, { latencyMs: 1.5431 }, { latencyMs: 1.688 });
   assert.deepEqual(lines, [
     'req id=0:0 src=10.0.0.5:41234 dst=http://10.0.0.1:80 caller=add-cli :method=POST :authority=calc.local :path=/add.Calculator/Add router=calc@file service=add-svc@file',
-    'rsp id=0:0 src=10.0.0.5:41234 dst=http://10.0.0.1:80 caller=add-cli :status=200 latency=1543µs',
+    'rsp id=0:0 src=10.0.0.5:41234 dst=http://10.0.0.1:80 caller=add-cli :status=200 latency=1543µs router=calc@file service=add-svc@file',
     'end id=0:0 src=10.0.0.5:41234 dst=http://10.0.0.1:80 caller=add-cli grpc-status=OK duration=1688µs response-length=2B',
   ]);
 });

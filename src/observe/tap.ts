@@ -8,10 +8,15 @@
  * always redacted (authorization, proxy-authorization, cookie, set-cookie and
  * the configured sensitive names).
  *
- * Events of one exchange share an `id`: `req` (routed), `rsp` (response
- * headers) and `end` (response complete). Filters on the response (`status`,
- * `slowerThanMs`) are decided at `end`: such a subscriber receives the three
- * events of a matching exchange together, in order, when it ends.
+ * Events of one exchange share an `id`: `req` (the request starts, before
+ * routing), `rsp` (response headers sent) and `end` (exchange over). A `req`
+ * event does not know the router, service, server or token caller yet: they
+ * are filled in on `rsp` and `end`. So filters on those (`router`, `service`,
+ * `caller`) are decided at `rsp`: such a subscriber receives `req` (with the
+ * routing fields filled in) and `rsp` together when the headers go out.
+ * Filters on the response (`status`, `slowerThanMs`) are decided at `end`:
+ * such a subscriber receives the three events of a matching exchange
+ * together, in order, when it ends.
  */
 import { grpcStatusName } from './classify.js';
 
@@ -30,15 +35,19 @@ export interface TapEvent {
   status: number;
   /** `rsp`: time to response headers; `end`: total duration; `req`: 0. Milliseconds. */
   latencyMs: number;
+  /** Router, service and backend server: '' on a live `req` (not routed yet). */
   router: string;
   service: string;
   server: string;
+  /** Token client id once verified (from `rsp` on), else the configured header or the client address. */
   caller: string;
   /** Client address `ip:port`. */
   source: string;
   grpcStatus: number | null;
-  /** `req`: request body bytes so far (0); `end`: response body bytes. */
+  /** `end`: response body bytes; 0 on `req` and `rsp`. */
   bytes: number;
+  /** `end`: request body bytes read (absent when not counted). */
+  requestBytes?: number;
   requestHeaders?: TapHeaders;
   responseHeaders?: TapHeaders;
 }
@@ -97,6 +106,9 @@ interface CompiledFilter {
   statusClass: number;
   statusExact: number;
   slowerThanMs: number;
+  /** Filters on fields known only once the exchange is routed (decided at `rsp`). */
+  needsRoute: boolean;
+  /** Filters on the response (decided at `end`). */
   needsEnd: boolean;
 }
 
@@ -113,29 +125,46 @@ export function compileTapFilter(f: TapFilter): CompiledFilter {
   const slower = f.slowerThanMs ?? 0;
   if (!(slower >= 0) || !Number.isFinite(slower)) throw new Error(`slowerThanMs: expected a non-negative number, got ${f.slowerThanMs}`);
   const opt = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+  const router = opt(f.router);
+  const service = opt(f.service);
+  const caller = opt(f.caller);
   return {
-    router: opt(f.router),
-    service: opt(f.service),
-    caller: opt(f.caller),
+    router,
+    service,
+    caller,
     pathPrefix: opt(f.pathPrefix),
     method: opt(f.method)?.toUpperCase(),
     authority: opt(f.authority)?.toLowerCase(),
     statusClass,
     statusExact,
     slowerThanMs: slower,
+    needsRoute: router !== undefined || service !== undefined || caller !== undefined,
     needsEnd: statusClass !== 0 || statusExact !== 0 || slower > 0,
   };
 }
 
+/** Fields known when the request starts. */
 function matchRequest(f: CompiledFilter, e: TapEvent): boolean {
   return (
-    (f.router === undefined || e.router === f.router) &&
-    (f.service === undefined || e.service === f.service) &&
-    (f.caller === undefined || e.caller === f.caller) &&
     (f.method === undefined || e.method === f.method) &&
     (f.authority === undefined || e.authority.toLowerCase() === f.authority) &&
     (f.pathPrefix === undefined || e.path.startsWith(f.pathPrefix))
   );
+}
+
+/** Fields known once the exchange is routed (checked on `rsp` / `end`). */
+function matchRoute(f: CompiledFilter, e: TapEvent): boolean {
+  return (
+    (f.router === undefined || e.router === f.router) &&
+    (f.service === undefined || e.service === f.service) &&
+    (f.caller === undefined || e.caller === f.caller)
+  );
+}
+
+/** A held event with the routing fields of a later event of the same exchange. */
+function routed(held: TapEvent, later: TapEvent): TapEvent {
+  if (held.router === later.router && held.service === later.service && held.server === later.server && held.caller === later.caller) return held;
+  return { ...held, router: later.router, service: later.service, server: later.server, caller: later.caller };
 }
 
 function matchResponse(f: CompiledFilter, e: TapEvent): boolean {
@@ -235,7 +264,7 @@ export class TapBus {
       const f = sub.filter;
       if (e.type === 'req') {
         if (!matchRequest(f, e)) continue;
-        if (!f.needsEnd) {
+        if (!f.needsEnd && !f.needsRoute) {
           if (!sub.take(this.now())) continue;
           sub.active.set(e.id, null);
           deliver(sub, view(sub));
@@ -255,14 +284,20 @@ export class TapBus {
         deliver(sub, view(sub));
         continue;
       }
-      if (e.type === 'rsp') {
+      if (e.type === 'rsp' && f.needsEnd) {
         held.push(view(sub));
         continue;
       }
-      sub.active.delete(e.id);
-      if (!matchResponse(f, e) || !sub.take(this.now())) continue;
-      for (const h of held) deliver(sub, h);
-      deliver(sub, view(sub));
+      // Routed filter decided at rsp (or at end when no rsp came), response filter at end.
+      if (e.type === 'rsp') sub.active.set(e.id, null);
+      else sub.active.delete(e.id);
+      if (!matchRoute(f, e) || (e.type === 'end' && !matchResponse(f, e)) || !sub.take(this.now())) {
+        sub.active.delete(e.id);
+        continue;
+      }
+      const v = view(sub);
+      for (const h of held) deliver(sub, routed(h, v));
+      deliver(sub, v);
     }
   }
 
@@ -297,18 +332,23 @@ function micros(ms: number): string {
   return `${Math.round(ms * 1000)}µs`;
 }
 
+/** ` router=… service=…` once routed, '' before. */
+function route(e: TapEvent): string {
+  return e.router === '' && e.service === '' ? '' : ` router=${dash(e.router)} service=${dash(e.service)}`;
+}
+
 /**
  * One line in the style of `linkerd tap`:
- *   req id=0:1 src=10.0.0.5:41234 dst=http://10.0.0.1:80 caller=add-cli :method=GET :authority=calc.local :path=/add/1/2 router=calc@file service=add-svc@file
- *   rsp id=0:1 src=… dst=… caller=… :status=200 latency=1543µs
+ *   req id=0:1 src=10.0.0.5:41234 dst=- caller=10.0.0.5 :method=GET :authority=calc.local :path=/add/1/2
+ *   rsp id=0:1 src=… dst=http://10.0.0.1:80 caller=add-cli :status=200 latency=1543µs router=calc@file service=add-svc@file
  *   end id=0:1 src=… dst=… caller=… grpc-status=OK duration=1688µs response-length=2B
+ * A live `req` is not routed yet (no dst, router, service; caller before the
+ * token check); a tap filtered on router/service/caller gets it routed.
  */
 export function formatTapLine(e: TapEvent): string {
   const head = `${e.type} id=${e.id} src=${dash(e.source)} dst=${dash(e.server)} caller=${dash(e.caller)}`;
-  if (e.type === 'req') {
-    return `${head} :method=${e.method} :authority=${dash(e.authority)} :path=${dash(e.path)} router=${dash(e.router)} service=${dash(e.service)}`;
-  }
-  if (e.type === 'rsp') return `${head} :status=${e.status} latency=${micros(e.latencyMs)}`;
+  if (e.type === 'req') return `${head} :method=${e.method} :authority=${dash(e.authority)} :path=${dash(e.path)}${route(e)}`;
+  if (e.type === 'rsp') return `${head} :status=${e.status} latency=${micros(e.latencyMs)}${route(e)}`;
   const grpc = e.grpcStatus === null ? '' : ` grpc-status=${grpcStatusName(e.grpcStatus)}`;
   return `${head}${grpc} duration=${micros(e.latencyMs)} response-length=${e.bytes}B`;
 }

@@ -80,6 +80,11 @@ export class RequestContext {
   res: ServerResponse | null = null;
   /** The original request path before any rewrite (for access logs and X-Forwarded-Prefix). */
   readonly originalPath: string;
+  /**
+   * Called by the base writer right after the response head is written (live
+   * tap `rsp` events). Null unless telemetry asked for it on this exchange.
+   */
+  onHead: ((ctx: RequestContext) => void) | null = null;
 
   constructor(
     readonly req: IncomingMessage,
@@ -165,8 +170,10 @@ export class NodeResponseWriter implements ResponseWriter {
     return this.res.headersSent;
   }
   writeHead(status: number, headers: OutgoingHttpHeaders): void {
-    if (this.ctx !== null) this.ctx.status = status;
+    const ctx = this.ctx;
+    if (ctx !== null) ctx.status = status;
     this.res.writeHead(status, headers);
+    if (ctx !== null && ctx.onHead !== null) ctx.onHead(ctx);
   }
   write(chunk: Buffer): boolean {
     if (this.ctx !== null) this.ctx.bytesOut += chunk.length;

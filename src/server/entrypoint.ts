@@ -29,6 +29,8 @@ export interface EntryPointOptions {
   log: Logger;
   /** Called when an exchange is over (telemetry, access log). */
   onEnd: ((ctx: RequestContext) => void) | null;
+  /** Called right before the handler runs (live tap, request body byte count); null when unused. */
+  onStart: ((ctx: RequestContext) => void) | null;
 }
 
 
@@ -39,7 +41,8 @@ class SocketResponseWriter implements ResponseWriter {
   constructor(private readonly socket: Duplex) {}
   writeHead(status: number, headers: OutgoingHttpHeaders): void {
     this.headersSent = true;
-    if (this.ctx !== null) this.ctx.status = status;
+    const ctx = this.ctx;
+    if (ctx !== null) ctx.status = status;
     let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nconnection: close\r\n`;
     for (const k in headers) {
       const v = headers[k];
@@ -47,6 +50,7 @@ class SocketResponseWriter implements ResponseWriter {
       for (const x of Array.isArray(v) ? v : [v]) head += `${k}: ${x}\r\n`;
     }
     this.socket.write(head + '\r\n');
+    if (ctx !== null && ctx.onHead !== null) ctx.onHead(ctx);
   }
   write(chunk: Buffer): boolean {
     return this.socket.write(chunk);
@@ -227,6 +231,8 @@ export class EntryPoint {
     } else {
       upgrade!.socket.once('close', () => this.finish(ctx, false));
     }
+    const onStart = this.opts.onStart;
+    if (onStart !== null) onStart(ctx);
     try {
       this.handler(ctx);
     } catch (err) {

@@ -34,6 +34,8 @@ export interface GatewayOptions {
   /** Internal service handlers, by name (`api@internal`, …); built once, they read state through closures. */
   internal: Record<string, Handler>;
   onEnd?: ((ctx: RequestContext) => void) | null;
+  /** Called right before the router table handles a request (live tap, body byte count). */
+  onStart?: ((ctx: RequestContext) => void) | null;
 }
 
 export class Gateway {
@@ -49,6 +51,7 @@ export class Gateway {
             name: spec.name, host: spec.host, port: spec.port, forwarded: spec.forwarded,
             readTimeout: spec.readTimeout, idleTimeout: spec.idleTimeout, writeTimeout: spec.writeTimeout,
             maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, log: opts.log, onEnd: opts.onEnd ?? null,
+            onStart: opts.onStart ?? null,
           },
           notReady,
         ),

@@ -11,7 +11,6 @@
  * which holds the aggregate of every worker (attachPrimaryObservers).
  */
 import cluster, { type Cluster } from 'node:cluster';
-import type { Http2ServerResponse } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import type { ServeOptions } from './options.js';
@@ -21,8 +20,9 @@ import type { Gateway } from './gateway.js';
 import { AccessLog } from '../observe/access-log.js';
 import { MetricsStore, STAT_KINDS, type MetricsDelta, type StatFilter, type StatKind } from '../observe/metrics.js';
 import { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from '../observe/prometheus.js';
-import { accessLogEntryFromContext, callerOf, exchangeRecordFromContext } from '../observe/from-context.js';
-import { TapBus, type TapEvent, type TapHeaders } from '../observe/tap.js';
+import { accessLogEntryFromContext, exchangeRecordFromContext, grpcStatusOf } from '../observe/from-context.js';
+import { TapBus } from '../observe/tap.js';
+import { LiveExchanges } from '../observe/live.js';
 import { askPrimary, attachPrimaryTapRelay, serveQueries, WorkerTapRelay, type QueryHandlers } from './ipc.js';
 import type { ServingHooks } from './serving.js';
 import { IdentityProvider, compileIdentity } from '../identity/index.js';
@@ -54,83 +54,7 @@ function prometheusText(store: MetricsStore, o: ServeOptions): string {
   });
 }
 
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/**
- * gRPC status of a finished exchange, read from what was sent to the client:
- * the HTTP/2 trailers (or the headers of a trailers-only answer). Null when
- * the request was not gRPC or no status was sent.
- */
-export function grpcStatusOf(ctx: RequestContext): number | null {
-  if (ctx.req.httpVersionMajor !== 2) return null;
-  const ct = headerValue(ctx.req.headers['content-type']);
-  if (ct === undefined || !ct.startsWith('application/grpc')) return null;
-  const stream = (ctx.res as unknown as Http2ServerResponse | null)?.stream;
-  const raw = stream?.sentTrailers?.['grpc-status'] ?? stream?.sentHeaders?.['grpc-status'];
-  const v = headerValue(raw as string | string[] | undefined);
-  if (v === undefined) return null;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= 0 ? n : null;
-}
-
-/** Headers sent to the client (only computed while a tap is open). */
-function responseHeadersOf(ctx: RequestContext): TapHeaders | undefined {
-  const res = ctx.res;
-  if (res === null) return undefined;
-  if (ctx.req.httpVersionMajor === 2) {
-    const sent = (res as unknown as Http2ServerResponse).stream?.sentHeaders;
-    if (sent === undefined) return undefined;
-    const out: TapHeaders = {};
-    for (const k of Object.keys(sent)) if (k.charCodeAt(0) !== 58) out[k] = sent[k] as string | string[];
-    return out;
-  }
-  // node keeps the serialized head of a response written with writeHead(status, headers).
-  const head = (res as unknown as { _header?: string | null })._header;
-  if (typeof head !== 'string') return res.getHeaders() as TapHeaders;
-  const out: TapHeaders = {};
-  for (const line of head.split('\r\n').slice(1)) {
-    const i = line.indexOf(':');
-    if (i <= 0) continue;
-    const k = line.slice(0, i).toLowerCase();
-    const v = line.slice(i + 1).trim();
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
-  }
-  return out;
-}
-
-/** Publish the req, rsp and end events of a finished exchange (only called while a tap is open). */
-function publishExchange(bus: TapBus, ctx: RequestContext, grpcStatus: number | null, endMs: number): void {
-  const id = bus.nextId();
-  const latencyMs = Math.round((endMs - ctx.start) * 1000) / 1000;
-  const port = ctx.req.socket?.remotePort;
-  const base: TapEvent = {
-    type: 'req',
-    id,
-    method: ctx.req.method ?? ctx.method,
-    authority: headerValue(ctx.req.headers.host) ?? headerValue(ctx.req.headers[':authority']) ?? '',
-    path: ctx.originalPath,
-    status: 0,
-    latencyMs: 0,
-    router: ctx.routerName,
-    service: ctx.serviceName,
-    server: ctx.serverUrl,
-    caller: callerOf(ctx),
-    source: port === undefined ? ctx.clientIp : ctx.clientIp.includes(':') ? `[${ctx.clientIp}]:${port}` : `${ctx.clientIp}:${port}`,
-    grpcStatus: null,
-    bytes: 0,
-    requestHeaders: ctx.req.headers,
-  };
-  bus.publish(base);
-  const rh = responseHeadersOf(ctx);
-  // The exchange is observed when it ends: `rsp` carries the final status; its latency is the total time.
-  const rsp: TapEvent = { ...base, type: 'rsp', status: ctx.status, latencyMs, grpcStatus };
-  if (rh !== undefined) rsp.responseHeaders = rh;
-  bus.publish(rsp);
-  bus.publish({ ...rsp, type: 'end', bytes: ctx.bytesOut });
-}
+export { grpcStatusOf } from '../observe/from-context.js';
 
 /** Gauges the gateway knows: open connections per entry point, server health. */
 class GaugeFeed {
@@ -188,7 +112,7 @@ function primaryBackend(relay: WorkerTapRelay): ObserveBackend {
 
 export async function createObservers(o: ServeOptions, log: Logger, mode: Mode = process.send !== undefined && cluster.isWorker ? 'worker' : 'single'): Promise<Observers> {
   const access = o.accessLog !== null ? new AccessLog({ format: o.accessLog.format, filePath: o.accessLog.filePath, bufferingSize: o.accessLog.bufferingSize }) : null;
-  const store = new MetricsStore({ mode: mode === 'worker' ? 'worker' : 'local' });
+  const store = new MetricsStore({ mode: mode === 'worker' ? 'worker' : 'local', ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}) });
   const bus = new TapBus({ idPrefix: mode === 'worker' ? String(cluster.worker?.id ?? process.pid) : '0' });
   const gauges = new GaugeFeed(store);
   const sources: { alerts: AlertSource; certs: CertificateSource } = { alerts: () => [], certs: () => [] };
@@ -202,12 +126,16 @@ export async function createObservers(o: ServeOptions, log: Logger, mode: Mode =
     }, 1000);
     timer.unref();
   }
+  const metricsOn = o.observability.metrics;
+  const callerHeader = o.observability.callerHeader;
+  const live = new LiveExchanges(bus, { countBodyBytes: metricsOn || access !== null, callerHeader });
+  // One record per finished exchange; tap events only for exchanges a tap saw start.
   const onEnd = (ctx: RequestContext): void => {
     const end = performance.now();
-    const grpc = grpcStatusOf(ctx);
-    store.record(exchangeRecordFromContext(ctx, { endMs: end, grpcStatus: grpc }));
-    if (bus.hasSubscribers) publishExchange(bus, ctx, grpc, end);
-    if (access !== null) access.log(accessLogEntryFromContext(ctx, { endMs: end }));
+    const grpc = metricsOn || live.size !== 0 ? grpcStatusOf(ctx) : null;
+    const bytesIn = live.end(ctx, end, grpc);
+    if (metricsOn) store.record(exchangeRecordFromContext(ctx, { endMs: end, grpcStatus: grpc, callerHeader, ...(bytesIn !== undefined ? { bytesIn } : {}) }));
+    if (access !== null) access.log(accessLogEntryFromContext(ctx, { endMs: end, ...(bytesIn !== undefined ? { bytesIn } : {}) }));
   };
   const identityEnabled = o.identity.enabled || o.identity.insecure;
   const idp = identityEnabled
@@ -238,6 +166,7 @@ export async function createObservers(o: ServeOptions, log: Logger, mode: Mode =
   return {
     hooks: {
       onEnd,
+      onStart: live.onStart,
       internal: { 'prometheus@internal': prometheus, ...(idp !== null ? { 'identity@internal': idp.handler } : {}) },
       observeApi: createObserveApiHandler(backend),
       attach: (g) => {
@@ -317,7 +246,7 @@ export interface PrimaryObservers {
 
 /** In the primary: aggregate workers' metric deltas, answer their queries, relay taps. */
 export function attachPrimaryObservers(c: Cluster, o: ServeOptions): PrimaryObservers {
-  const store = new MetricsStore({ mode: 'local' });
+  const store = new MetricsStore({ mode: 'local', ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}) });
   const sources: { alerts: AlertSource; certs: CertificateSource } = { alerts: () => [], certs: () => [] };
   const onMessage = (w: { id: number }, m: { gh?: string; delta?: MetricsDelta }): void => {
     if (m?.gh === 'metrics' && m.delta !== undefined) store.applyDelta(m.delta, String(w.id));

@@ -15,7 +15,9 @@ export interface ServeOptions {
   kubernetes: KubernetesConvertOptions;
   api: { enabled: boolean; insecure: boolean; dashboard: boolean };
   ping: { entryPoint: string } | null;
-  metrics: { entryPoint: string; addRoutersLabels: boolean; addEntryPointsLabels: boolean; addServicesLabels: boolean } | null;
+  metrics: { entryPoint: string; addRoutersLabels: boolean; addEntryPointsLabels: boolean; addServicesLabels: boolean; buckets: number[] } | null;
+  /** Per-request golden metrics on/off, and the header naming the caller when no verified token does (lower-case). */
+  observability: { metrics: boolean; callerHeader: string | null };
   accessLog: { format: 'common' | 'json'; filePath: string | null; bufferingSize: number } | null;
   logLevel: string;
   identity: { enabled: boolean; insecure: boolean; issuerBaseUrl: string | null };

@@ -18,6 +18,8 @@ import { sendText } from './context.js';
 export interface ServingHooks {
   /** Called at the end of every exchange (telemetry, access log). */
   onEnd?: ((ctx: RequestContext) => void) | null;
+  /** Called right before the router table handles a request (live tap, body byte count). */
+  onStart?: ((ctx: RequestContext) => void) | null;
   /** Extra internal services (identity@internal, prometheus@internal, …). */
   internal?: Record<string, Handler>;
   /** Errors of the configuration pipeline to show in /api/overview. */
@@ -72,6 +74,7 @@ export function createServing(o: ServeOptions, deps: { log: Logger; rateLimitSto
     maxHeaderSize: o.maxHeaderSize,
     internal,
     onEnd: deps.hooks?.onEnd ?? null,
+    onStart: deps.hooks?.onStart ?? null,
   });
   deps.hooks?.attach?.(gateway);
   return gateway;
