@@ -22,7 +22,9 @@ export function toPinoLevel(level: string | undefined): Level | 'silent' {
   return LEVELS[(level ?? 'info').toLowerCase()] ?? 'info';
 }
 
-export function createLogger(level = 'info', destination: NodeJS.WritableStream = process.stderr): Logger {
+/** A logger writing JSON lines to `destination`: a stream (default stderr) or a file path (appended, asynchronously). */
+export function createLogger(level = 'info', destination: NodeJS.WritableStream | string | null = process.stderr): Logger {
+  const dest = typeof destination === 'string' ? pino.destination({ dest: destination, mkdir: true, sync: false }) : (destination ?? process.stderr);
   return pino(
     {
       level: toPinoLevel(level),
@@ -30,7 +32,7 @@ export function createLogger(level = 'info', destination: NodeJS.WritableStream 
       // Never log credentials, even if a caller passes a header object by mistake.
       redact: { paths: ['*.authorization', '*.cookie', '*.password', '*.secret', '*.clientSecret', '*.token', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
     },
-    destination as unknown as pino.DestinationStream,
+    dest as unknown as pino.DestinationStream,
   );
 }
 

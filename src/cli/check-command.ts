@@ -151,7 +151,7 @@ export async function checkMain(argv0: string[], env: NodeJS.ProcessEnv = proces
     defaultEntryPoints: o.defaultEntryPoints,
     defaultRuleSyntax: o.defaultRuleSyntax,
     registry: builtinRegistry(),
-    internalRoutes: { api: o.api.insecure ? 'traefik' : null, dashboard: o.api.dashboard, ping: o.ping !== null && o.ping.entryPoint !== '' ? o.ping.entryPoint : null, metrics: o.metrics?.entryPoint ?? null, identity: o.identity.insecure ? 'traefik' : null },
+    internalRoutes: { api: o.api.insecure ? 'traefik' : null, dashboard: o.api.dashboard, ping: o.ping !== null && o.ping.entryPoint !== '' ? o.ping.entryPoint : null, metrics: o.metrics?.entryPoint ?? null, identity: o.identity.insecure ? 'traefik' : null, redirections: o.redirections },
     internalServices: internalServiceNames(o),
     staticIssues: staticIssues(o),
     log: silentLogger,

@@ -24,7 +24,7 @@ export async function serveMain(argv: string[]): Promise<number> {
   }
   const o = loadServeOptions(argv);
   if (o === null) return 2;
-  const log = createLogger(o.logLevel);
+  const log = createLogger(o.logLevel, o.logFile);
   const running = await serve(o, { log });
   const eps = Object.entries(running.addresses).map(([n, a]) => `${n}=${a.host}:${a.port}`).join(' ');
   log.info({ workers: o.workers }, `gatehouse listening: ${eps}`);

@@ -5,6 +5,7 @@
  * disabled with their error, as the compiler does for invalid ones.
  */
 import type { Snapshot, RuntimeRouter } from '../config/runtime.js';
+import type { ServersTransportConfig } from '../config/schema.js';
 import { qualify } from '../config/compile.js';
 import type { MiddlewareRegistry } from '../middlewares/registry.js';
 import type { RateLimitStore } from '../middlewares/types.js';
@@ -24,6 +25,10 @@ export interface BuildDeps {
   log: Logger;
   dataDir: string;
   entryPoints: readonly string[];
+  /** Middlewares (qualified names) run before every router of an entry point. */
+  entryPointMiddlewares?: Record<string, readonly string[]>;
+  /** Transport of services that name none (static `serversTransport`). */
+  defaultTransport?: ServersTransportConfig;
   onServerStatus?: (service: string, url: string, up: boolean) => void;
 }
 
@@ -76,7 +81,7 @@ export function buildRuntime(snapshot: Snapshot, deps: BuildDeps): Runtime {
       } else if (c.loadBalancer !== undefined) {
         const tn = c.loadBalancer.serversTransport !== undefined ? qualify(c.loadBalancer.serversTransport, p) : '';
         const lb = buildLoadBalancer(c.loadBalancer, {
-          name, pools, transport: tn === '' ? undefined : view.serversTransports[tn]?.config, transportName: tn,
+          name, pools, transport: tn === '' ? deps.defaultTransport : view.serversTransports[tn]?.config, transportName: tn,
           log: deps.log, onClose: (fn) => closers.push(fn), onServerStatus: deps.onServerStatus,
         });
         lbServers.set(name, lb.servers);
@@ -172,7 +177,29 @@ export function buildRuntime(snapshot: Snapshot, deps: BuildDeps): Runtime {
   const notFound: Handler = (ctx) => sendText(ctx, 404, '404 page not found');
   const epHandlers: Record<string, Handler> = Object.create(null);
   for (const ep of deps.entryPoints) {
-    const table = new RouterTable(entries.filter((e) => e.router.entryPoints.includes(ep)).map((e) => e.entry));
+    const epMws = deps.entryPointMiddlewares?.[ep] ?? [];
+    let routes = entries.filter((e) => e.router.entryPoints.includes(ep)).map((e) => e.entry);
+    if (epMws.length > 0) {
+      // entryPoints.<name>.http.middlewares run before each router's own middlewares.
+      try {
+        const chain = epMws.map((m) => middleware(m));
+        routes = routes.map((r) => {
+          let h = r.handler;
+          for (let i = chain.length - 1; i >= 0; i--) h = chain[i]!(h);
+          const inner = h;
+          const name = r.name;
+          return { ...r, handler: (ctx) => {
+            ctx.routerName = name;
+            inner(ctx);
+          } };
+        });
+      } catch (err) {
+        deps.log.error({ entryPoint: ep, err: err instanceof Error ? err.message : String(err) }, 'entry point middlewares are broken: the entry point answers 503');
+        const broken: Handler = (ctx) => sendText(ctx, 503, 'Service Unavailable');
+        routes = routes.map((r) => ({ ...r, handler: broken }));
+      }
+    }
+    const table = new RouterTable(routes);
     epHandlers[ep] = table.handler(notFound);
   }
 

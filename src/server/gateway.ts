@@ -5,6 +5,7 @@
  * closed only after their in-flight requests could finish.
  */
 import type { Snapshot } from '../config/runtime.js';
+import type { ServersTransportConfig } from '../config/schema.js';
 import type { MiddlewareRegistry } from '../middlewares/registry.js';
 import type { RateLimitStore } from '../middlewares/types.js';
 import type { Logger } from '../log.js';
@@ -22,6 +23,8 @@ export interface EntryPointSpec {
   idleTimeout: number;
   writeTimeout: number;
   graceTimeout: number;
+  /** Keep accepting requests this long after a shutdown signal (`/ping` already answers 503). */
+  acceptGraceTimeout?: number;
 }
 
 export interface GatewayOptions {
@@ -36,6 +39,10 @@ export interface GatewayOptions {
   onEnd?: ((ctx: RequestContext) => void) | null;
   /** Called right before the router table handles a request (live tap, body byte count). */
   onStart?: ((ctx: RequestContext) => void) | null;
+  /** Middlewares run before every router of an entry point. */
+  entryPointMiddlewares?: Record<string, string[]>;
+  /** Transport of services that name none. */
+  defaultTransport?: ServersTransportConfig;
 }
 
 export class Gateway {
@@ -92,6 +99,8 @@ export class Gateway {
       log: this.opts.log,
       dataDir: this.opts.dataDir,
       entryPoints: this.opts.entryPoints.map((e) => e.name),
+      entryPointMiddlewares: this.opts.entryPointMiddlewares ?? {},
+      defaultTransport: this.opts.defaultTransport,
     });
     const prev = this.runtime;
     this.runtime = next;
@@ -106,6 +115,9 @@ export class Gateway {
   /** Graceful shutdown: /ping answers 503, stop accepting, drain, close pools. */
   async close(): Promise<void> {
     this.shuttingDown = true;
+    // requestAcceptGraceTimeout: keep serving (with /ping failing) so load balancers notice first.
+    const accept = Math.max(...this.opts.entryPoints.map((e) => e.acceptGraceTimeout ?? 0), 0);
+    if (accept > 0) await new Promise((r) => setTimeout(r, accept).unref());
     const grace = Math.max(...this.opts.entryPoints.map((e) => e.graceTimeout), 0);
     await Promise.all(this.eps.map((ep) => ep.close(grace)));
     await this.runtime?.close(1000);

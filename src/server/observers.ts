@@ -111,7 +111,7 @@ function primaryBackend(relay: WorkerTapRelay): ObserveBackend {
 }
 
 export async function createObservers(o: ServeOptions, log: Logger, mode: Mode = process.send !== undefined && cluster.isWorker ? 'worker' : 'single'): Promise<Observers> {
-  const access = o.accessLog !== null ? new AccessLog({ format: o.accessLog.format, filePath: o.accessLog.filePath, bufferingSize: o.accessLog.bufferingSize }) : null;
+  const access = o.accessLog !== null ? new AccessLog({ format: o.accessLog.format, filePath: o.accessLog.filePath, bufferingSize: o.accessLog.bufferingSize, fields: o.accessLog.fields }) : null;
   const store = new MetricsStore({ mode: mode === 'worker' ? 'worker' : 'local', ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}) });
   const bus = new TapBus({ idPrefix: mode === 'worker' ? String(cluster.worker?.id ?? process.pid) : '0' });
   const gauges = new GaugeFeed(store);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { StaticConfig } from '../config/static-schema.js';
 import type { ServeOptions } from './options.js';
 import type { EntryPointSpec } from './gateway.js';
+import type { AccessLogFields } from '../observe/access-log.js';
 
 /** ":8000" → { host: undefined, port: 8000 }; "127.0.0.1:8000"; "[::1]:8000"; optional "/tcp". */
 export function parseAddress(address: string): { host: string | undefined; port: number } {
@@ -28,6 +29,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
       idleTimeout: ep.transport.respondingTimeouts.idleTimeout,
       writeTimeout: ep.transport.respondingTimeouts.writeTimeout,
       graceTimeout: ep.transport.lifeCycle.graceTimeOut,
+      acceptGraceTimeout: ep.transport.lifeCycle.requestAcceptGraceTimeout,
     };
   });
   const asDefault = Object.entries(c.entryPoints).filter(([, e]) => e.asDefault).map(([n]) => n);
@@ -48,7 +50,18 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
     ping: c.ping !== undefined && !c.ping.manualRouting ? { entryPoint: c.ping.entryPoint } : c.ping !== undefined ? { entryPoint: '' } : null,
     metrics: prom !== undefined ? { entryPoint: prom.entryPoint, addRoutersLabels: prom.addRoutersLabels, addEntryPointsLabels: prom.addEntryPointsLabels, addServicesLabels: prom.addServicesLabels, buckets: [...new Set(prom.buckets)] } : null,
     observability: { metrics: c.observability.metrics, callerHeader: c.observability.callerHeader !== undefined && c.observability.callerHeader.trim() !== '' ? c.observability.callerHeader.trim().toLowerCase() : null },
-    accessLog: c.accessLog !== undefined ? { format: c.accessLog.format, filePath: c.accessLog.filePath !== undefined ? resolve(cwd, c.accessLog.filePath) : null, bufferingSize: c.accessLog.bufferingSize } : null,
+    accessLog: c.accessLog !== undefined ? { format: c.accessLog.format, filePath: c.accessLog.filePath !== undefined ? resolve(cwd, c.accessLog.filePath) : null, bufferingSize: c.accessLog.bufferingSize, fields: c.accessLog.fields as AccessLogFields } : null,
+    logFile: c.log.filePath !== undefined ? resolve(cwd, c.log.filePath) : null,
+    entryPointMiddlewares: Object.fromEntries(Object.entries(c.entryPoints).map(([n, e]) => [n, (e.http.middlewares as string[]).map((m) => (m.includes('@') ? m : `${m}@file`))])),
+    redirections: Object.entries(c.entryPoints).flatMap(([n, e]) => {
+      const r = e.http.redirections?.entryPoint;
+      if (r === undefined) return [];
+      const to = r.to.startsWith(':') ? Number(r.to.slice(1)) : c.entryPoints[r.to] !== undefined ? parseAddress(c.entryPoints[r.to]!.address).port : NaN;
+      if (!Number.isInteger(to)) throw new Error(`entryPoints.${n}.http.redirections.entryPoint.to: "${r.to}" is neither an entry point nor ":port"`);
+      return [{ from: n, scheme: r.scheme, port: to, permanent: r.permanent, priority: r.priority }];
+    }),
+    defaultTransport: { insecureSkipVerify: c.serversTransport.insecureSkipVerify, rootCAs: c.serversTransport.rootCAs as string[], maxIdleConnsPerHost: c.serversTransport.maxIdleConnsPerHost },
+    pingTerminatingStatus: c.ping?.terminatingStatusCode ?? 503,
     logLevel: c.log.level,
     identity: { enabled: true, insecure: c.identity.insecure, issuerBaseUrl: c.identity.issuerBaseUrl ?? null },
     workers: c.workers ?? availableParallelism(),

@@ -4,6 +4,7 @@
  */
 import type { EntryPointSpec } from './gateway.js';
 import type { KubernetesConvertOptions } from '../providers/kubernetes/convert.js';
+import type { AccessLogFields } from '../observe/access-log.js';
 
 export interface ServeOptions {
   entryPoints: EntryPointSpec[];
@@ -18,8 +19,18 @@ export interface ServeOptions {
   metrics: { entryPoint: string; addRoutersLabels: boolean; addEntryPointsLabels: boolean; addServicesLabels: boolean; buckets: number[] } | null;
   /** Per-request golden metrics on/off, and the header naming the caller when no verified token does (lower-case). */
   observability: { metrics: boolean; callerHeader: string | null };
-  accessLog: { format: 'common' | 'json'; filePath: string | null; bufferingSize: number } | null;
+  accessLog: { format: 'common' | 'json'; filePath: string | null; bufferingSize: number; fields: AccessLogFields } | null;
   logLevel: string;
+  /** Log file (default stderr). */
+  logFile: string | null;
+  /** Middlewares (qualified names) run before every router of an entry point (`entryPoints.<name>.http.middlewares`). */
+  entryPointMiddlewares: Record<string, string[]>;
+  /** `entryPoints.<name>.http.redirections.entryPoint`: every request on `from` is redirected. */
+  redirections: Array<{ from: string; scheme: string; port: number; permanent: boolean; priority: number }>;
+  /** Default transport of services that name none (`serversTransport.*`). */
+  defaultTransport: { insecureSkipVerify: boolean; rootCAs: string[]; maxIdleConnsPerHost: number };
+  /** Status of /ping while shutting down. */
+  pingTerminatingStatus: number;
   identity: { enabled: boolean; insecure: boolean; issuerBaseUrl: string | null };
   workers: number;
   dataDir: string;

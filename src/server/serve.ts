@@ -62,6 +62,7 @@ function createManager(o: ServeOptions, deps: ServeDeps): ConfigManager {
       ping: o.ping !== null && o.ping.entryPoint !== '' ? o.ping.entryPoint : null,
       metrics: o.metrics?.entryPoint ?? null,
       identity: o.identity.insecure ? 'traefik' : null,
+      redirections: o.redirections,
     },
     internalServices: internalServiceNames(o),
     extraFragments: deps.extraFragments,

@@ -62,7 +62,7 @@ export function createServing(o: ServeOptions, deps: { log: Logger; rateLimitSto
     // As in Traefik, api@internal also serves the dashboard when it is enabled.
     'api@internal': o.api.dashboard ? (ctx) => (ctx.path.startsWith('/api') ? api(ctx) : dashboard(ctx)) : api,
     'dashboard@internal': dashboard,
-    'ping@internal': createPingHandler(() => gateway?.isShuttingDown ?? false),
+    'ping@internal': createPingHandler(() => gateway?.isShuttingDown ?? false, o.pingTerminatingStatus),
     ...(deps.hooks?.internal ?? {}),
   };
   gateway = new Gateway({
@@ -75,6 +75,8 @@ export function createServing(o: ServeOptions, deps: { log: Logger; rateLimitSto
     internal,
     onEnd: deps.hooks?.onEnd ?? null,
     onStart: deps.hooks?.onStart ?? null,
+    entryPointMiddlewares: o.entryPointMiddlewares,
+    defaultTransport: o.defaultTransport,
   });
   deps.hooks?.attach?.(gateway);
   return gateway;

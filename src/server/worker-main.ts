@@ -23,7 +23,7 @@ async function stop(): Promise<void> {
 process.on('message', (m: PrimaryMessage) => {
   if (m?.gh === 'init') {
     void (async () => {
-      const log = createLogger(m.options.logLevel);
+      const log = createLogger(m.options.logLevel, m.options.logFile);
       const store = createWorkerRateLimitStore();
       const observers = await createObservers(m.options, log);
       gateway = createServing(m.options, { log, rateLimitStore: store, hooks: observers.hooks });
