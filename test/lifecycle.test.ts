@@ -125,3 +125,16 @@ test('access log: Traefik common format and JSON with Traefik field names, secre
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('writeTimeout aborts a response that takes longer to write', async () => {
+  const up = await upstream(3000);
+  const gw = await startGateway({ files: { 'r.yaml': routes(up.port) }, flags: ['--entrypoints.web.transport.respondingTimeouts.writeTimeout=500ms'] });
+  try {
+    const t0 = Date.now();
+    await assert.rejects(request(`${gw.url}/slow`).then((r) => r.body.text()));
+    assert.ok(Date.now() - t0 < 2500, `aborted after ${Date.now() - t0} ms`);
+  } finally {
+    await gw.close();
+    up.close();
+  }
+});

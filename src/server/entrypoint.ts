@@ -226,7 +226,15 @@ export class EntryPoint {
     // change their hidden classes and slow node's own code down).
     if (res !== null) {
       ctx.res = res;
-      res.once('close', () => this.finish(ctx, res.writableFinished));
+      const wt = this.opts.writeTimeout;
+      if (wt > 0) {
+        // writeTimeout: the whole response must be written within this time (Go's WriteTimeout).
+        const timer = setTimeout(() => res.destroy(), wt);
+        res.once('close', () => {
+          clearTimeout(timer);
+          this.finish(ctx, res.writableFinished);
+        });
+      } else res.once('close', () => this.finish(ctx, res.writableFinished));
       if (this.closing) res.setHeader('connection', 'close');
     } else {
       upgrade!.socket.once('close', () => this.finish(ctx, false));
