@@ -6,7 +6,7 @@
  * they started with.
  */
 import { createServer as createHttp1, type IncomingMessage, type Server as Http1Server, type ServerResponse } from 'node:http';
-import { createServer as createHttp2, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer as createHttp2, type ServerHttp2Session, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -143,6 +143,8 @@ export class EntryPoint {
       socket.end(`HTTP/1.1 ${code} ${body}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
     });
     this.h2 = createHttp2({ maxSessionMemory: 64, settings: { maxHeaderListSize: opts.maxHeaderSize } });
+    // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
+    if (opts.idleTimeout > 0) this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
     this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null));
     this.net = createNet({ noDelay: true }, (socket) => this.onConnection(socket));
   }
