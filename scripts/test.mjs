@@ -18,5 +18,10 @@ const filter = process.argv.slice(2);
 let files = [...find('src', []), ...find('test', [])].sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (files.length === 0) { console.error('no test files found'); process.exit(1); }
+// The whole suite first typechecks sources and tests together (tsx runs tests without checking types).
+if (filter.length === 0) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json'], { stdio: 'inherit' });
+  if (tsc.status !== 0) { console.error('typecheck failed'); process.exit(tsc.status ?? 1); }
+}
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -8,9 +8,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { startGateway, eventually, type TestGateway } from './support/gateway.js';
+import { startGateway, eventually, type TestGateway, listenLoopback } from './support/gateway.js';
 import { IDENTITY_YAML, protectedCalcYaml, TENANT_ID, API_APP_ID, CLIENT_APP_ID, OTHER_APP_ID, SCOPE } from '../src/demo/identity-scenario.js';
 
 let gw: TestGateway;
@@ -27,8 +26,7 @@ before(async () => {
     const m = /^\/add\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(req.url ?? '');
     res.end(m !== null ? String(Number(m[1]) + Number(m[2])) : `bad ${req.url}`);
   });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  const port = (up.address() as AddressInfo).port;
+  const port = await listenLoopback(up);
   gw = await startGateway({ files: { 'identity.yaml': IDENTITY_YAML }, flags: ['--identity.insecure'] });
   gw.write('calc.yaml', protectedCalcYaml(gw.admin, 'add') + `  services:\n    add:\n      loadBalancer:\n        servers: [{ url: "http://127.0.0.1:${port}" }]\n`);
   assert.ok(await eventually(async () => {

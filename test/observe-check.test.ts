@@ -5,8 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startGateway, eventually, type TestGateway } from './support/gateway.js';
+import { startGateway, eventually, type TestGateway, listenLoopback } from './support/gateway.js';
 import { liveChecks, renderLiveChecks } from '../src/cli/check-command.js';
 import { adminTarget, AdminError } from '../src/cli/admin-client.js';
 
@@ -15,8 +14,7 @@ let up: Server;
 
 before(async () => {
   up = createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  const port = (up.address() as AddressInfo).port;
+  const port = await listenLoopback(up);
   gw = await startGateway({
     flags: ['--api.insecure', '--api.dashboard', '--metrics.prometheus'],
     files: {

@@ -7,8 +7,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startGateway, eventually, type TestGateway } from './support/gateway.js';
+import { startGateway, eventually, type TestGateway, listenLoopback } from './support/gateway.js';
 import { tapMain } from '../src/cli/tap.js';
 import type { StatRow } from '../src/observe/metrics.js';
 
@@ -17,8 +16,7 @@ let up: Server;
 
 before(async () => {
   up = createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  const port = (up.address() as AddressInfo).port;
+  const port = await listenLoopback(up);
   gw = await startGateway({
     workers: 2,
     flags: ['--api.insecure', '--metrics.prometheus', '--metrics.prometheus.addrouterslabels'],

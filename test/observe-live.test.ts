@@ -8,10 +8,11 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startGateway, eventually, type TestGateway } from './support/gateway.js';
+import { startGateway, eventually, type TestGateway, listenLoopback } from './support/gateway.js';
 import { statMain } from '../src/cli/stat.js';
 import { tapMain } from '../src/cli/tap.js';
 import type { StatRow } from '../src/observe/metrics.js';
@@ -48,8 +49,7 @@ before(async () => {
       res.end(m !== null ? String(Number(m[1]) + Number(m[2])) : `read ${n}`);
     });
   });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  const port = (up.address() as AddressInfo).port;
+  const port = await listenLoopback(up);
   gw = await startGateway({
     flags: ['--api.insecure', '--identity.insecure', '--metrics.prometheus', '--metrics.prometheus.buckets=0.05,0.5,2.5', '--observability.callerheader=Client'],
     files: {
@@ -194,7 +194,7 @@ test('bytes in: request body bytes actually read, chunked uploads too; --metrics
     }
     yield Buffer.from('12345');
   }
-  const r1 = await request(`${gw.url}/upload`, { method: 'POST', body: chunks() });
+  const r1 = await request(`${gw.url}/upload`, { method: 'POST', body: Readable.from(chunks()) });
   assert.equal(await r1.body.text(), 'read 10005');
   const r2 = await request(`${gw.url}/upload`, { method: 'PUT', body: Buffer.alloc(4321, 0x62) });
   assert.equal(await r2.body.text(), 'read 4321');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startGateway, eventually, type TestGateway } from './support/gateway.js';
+import { startGateway, eventually, type TestGateway, listenLoopback } from './support/gateway.js';
 
 const has = (bin: string): boolean => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
 const HAS_PROMTOOL = has('promtool');
@@ -30,8 +30,7 @@ before(async () => {
     if (req.url === '/fail') res.statusCode = 503;
     res.end('ok');
   });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  const port = (up.address() as AddressInfo).port;
+  const port = await listenLoopback(up);
   gw = await startGateway({
     flags: ['--api.insecure', '--metrics.prometheus', '--metrics.prometheus.addrouterslabels'],
     files: {

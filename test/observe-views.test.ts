@@ -6,8 +6,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startGateway, eventually, type TestGateway } from './support/gateway.js';
+import { startGateway, eventually, type TestGateway, listenLoopback } from './support/gateway.js';
 import { statMain } from '../src/cli/stat.js';
 import { topMain } from '../src/cli/top.js';
 import { edgesMain } from '../src/cli/edges.js';
@@ -36,8 +35,7 @@ before(async () => {
     }
     setTimeout(() => res.end(`ok ${req.url}`), m !== null ? Number(m[1]) : 0);
   });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  const port = (up.address() as AddressInfo).port;
+  const port = await listenLoopback(up);
   gw = await startGateway({
     flags: ['--api.insecure'],
     files: {

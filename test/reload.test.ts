@@ -8,10 +8,9 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startGateway, eventually, type TestGateway } from './support/gateway.js';
+import { startGateway, eventually, listenLoopback, type TestGateway } from './support/gateway.js';
 
 let gw: TestGateway;
 let up: Server;
@@ -41,8 +40,7 @@ before(async () => {
     if (req.url === '/slow') setTimeout(() => res.end('slow done'), 1200);
     else res.end('ok');
   });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  port = (up.address() as AddressInfo).port;
+  port = await listenLoopback(up);
   gw = await startGateway({ files: { 'a.yaml': route('a', 'a.test') }, flags: ['--api.insecure'] });
 });
 

@@ -6,8 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startGateway } from './support/gateway.js';
+import { startGateway, listenLoopback } from './support/gateway.js';
 
 test('entry point middlewares run before every router; redirections send the entry point elsewhere', async () => {
   let seen: IncomingHttpHeaders = {};
@@ -15,8 +14,7 @@ test('entry point middlewares run before every router; redirections send the ent
     seen = req.headers;
     res.end('ok');
   });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  const port = (up.address() as AddressInfo).port;
+  const port = await listenLoopback(up);
   const gw = await startGateway({
     files: {
       'r.yaml': `

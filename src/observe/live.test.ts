@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { performance } from 'node:perf_hooks';
 import { serveHandler } from '../testing/handler-server.js';
@@ -39,7 +40,7 @@ test('body bytes: counted as read (chunked and content-length), late consumers s
         await new Promise((r) => setTimeout(r, 5));
       }
     }
-    const r1 = await request(srv.url + '/up', { method: 'POST', body: chunks() });
+    const r1 = await request(srv.url + '/up', { method: 'POST', body: Readable.from(chunks()) });
     assert.equal(await r1.body.text(), String(3000 * 5 + 10));
     const r2 = await request(srv.url + '/up', { method: 'PUT', body: Buffer.alloc(777, 0x62) });
     assert.equal(await r2.body.text(), '777');

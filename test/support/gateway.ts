@@ -74,3 +74,9 @@ export async function eventually(fn: () => Promise<boolean> | boolean, ms = 3000
   }
   return fn();
 }
+
+/** Listen on 127.0.0.1:<free port>; resolves to the port. */
+export async function listenLoopback(server: import('node:net').Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as import('node:net').AddressInfo).port;
+}

@@ -6,7 +6,8 @@ import { request } from 'undici';
 import { serveUpstream } from '../../testing/handler-server.js';
 import { fromKubernetesObjects, isKubernetesObject } from './convert.js';
 import { parseYamlDocuments } from './documents.js';
-import { BASE, convert, errorsOf, route, yamlDocs } from './test-support.js';
+import { convert, errorsOf, route, yamlDocs } from './test-support.js';
+import type { SourceDocument } from '../../config/model.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
