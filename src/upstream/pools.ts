@@ -4,7 +4,7 @@
  * requests finish, idle connections close.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, Pool, type Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { H2cDispatcher } from './h2c.js';
 import type { ServersTransportConfig } from '../config/schema.js';
 import { parseDuration } from '../util/duration.js';
@@ -60,7 +60,8 @@ function create(u: URL, t: ServersTransportConfig | undefined): Dispatcher {
       connections,
       keepAliveTimeout,
       connectTimeout,
-      allowH2: t?.disableHTTP2 === true ? false : false,
+      // HTTP/1.1 over TLS: undici's HTTP/2 client loses response trailers (see h2c.ts).
+      allowH2: false,
       connect: {
         rejectUnauthorized: t?.insecureSkipVerify !== true,
         servername: t?.serverName,
@@ -73,4 +74,3 @@ function create(u: URL, t: ServersTransportConfig | undefined): Dispatcher {
   return new Pool(u.origin, { connections, pipelining: 1, keepAliveTimeout, keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000), connectTimeout });
 }
 
-export { Agent };
