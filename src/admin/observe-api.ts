@@ -145,11 +145,8 @@ function serveTap(ctx: RequestContext, backend: ObserveBackend, q: URLSearchPara
     clearInterval(heartbeat);
     close();
   };
-  const res = ctx.res;
-  if (res !== null) {
-    res.once('close', stop);
-    res.once('error', stop);
-  } else ctx.req.once('close', stop);
+  ctx.onceDone(stop);
+  ctx.res?.once('error', stop);
 }
 
 /** The handler of `/api/gatehouse/*` (GET only; api@internal checks the method). */

@@ -59,6 +59,7 @@ export const EntryPointSchema = Type.Object({
       }),
     ),
     middlewares: list('middlewares prepended to every router of this entry point'),
+    server: oneOf(['gatehouse', 'node'] as const, 'gatehouse', "HTTP/1.1 server: the gateway's own (fast path) or node:http; upgrades and Expect always use node:http"),
     tls: Type.Optional(
       Type.Object({
         options: Type.Optional(str('TLS options name')),

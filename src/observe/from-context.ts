@@ -160,7 +160,7 @@ export function grpcStatusOf(ctx: RequestContext): number | null {
 /** Headers sent to the client, once written (only computed while a tap is open). */
 export function responseHeadersOf(ctx: RequestContext): Record<string, string | string[] | number | undefined> | undefined {
   const res = ctx.res;
-  if (res === null) return undefined;
+  if (res === null) return ctx.sentHeaders ?? undefined;
   if (ctx.req.httpVersionMajor === 2) {
     const sent = (res as unknown as Http2ServerResponse).stream?.sentHeaders;
     if (sent === undefined) return undefined;

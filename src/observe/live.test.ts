@@ -81,7 +81,7 @@ test('tap events are live: req at start, rsp when the head is written, end when 
   const srv = await serveHandler((ctx) => {
     live.onStart(ctx);
     ctx.res!.once('close', () => live.end(ctx, performance.now(), null));
-    ctx.req.resume(); // the service reads the body
+    (ctx.body as NodeJS.ReadableStream).resume(); // the service reads the body
     setTimeout(() => {
       ctx.routerName = 'calc@file';
       ctx.serviceName = 'add@file';

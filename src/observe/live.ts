@@ -55,6 +55,8 @@ function round3(ms: number): number {
 
 export class LiveExchanges {
   private readonly watches = new Map<object, Watch>();
+  /** Request body streams being counted → their watch (the body is the node request itself, or a separate stream). */
+  private readonly counted = new WeakMap<object, Watch>();
   /** The entry points' `onStart` hook (bound once). */
   readonly onStart: (ctx: RequestContext) => void;
   private readonly onHead: (ctx: RequestContext) => void;
@@ -64,9 +66,9 @@ export class LiveExchanges {
     private readonly bus: TapBus,
     private readonly opts: LiveOptions,
   ) {
-    const watches = this.watches;
+    const counted = this.counted;
     this.countChunk = function countChunk(this: object, chunk: Buffer | string): void {
-      const w = watches.get(this);
+      const w = counted.get(this);
       if (w !== undefined) w.bytesIn += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     };
     this.onStart = (ctx) => this.start(ctx);
@@ -80,13 +82,15 @@ export class LiveExchanges {
 
   private start(ctx: RequestContext): void {
     const tapping = this.bus.hasSubscribers;
-    const count = this.opts.countBodyBytes && ctx.body !== null;
+    const count = this.opts.countBodyBytes && ctx.body !== null && !Buffer.isBuffer(ctx.body);
     if (!tapping && !count) return;
     const w = new Watch();
     this.watches.set(ctx.req, w);
     if (count) {
       w.counted = true;
-      addListener.call(ctx.req, 'data', this.countChunk);
+      const body = ctx.body as NodeJS.EventEmitter;
+      this.counted.set(body, w);
+      addListener.call(body, 'data', this.countChunk);
     }
     if (tapping) {
       const e: TapEvent = {

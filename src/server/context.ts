@@ -20,6 +20,21 @@ export interface ResponseWriter {
   addTrailers(trailers: OutgoingHttpHeaders): void;
 }
 
+/**
+ * The request as the client sent it. node:http's IncomingMessage satisfies
+ * it; the gateway's own HTTP/1.1 server (`src/server/h1/`) builds a plain
+ * object instead. `headers` is the same object as `RequestContext.headers`
+ * until a middleware replaces that.
+ */
+export interface ClientRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+  readonly httpVersionMajor: number;
+  readonly socket: { readonly remotePort?: number | undefined; readonly destroyed: boolean } | null;
+}
+
 /** Everything one request carries through router → middlewares → service. */
 export class RequestContext {
   /** Response writer; middlewares may wrap it. */
@@ -76,8 +91,14 @@ export class RequestContext {
   readonly upgrade: { socket: Duplex; head: Buffer } | null;
   /** The upstream exchange in progress, told when the client goes away before the answer is complete. */
   upstream: { clientGone(): void } | null = null;
-  /** The node response behind the base writer (null for upgrades); used to notice a client that went away. */
+  /** The node response behind the base writer (null for upgrades and on the gateway's own HTTP/1.1 server). */
   res: ServerResponse | null = null;
+  /** Set when the client went away before the answer was complete. */
+  clientGone = false;
+  /** Headers of the response head, as written (set by the gateway's HTTP/1.1 writer; node keeps its own). */
+  sentHeaders: OutgoingHttpHeaders | null = null;
+  /** Callbacks run once when the exchange is over (see onceDone). */
+  private doneCallbacks: Array<() => void> | null = null;
   /** The original request path before any rewrite (for access logs and X-Forwarded-Prefix). */
   readonly originalPath: string;
   /**
@@ -87,7 +108,7 @@ export class RequestContext {
   onHead: ((ctx: RequestContext) => void) | null = null;
 
   constructor(
-    readonly req: IncomingMessage,
+    readonly req: ClientRequest,
     rw: ResponseWriter,
     init: {
       entryPoint: string;
@@ -99,6 +120,8 @@ export class RequestContext {
       query: string;
       start: number;
       upgrade?: { socket: Duplex; head: Buffer } | null;
+      /** The body stream; by default `req` itself when it is a node request that has a body. */
+      body?: Readable | null;
     },
   ) {
     this.rw = rw;
@@ -114,7 +137,20 @@ export class RequestContext {
     this.entryPoint = init.entryPoint;
     this.start = init.start;
     this.upgrade = init.upgrade ?? null;
-    this.body = hasBody(req) ? req : null;
+    this.body = init.body !== undefined ? init.body : hasBody(req) ? (req as IncomingMessage) : null;
+  }
+
+  /** Run `cb` once when the exchange is over (answer complete or client gone). */
+  onceDone(cb: () => void): void {
+    (this.doneCallbacks ??= []).push(cb);
+  }
+
+  /** Called by the entry point when the exchange is over. */
+  runDone(): void {
+    const cbs = this.doneCallbacks;
+    if (cbs === null) return;
+    this.doneCallbacks = null;
+    for (const cb of cbs) cb();
   }
 
   /** Path plus query, as sent upstream. */
@@ -123,7 +159,8 @@ export class RequestContext {
   }
 }
 
-function hasBody(req: IncomingMessage): boolean {
+function hasBody(req: ClientRequest): boolean {
+  if (typeof (req as { pipe?: unknown }).pipe !== 'function') return false;
   if (req.httpVersionMajor === 2) {
     // HTTP/2 has no framing headers: a body follows unless HEADERS carried END_STREAM.
     return (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;

@@ -14,6 +14,9 @@ import { NodeResponseWriter, RequestContext, sendText, type Handler, type Outgoi
 import { normalizeHost, normalizeIp } from './make-context.js';
 import { ForwardedHeaders, type ForwardedPolicy } from './forwarded.js';
 import type { Logger } from '../log.js';
+import { H1Connection, H1Request, type H1Server, type RequestBody } from './h1/connection.js';
+import type { H1ResponseWriter } from './h1/writer.js';
+import type { RequestHead } from '../http1/request-head.js';
 
 export interface EntryPointOptions {
   name: string;
@@ -31,6 +34,11 @@ export interface EntryPointOptions {
   onEnd: ((ctx: RequestContext) => void) | null;
   /** Called right before the handler runs (live tap, request body byte count); null when unused. */
   onStart: ((ctx: RequestContext) => void) | null;
+  /**
+   * HTTP/1.x server: 'gatehouse' (default) is the gateway's own (src/server/h1/),
+   * 'node' is node:http for every request. Upgrades and Expect always go to node:http.
+   */
+  http1?: 'gatehouse' | 'node';
 }
 
 
@@ -110,7 +118,7 @@ function statusText(s: number): string {
   return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' } as Record<number, string>)[s] ?? 'Status';
 }
 
-export class EntryPoint {
+export class EntryPoint implements H1Server {
   private handler: Handler;
   private readonly h1: Http1Server;
   private readonly h2: Http2Server;
@@ -119,16 +127,24 @@ export class EntryPoint {
   private inFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private readonly sockets = new Set<Socket>();
-  private closing = false;
+  closing = false;
   connections = 0;
+  private readonly h1conns = new Set<H1Connection>();
+  private sweep: NodeJS.Timeout | null = null;
+  private readonly fastPath: boolean;
+  readonly maxHeaderSize: number;
+  private readonly headersTimeout: number;
 
   constructor(private readonly opts: EntryPointOptions, handler: Handler) {
     this.handler = handler;
+    this.fastPath = opts.http1 !== 'node';
+    this.maxHeaderSize = opts.maxHeaderSize;
+    this.headersTimeout = opts.readTimeout > 0 ? Math.min(opts.readTimeout, 60_000) : 60_000;
     this.forwarded = new ForwardedHeaders(opts.forwarded, 'http');
     this.h1 = createHttp1({
       maxHeaderSize: opts.maxHeaderSize,
       requestTimeout: opts.readTimeout,
-      headersTimeout: opts.readTimeout > 0 ? Math.min(opts.readTimeout, 60_000) : 60_000,
+      headersTimeout: this.headersTimeout,
       keepAliveTimeout: opts.idleTimeout,
       connectionsCheckingInterval: 1000,
     }, (req, res) => this.onRequest(req, res, null));
@@ -146,7 +162,9 @@ export class EntryPoint {
     // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
     if (opts.idleTimeout > 0) this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
     this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null));
-    this.net = createNet({ noDelay: true }, (socket) => this.onConnection(socket));
+    // Half-open like node:http's own server (a client may half-close after its request);
+    // a 64 KiB write high-water mark keeps a 16 KiB answer from tripping back-pressure.
+    this.net = createNet({ noDelay: true, allowHalfOpen: true, highWaterMark: 64 * 1024 }, (socket) => this.onConnection(socket));
   }
 
   get address(): { host: string; port: number } {
@@ -163,6 +181,10 @@ export class EntryPoint {
         // 'listening'; this server never listens itself (connections come from the
         // net listener), so start them explicitly.
         this.h1.emit('listening');
+        if (this.fastPath) {
+          this.sweep = setInterval(() => this.checkTimeouts(), 1000);
+          this.sweep.unref();
+        }
         resolve();
       });
     });
@@ -181,18 +203,75 @@ export class EntryPoint {
       this.sockets.delete(socket);
     });
     socket.once('data', (first: Buffer) => {
-      socket.pause();
-      socket.unshift(first);
       // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
       if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
+        socket.pause();
+        socket.unshift(first);
         // node:http2 reads a net.Socket's handle natively and would miss the bytes
         // already read; hand it a stream that replays them instead.
         this.h2.emit('connection', replayStream(socket));
+      } else if (this.fastPath) {
+        const conn = new H1Connection(this, socket, Date.now());
+        this.h1conns.add(conn);
+        conn.onData(first);
       } else {
+        socket.pause();
+        socket.unshift(first);
         this.h1.emit('connection', socket);
         socket.resume();
       }
     });
+  }
+
+  private checkTimeouts(): void {
+    if (this.h1conns.size === 0) return;
+    const now = Date.now();
+    for (const c of this.h1conns) c.checkTimeouts(now, this.headersTimeout, this.opts.readTimeout, this.opts.idleTimeout);
+  }
+
+  // ---- H1Server: the gateway's own HTTP/1.1 server ----
+
+  exchange(conn: H1Connection, head: RequestHead, body: RequestBody | null, w: H1ResponseWriter): void {
+    const socket = conn.socket;
+    const remoteIp = normalizeIp(socket.remoteAddress);
+    const headers = head.headers;
+    const clientIp = this.forwarded.apply(headers, remoteIp);
+    const url = head.url;
+    const q = url.indexOf('?');
+    const req = new H1Request(head.method, url, headers, head.minor === 1 ? '1.1' : '1.0', socket);
+    const ctx = new RequestContext(req, w, {
+      entryPoint: this.opts.name,
+      scheme: 'http',
+      remoteIp,
+      clientIp,
+      host: normalizeHost(headers.host),
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? '' : url.slice(q + 1),
+      start: performance.now(),
+      body,
+    });
+    w.ctx = ctx;
+    this.inFlight++;
+    const wt = this.opts.writeTimeout;
+    // writeTimeout: the whole response must be written within this time (Go's WriteTimeout).
+    if (wt > 0) w.timer = setTimeout(() => socket.destroy(), wt);
+    this.run(ctx);
+  }
+
+  exchangeDone(w: H1ResponseWriter, completed: boolean): void {
+    if (w.timer !== null) clearTimeout(w.timer);
+    if (w.ctx !== null) this.finish(w.ctx, completed);
+  }
+
+  handOver(socket: Socket, bytes: Buffer): void {
+    socket.pause();
+    socket.unshift(bytes);
+    this.h1.emit('connection', socket);
+    socket.resume();
+  }
+
+  forget(conn: H1Connection): void {
+    this.h1conns.delete(conn);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse | null, upgrade: { socket: Duplex; head: Buffer } | null): void {
@@ -241,6 +320,10 @@ export class EntryPoint {
     } else {
       upgrade!.socket.once('close', () => this.finish(ctx, false));
     }
+    this.run(ctx);
+  }
+
+  private run(ctx: RequestContext): void {
     const onStart = this.opts.onStart;
     if (onStart !== null) onStart(ctx);
     try {
@@ -254,7 +337,11 @@ export class EntryPoint {
   /** The exchange is over (response finished, or the client went away). */
   private finish(ctx: RequestContext, completed: boolean): void {
     this.inFlight--;
-    if (!completed) ctx.upstream?.clientGone();
+    if (!completed) {
+      ctx.clientGone = true;
+      ctx.upstream?.clientGone();
+    }
+    ctx.runDone();
     if (ctx.status === 0) ctx.status = 499; // client went away before an answer
     const onEnd = this.opts.onEnd;
     if (onEnd !== null) onEnd(ctx);
@@ -274,6 +361,7 @@ export class EntryPoint {
     this.net.close();
     this.h1.close(() => undefined); // stops node's timeout checks; connections are handled below
     this.h1.closeIdleConnections();
+    for (const c of this.h1conns) c.closeIfIdle();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, graceMs);
@@ -285,6 +373,7 @@ export class EntryPoint {
       });
     }
     for (const s of this.sockets) s.destroy();
+    if (this.sweep !== null) clearInterval(this.sweep);
     this.h2.close();
   }
 }

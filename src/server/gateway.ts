@@ -23,6 +23,8 @@ export interface EntryPointSpec {
   idleTimeout: number;
   writeTimeout: number;
   graceTimeout: number;
+  /** HTTP/1.1 server (entryPoints.<name>.http.server). */
+  http1?: 'gatehouse' | 'node';
   /** Keep accepting requests this long after a shutdown signal (`/ping` already answers 503). */
   acceptGraceTimeout?: number;
 }
@@ -56,7 +58,7 @@ export class Gateway {
         new EntryPoint(
           {
             name: spec.name, host: spec.host, port: spec.port, forwarded: spec.forwarded,
-            readTimeout: spec.readTimeout, idleTimeout: spec.idleTimeout, writeTimeout: spec.writeTimeout,
+            readTimeout: spec.readTimeout, idleTimeout: spec.idleTimeout, writeTimeout: spec.writeTimeout, http1: spec.http1 ?? 'gatehouse',
             maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, log: opts.log, onEnd: opts.onEnd ?? null,
             onStart: opts.onStart ?? null,
           },

@@ -29,6 +29,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
       idleTimeout: ep.transport.respondingTimeouts.idleTimeout,
       writeTimeout: ep.transport.respondingTimeouts.writeTimeout,
       graceTimeout: ep.transport.lifeCycle.graceTimeOut,
+      http1: ep.http.server,
       acceptGraceTimeout: ep.transport.lifeCycle.requestAcceptGraceTimeout,
     };
   });

@@ -193,7 +193,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         ctx.status = status;
         ctx.upgrade.socket.end(`HTTP/1.1 ${status} ${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       } else if (isTimeout(err)) sendText(ctx, 504, 'Gateway Timeout');
-      else if (ctx.res !== null && ctx.res.destroyed && !ctx.res.writableFinished) {
+      else if (ctx.clientGone || (ctx.res !== null && ctx.res.destroyed && !ctx.res.writableFinished)) {
         ctx.status = 499;
         ctx.rw.destroy();
       } else sendText(ctx, 502, 'Bad Gateway');

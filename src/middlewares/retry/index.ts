@@ -93,7 +93,7 @@ class Attempts {
 
   rerun(): void {
     const ctx = this.ctx;
-    if (ctx.req.socket?.destroyed === true) {
+    if (ctx.clientGone || ctx.req.socket?.destroyed === true) {
       // The client left while we waited: nobody to answer.
       ctx.status = 499;
       this.rw.destroy();

@@ -1,0 +1,192 @@
+/**
+ * Strict HTTP/1.1 request-head parser for the gateway's own HTTP/1 server
+ * (`src/server/h1/`). The head, without its final CRLF CRLF, arrives as one
+ * latin1 string and is checked byte by byte against the token tables.
+ * Everything a proxy must refuse to stay safe from request smuggling
+ * (RFC 9112 §2.2, §3, §5, §6.1, §6.3) is refused rather than guessed:
+ * bare CR or LF, obs-fold, whitespace before ':', invalid tokens and values,
+ * Content-Length together with Transfer-Encoding, conflicting or malformed
+ * Content-Length, any transfer coding but a lone `chunked`, a missing or
+ * repeated Host. Requests the fast path does not serve itself (upgrades,
+ * `Expect`, CONNECT, non-origin-form targets) are flagged for node:http.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { TCHAR, VCHAR } from './tokens.js';
+
+/** More fields than this in one head → 431. */
+export const MAX_HEADER_FIELDS = 256;
+
+export const enum BodyKind {
+  None = 0,
+  Length = 1,
+  Chunked = 2,
+}
+
+export interface RequestHead {
+  method: string;
+  /** Request target as sent (origin-form). */
+  url: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+  /** Lower-case names; repeated fields combined as node:http does (see addField). */
+  headers: IncomingHttpHeaders;
+  body: BodyKind;
+  /** Body length when body is Length. */
+  contentLength: number;
+  /** The client allows the connection to be reused after this exchange. */
+  keepAlive: boolean;
+  /**
+   * The request needs a feature served by node:http (Upgrade, Expect,
+   * CONNECT, absolute-form or asterisk-form target): the connection is handed over.
+   */
+  fallback: boolean;
+}
+
+/** Why a head was refused: the status to answer with and a short reason (for logs and tests). */
+export interface HeadError {
+  status: 400 | 431 | 501 | 505;
+  reason: string;
+}
+
+function fail(status: HeadError['status'], reason: string): HeadError {
+  return { status, reason };
+}
+
+/** Fields whose repetitions node:http drops (the first one wins). */
+const SINGLE: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
+  'content-type': true, 'content-length': true, 'user-agent': true, referer: true, host: true, authorization: true,
+  'proxy-authorization': true, 'if-modified-since': true, 'if-unmodified-since': true, from: true, location: true,
+  'max-forwards': true, 'retry-after': true, etag: true, 'last-modified': true, server: true, age: true, expires: true,
+});
+
+/** Add one field the way node:http's IncomingMessage does, so middlewares see the same shape on every path. */
+export function addField(h: IncomingHttpHeaders, name: string, value: string): void {
+  const prev = h[name];
+  if (prev === undefined) {
+    h[name] = name === 'set-cookie' ? [value] : value;
+    return;
+  }
+  if (SINGLE[name] === true) return;
+  if (Array.isArray(prev)) prev.push(value);
+  else if (name === 'cookie') h[name] = `${prev}; ${value}`;
+  else h[name] = `${prev}, ${value}`;
+}
+
+/** True when the comma-separated list `v` holds `token` (case-insensitive). */
+export function hasToken(v: string, token: string): boolean {
+  const lower = v.toLowerCase();
+  if (lower === token) return true;
+  if (lower.indexOf(token) < 0) return false;
+  for (const t of lower.split(',')) if (t.trim() === token) return true;
+  return false;
+}
+
+/**
+ * Parse a request head. `s` is the head without the final CRLF CRLF.
+ * Returns the request or why it is refused.
+ */
+export function parseRequestHead(s: string): RequestHead | HeadError {
+  const end = s.length;
+  let i = 0;
+  while (i < end && TCHAR[s.charCodeAt(i)] === 1) i++;
+  if (i === 0 || s.charCodeAt(i) !== 0x20) return fail(400, 'invalid method');
+  const method = s.slice(0, i);
+  const ts = ++i;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) break;
+    i++;
+  }
+  if (i === ts || s.charCodeAt(i) !== 0x20) return fail(400, 'invalid request target');
+  const url = s.slice(ts, i);
+  i++;
+  const lineEnd = i + 8;
+  if (lineEnd > end || (lineEnd !== end && (s.charCodeAt(lineEnd) !== 0x0d || s.charCodeAt(lineEnd + 1) !== 0x0a))) return fail(400, 'invalid request line');
+  if (s.charCodeAt(i) !== 0x48 || !s.startsWith('HTTP/1.', i)) return s.startsWith('HTTP/', i) ? fail(505, 'unsupported HTTP version') : fail(400, 'invalid HTTP version');
+  const minorCode = s.charCodeAt(i + 7);
+  if (minorCode !== 0x30 && minorCode !== 0x31) return fail(505, 'unsupported HTTP version');
+  const minor = minorCode - 0x30;
+
+  const headers = Object.create(null) as IncomingHttpHeaders;
+  let count = 0;
+  let hosts = 0;
+  let cl = -1;
+  let te: string | null = null;
+  let connection: string | null = null;
+  let fallback = url.charCodeAt(0) !== 0x2f /* / */ || method === 'CONNECT';
+  let pos = lineEnd + 2;
+  while (pos < end) {
+    const c0 = s.charCodeAt(pos);
+    if (c0 === 0x20 || c0 === 0x09) return fail(400, 'obsolete line folding');
+    let j = pos;
+    while (j < end && TCHAR[s.charCodeAt(j)] === 1) j++;
+    if (j === pos || j >= end || s.charCodeAt(j) !== 0x3a /* : */) return fail(400, 'invalid header name');
+    const name = s.slice(pos, j).toLowerCase();
+    j++;
+    while (j < end && (s.charCodeAt(j) === 0x20 || s.charCodeAt(j) === 0x09)) j++;
+    const vs = j;
+    let ve = j;
+    for (;;) {
+      if (j >= end) break;
+      const c = s.charCodeAt(j);
+      if (c === 0x0d) {
+        if (s.charCodeAt(j + 1) !== 0x0a) return fail(400, 'bare CR');
+        break;
+      }
+      if (VCHAR[c] !== 1) return fail(400, c === 0x0a ? 'bare LF' : 'invalid header value');
+      j++;
+      if (c !== 0x20 && c !== 0x09) ve = j;
+    }
+    if (++count > MAX_HEADER_FIELDS) return fail(431, 'too many header fields');
+    const value = s.slice(vs, ve);
+    pos = j + 2;
+    // Framing and connection-management fields are checked on the way.
+    switch (name.length) {
+      case 4:
+        if (name === 'host') hosts++;
+        break;
+      case 6:
+        if (name === 'expect') fallback = true;
+        break;
+      case 7:
+        if (name === 'upgrade') fallback = true;
+        break;
+      case 10:
+        if (name === 'connection') connection = connection === null ? value : `${connection}, ${value}`;
+        break;
+      case 14:
+        if (name === 'content-length') {
+          if (value.length === 0 || value.length > 15) return fail(400, 'invalid content-length');
+          for (let k = 0; k < value.length; k++) {
+            const d = value.charCodeAt(k);
+            if (d < 0x30 || d > 0x39) return fail(400, 'invalid content-length'); // also refuses "1, 1"
+          }
+          const n = Number(value);
+          if (cl !== -1 && cl !== n) return fail(400, 'conflicting content-length');
+          cl = n;
+        }
+        break;
+      case 17:
+        if (name === 'transfer-encoding') te = te === null ? value : `${te}, ${value}`;
+        break;
+      default:
+    }
+    addField(headers, name, value);
+  }
+  if (hosts > 1) return fail(400, 'repeated host');
+  if (hosts === 0 && minor === 1) return fail(400, 'missing host');
+  let body = BodyKind.None;
+  if (te !== null) {
+    // Content-Length with Transfer-Encoding is the classic smuggling vector: refuse, never pick one.
+    if (cl !== -1) return fail(400, 'content-length with transfer-encoding');
+    if (minor === 0) return fail(400, 'transfer-encoding in HTTP/1.0');
+    if (te.toLowerCase() !== 'chunked') return fail(501, 'unsupported transfer-encoding');
+    body = BodyKind.Chunked;
+  } else if (cl > 0) body = BodyKind.Length;
+  let keepAlive = minor === 1;
+  if (connection !== null) {
+    if (hasToken(connection, 'close')) keepAlive = false;
+    else if (minor === 0 && hasToken(connection, 'keep-alive')) keepAlive = true;
+  }
+  return { method, url, minor, headers, body, contentLength: cl > 0 ? cl : 0, keepAlive, fallback };
+}
