@@ -28,7 +28,7 @@ export class ChunkedDecoder {
   private digits = 0;
   private lineBytes = 0;
   private lineEmpty = true;
-  /** Raw trailer section (lines joined by CRLF, without the final empty line); '' when none. */
+  /** Raw trailer section: each line with its CRLF, without the final empty line; '' when none. Not validated: parse it strictly before use. */
   trailers = '';
   /** Why decoding failed (after feed returned -1). */
   error: string | null = null;

@@ -77,8 +77,17 @@ export function hasToken(v: string, token: string): boolean {
   const lower = v.toLowerCase();
   if (lower === token) return true;
   if (lower.indexOf(token) < 0) return false;
-  for (const t of lower.split(',')) if (t.trim() === token) return true;
+  for (const t of lower.split(',')) if (trimOws(t) === token) return true;
   return false;
+}
+
+/** Strip optional whitespace (SP and HTAB only, RFC 9110 §5.6.3; not String#trim's wider set). */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
 /**
@@ -171,7 +180,8 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
         break;
       default:
     }
-    addField(headers, name, value);
+    if (headers[name] === undefined && name !== 'set-cookie') headers[name] = value;
+    else addField(headers, name, value);
   }
   if (hosts > 1) return fail(400, 'repeated host');
   if (hosts === 0 && minor === 1) return fail(400, 'missing host');

@@ -13,7 +13,6 @@ import type { Logger } from '../log.js';
 export interface HealthTarget {
   readonly url: string;
   healthy: boolean;
-  readonly dispatcher: Dispatcher;
 }
 
 export interface HealthCheckerOptions {

@@ -4,16 +4,17 @@
  * requests finish, idle connections close.
  */
 import { readFileSync } from 'node:fs';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { H2cDispatcher } from './h2c.js';
+import type { UpstreamDispatcher } from './proxy.js';
 import type { ServersTransportConfig } from '../config/schema.js';
 import { parseDuration } from '../util/duration.js';
 
 export class PoolSet {
-  private readonly pools = new Map<string, Dispatcher>();
+  private readonly pools = new Map<string, UpstreamDispatcher>();
 
   /** Dispatcher for a server URL (`http`, `https` or `h2c`). */
-  get(serverUrl: string, transport: ServersTransportConfig | undefined, transportName = ''): Dispatcher {
+  get(serverUrl: string, transport: ServersTransportConfig | undefined, transportName = ''): UpstreamDispatcher {
     const u = new URL(serverUrl);
     const key = `${u.protocol}//${u.host}|${transportName}`;
     let d = this.pools.get(key);
@@ -44,14 +45,14 @@ export class PoolSet {
   }
 }
 
-function create(u: URL, t: ServersTransportConfig | undefined): Dispatcher {
+function create(u: URL, t: ServersTransportConfig | undefined): UpstreamDispatcher {
   const ft = t?.forwardingTimeouts;
   const connectTimeout = ft?.dialTimeout !== undefined ? parseDuration(ft.dialTimeout) : 30_000;
   const keepAliveTimeout = ft?.idleConnTimeout !== undefined ? parseDuration(ft.idleConnTimeout) : 90_000;
   const connections = t?.maxIdleConnsPerHost !== undefined && t.maxIdleConnsPerHost > 0 ? t.maxIdleConnsPerHost : 256;
   if (u.protocol === 'h2c:') {
     // node:http2 client: keeps gRPC trailers (see h2c.ts)
-    return new H2cDispatcher(u.host, { connectTimeout }) as unknown as Dispatcher;
+    return new H2cDispatcher(u.host, { connectTimeout });
   }
   if (u.protocol === 'https:') {
     const ca = t?.rootCAs?.map((f) => (f.includes('-----BEGIN') ? f : readFileSync(f, 'utf8')));

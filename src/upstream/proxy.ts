@@ -10,6 +10,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { sendText, type RequestContext } from '../server/context.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 
+/**
+ * An upstream connection pool as the proxy uses it: undici's `dispatch` with
+ * the new handler API. undici's Pool, the raw HTTP/1.1 pool (raw-pool.ts) and
+ * the h2c client (h2c.ts) implement it.
+ */
+export interface UpstreamDispatcher {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
 export interface ProxyTarget {
   /** Server URL as configured (for logs and ctx.serverUrl). */
   readonly url: string;
@@ -17,7 +28,7 @@ export interface ProxyTarget {
   readonly basePath: string;
   /** host:port of the server (Host header when passHostHeader is false). */
   readonly authority: string;
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: UpstreamDispatcher;
 }
 
 export interface ProxyOptions {
