@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { H2cDispatcher } from './h2c.js';
+import { RawPool } from './raw-pool.js';
 import type { UpstreamDispatcher } from './proxy.js';
 import type { ServersTransportConfig } from '../config/schema.js';
 import { parseDuration } from '../util/duration.js';
@@ -72,6 +73,7 @@ function create(u: URL, t: ServersTransportConfig | undefined): UpstreamDispatch
       },
     });
   }
-  return new Pool(u.origin, { connections, pipelining: 1, keepAliveTimeout, keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000), connectTimeout });
+  // Plain HTTP/1.1: the gateway's own pool (docs/http1-server.md); it hands upgrades to undici.
+  return new RawPool(u, { connections, keepAliveTimeout, connectTimeout });
 }
 

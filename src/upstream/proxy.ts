@@ -109,6 +109,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    // The client left while the request waited for a connection: do not send it.
+    if (this.ctx.clientGone) controller.abort(new Error('client closed the connection'));
   }
 
   onRequestUpgrade(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, upstream: Duplex): void {
@@ -163,8 +165,16 @@ class Exchange implements Dispatcher.DispatchHandler {
         }
       }
     }
-    rw.writeHead(statusCode, out);
-    void controller;
+    try {
+      rw.writeHead(statusCode, out);
+    } catch (err) {
+      // A header the client side refuses (e.g. a configured value with a line break): answer 500, drop the upstream.
+      this.finished = true;
+      this.ctx.upstreamError = err as Error;
+      controller.abort(err as Error);
+      sendText(this.ctx, 500, 'Internal Server Error');
+      this.done?.(err as Error);
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -5,7 +5,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { sendText, type RequestContext, type ResponseWriter } from '../../server/context.js';
-import { defineMiddleware, type Handler } from '../types.js';
+import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
 import { ForwardingWriter } from '../shared/forwarding-writer.js';
 import { compileCors, hasCorsOptions, isPreflight, type Cors } from './cors.js';
 import { compileSecure, hasSecureOptions, type Secure } from './secure.js';
@@ -15,8 +15,16 @@ export { HeadersSchema };
 
 type Edit = readonly [name: string, value: string | null];
 
-function compileEdits(map: Record<string, string> | undefined): Edit[] {
-  return Object.entries(map ?? {}).map(([k, v]) => [k.toLowerCase(), v === '' ? null : v] as const);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** Compile one header map; names must be tokens and values free of control characters (no header splitting). */
+function compileEdits(field: string, map: Record<string, string> | undefined): Edit[] {
+  return Object.entries(map ?? {}).map(([k, v]) => {
+    if (!TOKEN.test(k)) throw new MiddlewareOptionError(`${field}.${k}`, 'not a valid header name');
+    if (BAD_VALUE.test(v)) throw new MiddlewareOptionError(`${field}.${k}`, 'a header value cannot contain CR, LF or other control characters');
+    return [k.toLowerCase(), v === '' ? null : v] as const;
+  });
 }
 
 /** Applies the response-side edits once, when the response head goes out. */
@@ -46,8 +54,8 @@ export const middleware = defineMiddleware({
   type: 'headers',
   schema: HeadersSchema,
   create(options) {
-    const reqEdits = compileEdits(options.customRequestHeaders);
-    const resEdits = compileEdits(options.customResponseHeaders);
+    const reqEdits = compileEdits('customRequestHeaders', options.customRequestHeaders);
+    const resEdits = compileEdits('customResponseHeaders', options.customResponseHeaders);
     const cors = hasCorsOptions(options) ? compileCors(options) : null;
     const secure = hasSecureOptions(options) ? compileSecure(options) : null;
     const wrapResponse = resEdits.length > 0 || cors !== null || secure !== null;

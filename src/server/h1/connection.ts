@@ -158,6 +158,8 @@ export class H1Connection implements WriterHost {
         const e = buf.indexOf(CRLFCRLF, i);
         if (e < 0 || e - i > max) {
           if (len - i > max) return this.refuse(431, 'request header too large');
+          // A head with bare LF line endings never shows CRLF CRLF: refuse it now, not at the timeout.
+          if (hasBareLf(buf, i)) return this.refuse(400, 'bare LF');
           this.pending = buf.subarray(i);
           break;
         }
@@ -365,6 +367,16 @@ export class H1Connection implements WriterHost {
     this.drainWaiters = null;
     this.server.forget(this);
   }
+}
+
+/** True when buf[from..] has a LF not preceded by CR. */
+function hasBareLf(buf: Buffer, from: number): boolean {
+  let k = buf.indexOf(0x0a, from);
+  while (k >= 0) {
+    if (k === from || buf[k - 1] !== 0x0d) return true;
+    k = buf.indexOf(0x0a, k + 1);
+  }
+  return false;
 }
 
 /** End a body the client abandoned; an error only reaches readers that listen for one. */

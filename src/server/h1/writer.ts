@@ -233,6 +233,7 @@ export class H1ResponseWriter implements ResponseWriter {
 
   destroy(_err?: Error): void {
     this.head = null;
+    if (this.ended) return; // over, or detached by the connection (which answers on its own)
     this.ended = true;
     this.conn.socket.destroy();
   }
