@@ -11,7 +11,7 @@
  * `Expect`, CONNECT, non-origin-form targets) are flagged for node:http.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { TCHAR, VCHAR } from './tokens.js';
+import { newHeaders, TCHAR, VCHAR } from './tokens.js';
 
 /** More fields than this in one head → 431. */
 export const MAX_HEADER_FIELDS = 256;
@@ -116,7 +116,7 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
   if (minorCode !== 0x30 && minorCode !== 0x31) return fail(505, 'unsupported HTTP version');
   const minor = minorCode - 0x30;
 
-  const headers = Object.create(null) as IncomingHttpHeaders;
+  const headers = newHeaders();
   let count = 0;
   let hosts = 0;
   let cl = -1;

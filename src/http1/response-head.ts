@@ -11,7 +11,7 @@
  * coding but a lone `chunked`, Transfer-Encoding in an HTTP/1.0 response.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { TCHAR, VCHAR } from './tokens.js';
+import { newHeaders, TCHAR, VCHAR } from './tokens.js';
 
 /** Longest response head accepted (status line + fields), bytes. */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -158,7 +158,7 @@ export function parseResponseHead(s: string, headRequest: boolean): ResponseHead
     }
     reason = s.slice(rs, i);
   }
-  const headers = Object.create(null) as IncomingHttpHeaders;
+  const headers = newHeaders();
   if (i < end) {
     if (s.charCodeAt(i + 1) !== 0x0a) return refuse('bare CR');
     const err = parseFields(s, i + 2, end, headers);

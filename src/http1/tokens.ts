@@ -2,6 +2,7 @@
  * Byte classes of HTTP/1.1 (RFC 9110 §5.6.2, §5.5) as lookup tables, shared
  * by the strict request and response parsers.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** tchar: bytes allowed in a method or a field name. */
 export const TCHAR = new Uint8Array(256);
@@ -37,4 +38,17 @@ export function statusLine(status: number): string {
     if (status >= 100 && status < 1000) STATUS_LINES[status] = s;
   }
   return s;
+}
+
+/**
+ * A fresh header object: a fast-mode object whose prototype chain has no
+ * properties (so a field named `constructor` or `__proto__` reads as absent),
+ * about ten times cheaper to fill than `Object.create(null)`, which starts in
+ * dictionary mode.
+ */
+function HeaderBag(): void {}
+HeaderBag.prototype = Object.create(null) as object;
+const Bag = HeaderBag as unknown as new () => IncomingHttpHeaders;
+export function newHeaders(): IncomingHttpHeaders {
+  return new Bag();
 }

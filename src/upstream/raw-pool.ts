@@ -49,6 +49,8 @@ export class RawPoolError extends Error {
 }
 
 /** undici's default when a request sets no headers timeout (or 0). */
+/** How often idle connections past their keep-alive limit are closed. */
+const SWEEP_MS = 1000;
 const DEFAULT_HEADERS_TIMEOUT = 300_000;
 /** undici's default body timeout when a request sets none (0 disables it). */
 const DEFAULT_BODY_TIMEOUT = 300_000;
@@ -286,6 +288,10 @@ class Connection {
   private remaining = 0;
   private keepAlive = false;
   private idleMs = 0;
+  /** Date.now() when the connection went idle (the keep-alive limit is checked against it). */
+  idleSince = 0;
+  /** The inactivity timeout armed on the socket now (re-arming costs, so only changes are applied). */
+  private armed = -1;
   private decoder: ChunkedDecoder | null = null;
 
   constructor(private readonly pool: RawPool, first: Exchange) {
@@ -293,7 +299,7 @@ class Connection {
     first.conn = this;
     const s = connect({ host: pool.hostname, port: pool.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
     this.socket = s;
-    s.setTimeout(pool.opts.connectTimeout);
+    this.arm(pool.opts.connectTimeout);
     s.on('connect', this.onConnect);
     s.on('data', this.onData);
     s.on('drain', this.onDrain);
@@ -318,7 +324,7 @@ class Connection {
     }
     // The previous handler may have left the socket paused (back-pressure); send() pauses it again if this one asked.
     if (s.isPaused()) s.resume();
-    s.setTimeout(ex.headersTimeout);
+    this.arm(ex.headersTimeout);
     try {
       ex.send(this);
     } catch (err) {
@@ -326,12 +332,28 @@ class Connection {
     }
   }
 
-  /** Park in the idle stack: resume reading (to see the origin close it), arm the keep-alive timer. */
+  /** Socket inactivity timeout, applied only when it changes. */
+  arm(ms: number): void {
+    if (this.armed === ms) return;
+    this.armed = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  /** The keep-alive limit of this idle connection has passed (the origin may be closing it). */
+  expired(now: number): boolean {
+    return now - this.idleSince >= this.idleMs;
+  }
+
+  /**
+   * Park in the idle stack: resume reading (to see the origin close it). The
+   * keep-alive limit is checked when the connection is taken again and by the
+   * pool's sweep, not by a timer per exchange.
+   */
   goIdle(): void {
     this.idle = true;
+    this.idleSince = Date.now();
     const s = this.socket;
     if (s.isPaused()) s.resume();
-    s.setTimeout(this.idleMs);
     // An idle pool must not keep the process alive (undici does the same).
     s.unref();
     this.unreferenced = true;
@@ -491,7 +513,7 @@ class Connection {
           const pool = this.pool;
           this.idleMs = h.keepAliveHint >= 0 ? Math.min(pool.opts.keepAliveTimeout, h.keepAliveHint - 1000) : pool.opts.keepAliveTimeout;
           this.keepAlive = h.keepAlive && this.idleMs > 0;
-          if (h.body !== ResponseBody.None) this.socket.setTimeout(ex.bodyTimeout);
+          if (h.body !== ResponseBody.None) this.arm(ex.bodyTimeout);
           ex.responseStart(h.status, h.headers, h.reason);
           if (this.exchange !== ex) return;
           if (h.body === ResponseBody.None) return this.complete(ex, i < len, {});
@@ -639,6 +661,8 @@ export class RawPool {
   private destroyed = false;
   private readonly closeWaiters: Array<() => void> = [];
   private upgrades: Pool | null = null;
+  /** Closes idle connections past their keep-alive limit (runs while some are idle). */
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly origin: URL, readonly opts: RawPoolOptions) {
     if (origin.protocol !== 'http:') throw new TypeError(`RawPool serves http: origins only, not ${origin.protocol}`);
@@ -667,8 +691,8 @@ export class RawPool {
       refuse(handler, toError(err));
       return false;
     }
-    const c = this.idle.pop();
-    if (c !== undefined) c.run(ex);
+    const c = this.takeIdle();
+    if (c !== null) c.run(ex);
     else if (this.conns.size < this.opts.connections) this.open(ex);
     else {
       ex.queued = true;
@@ -677,9 +701,34 @@ export class RawPool {
     return true;
   }
 
+  /** The most recently used idle connection still within its keep-alive limit. */
+  private takeIdle(): Connection | null {
+    const idle = this.idle;
+    if (idle.length === 0) return null;
+    const now = Date.now();
+    for (;;) {
+      const c = idle.pop();
+      if (c === undefined) return null;
+      if (!c.expired(now)) return c;
+      c.drop();
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    // Oldest first: the stack's bottom went idle first.
+    while (this.idle.length > 0 && this.idle[0]!.expired(now)) this.idle.shift()!.drop();
+    if (this.idle.length === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
   /** Graceful: new dispatches fail, in-flight exchanges finish, idle sockets close; resolves when all are gone. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const c of this.idle.splice(0)) c.drop();
     const done = this.conns.size === 0 && this.queue.length === 0 ? Promise.resolve() : new Promise<void>((r) => this.closeWaiters.push(r));
     await Promise.all([done, this.upgrades?.close()]);
@@ -689,6 +738,8 @@ export class RawPool {
   async destroy(): Promise<void> {
     this.closing = true;
     this.destroyed = true;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
     const err = new RawPoolError('UND_ERR_DESTROYED', 'the pool is destroyed');
     for (const ex of this.queue.splice(0)) {
       ex.queued = false;
@@ -708,6 +759,10 @@ export class RawPool {
     else {
       c.goIdle();
       this.idle.push(c);
+      if (this.sweeper === null) {
+        this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+        this.sweeper.unref();
+      }
     }
   }
 

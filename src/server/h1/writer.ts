@@ -50,8 +50,17 @@ function headerLine(k: string, v: string): string {
   return `${k}: ${v}\r\n`;
 }
 
-function flushTick(w: H1ResponseWriter): void {
-  w.flushHead();
+/**
+ * Heads written without a body piece in the same turn are sent by one
+ * microtask per turn of the event loop (not one callback per response).
+ */
+let flushQueue: H1ResponseWriter[] = [];
+let flushScheduled = false;
+function flushHeads(): void {
+  flushScheduled = false;
+  const q = flushQueue;
+  flushQueue = [];
+  for (let i = 0; i < q.length; i++) q[i]!.flushHead();
 }
 
 export class H1ResponseWriter implements ResponseWriter {
@@ -141,8 +150,12 @@ export class H1ResponseWriter implements ResponseWriter {
       ctx.sentHeaders = headers;
       if (ctx.onHead !== null) ctx.onHead(ctx);
     }
-    // Sent with the first body piece when one follows in this tick, else on its own.
-    process.nextTick(flushTick, this);
+    // Sent with the first body piece when one follows in this turn, else on its own.
+    flushQueue.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      queueMicrotask(flushHeads);
+    }
   }
 
   /** Send the head now if it is still waiting for a body piece. */
