@@ -202,7 +202,17 @@ export class EntryPoint implements H1Server {
       this.connections--;
       this.sockets.delete(socket);
     });
+    // A connection that never sends a byte is closed after the header timeout (slowloris);
+    // from the first byte on, the HTTP/1.1 or HTTP/2 server keeps time.
+    const silent = (): void => {
+      socket.destroy();
+    };
+    // A reset before the first byte must not be an uncaught 'error' (the servers add their own handlers later).
+    socket.on('error', silent);
+    socket.setTimeout(this.headersTimeout, silent);
     socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.off('timeout', silent);
       // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
       if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
         socket.pause();

@@ -438,11 +438,23 @@ test('stale keep-alive race: a reused connection closed before answering is retr
   });
   const p = pool(o);
   assert.equal((await send(p)).body, 'ok');
-  const r = await send(p, { method: 'POST', body: Buffer.from('payload') });
+  const r = await send(p, { method: 'PUT', body: Buffer.from('payload') });
   assert.deepEqual(r.events, ['requestStart', 'responseStart 200', 'data', 'end']);
   assert.equal(r.body, 'okpayload');
   assert.equal(o.conns.length, 2);
   assert.equal(o.requests.length, 3, 'the request reached the origin twice');
+});
+
+test('stale race: a non-idempotent request (POST) is never replayed', async () => {
+  const o = await rawOrigin((s, req) => {
+    if (req.conn === 0 && req.n === 1) s.destroy(); // the origin may have acted on it before dying
+    else s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+  });
+  const p = pool(o);
+  assert.equal((await send(p)).body, 'ok');
+  const r = await send(p, { method: 'POST', body: Buffer.from('payload') });
+  assert.equal(r.events.at(-1), 'error');
+  assert.equal(o.requests.length, 2, 'sent once');
 });
 
 test('stale race: a Readable body is not replayed, and a fresh connection is never retried', async () => {
@@ -686,9 +698,6 @@ test('malformed responses → onResponseError and the socket is never reused', a
     ['invalid status', 'HTTP/1.1 2OO OK\r\ncontent-length: 0\r\n\r\n'],
     ['invalid status line', 'SSH-2.0-OpenSSH_9.6\r\n\r\n'],
     ['obsolete line folding', 'HTTP/1.1 200 OK\r\nx: a\r\n b\r\ncontent-length: 0\r\n\r\n'],
-    ['unexpected bytes after the response', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'],
-    ['unexpected bytes after the response', 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nX'],
-    ['unexpected bytes after the response', 'HTTP/1.1 204 No Content\r\n\r\nbody'],
     ['chunked body', 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n'],
     ['head too large', `HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(70 * 1024)}\r\ncontent-length: 0\r\n\r\n`],
     ['unexpected 101', 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n'],
@@ -704,6 +713,26 @@ test('malformed responses → onResponseError and the socket is never reused', a
     assert.match(r.error!.message, /^invalid upstream response: /, cases[k]![0]);
     assert.ok(r.error!.message.includes(cases[k]![0]), `${cases[k]![0]}: ${r.error!.message}`);
     assert.equal(r.error!.code, 'UND_ERR_SOCKET');
+    await until(() => o.closed === k + 1, `the socket of case ${k} to close`);
+  }
+  assert.equal(o.conns.length, cases.length, 'a new connection for every case');
+});
+
+test('bytes after a complete response: the response as framed is delivered, the connection is never reused', async () => {
+  const cases: Array<[string, string, string]> = [
+    ['a second response glued on', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nevil', 'ok'],
+    ['a byte after the last chunk', 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nX', 'ok'],
+    ['a body on a 204', 'HTTP/1.1 204 No Content\r\n\r\nbody', ''],
+  ];
+  const o = await rawOrigin((s, req) => {
+    const k = Number(/^GET \/(\d+)/.exec(req.head)![1]);
+    s.write(cases[k]![1]);
+  });
+  const p = pool(o, { connections: 1 });
+  for (let k = 0; k < cases.length; k++) {
+    const r = await send(p, { path: `/${k}` });
+    assert.equal(r.events.at(-1), 'end', cases[k]![0]);
+    assert.equal(r.body, cases[k]![2], cases[k]![0]);
     await until(() => o.closed === k + 1, `the socket of case ${k} to close`);
   }
   assert.equal(o.conns.length, cases.length, 'a new connection for every case');

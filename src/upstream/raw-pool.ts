@@ -51,6 +51,9 @@ export class RawPoolError extends Error {
 /** undici's default when a request sets no headers timeout (or 0). */
 /** How often idle connections past their keep-alive limit are closed. */
 const SWEEP_MS = 1000;
+const IDEMPOTENT: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
+  GET: true, HEAD: true, OPTIONS: true, TRACE: true, PUT: true, DELETE: true,
+});
 const DEFAULT_HEADERS_TIMEOUT = 300_000;
 /** undici's default body timeout when a request sets none (0 disables it). */
 const DEFAULT_BODY_TIMEOUT = 300_000;
@@ -101,6 +104,8 @@ class Exchange implements Dispatcher.DispatchController {
     /** Stream body: the declared content-length, -1 for chunked framing. */
     private readonly declared: number,
     readonly isHead: boolean,
+    /** Safe to send twice (RFC 9110 §9.2.2): only such a request is replayed after a stale-socket failure. */
+    readonly idempotent: boolean,
     readonly headersTimeout: number,
     readonly bodyTimeout: number,
   ) {}
@@ -117,13 +122,20 @@ class Exchange implements Dispatcher.DispatchController {
   pause(): void {
     this.paused = true;
     const c = this.conn;
-    if (c !== null && !c.connecting) c.socket.pause();
+    if (c !== null && !c.connecting) {
+      c.socket.pause();
+      // Waiting for a slow client is not an idle origin: no body timeout while paused.
+      c.arm(0);
+    }
   }
 
   resume(): void {
     this.paused = false;
     const c = this.conn;
-    if (c !== null && !c.connecting) c.socket.resume();
+    if (c !== null && !c.connecting) {
+      c.socket.resume();
+      c.arm(this.bodyTimeout);
+    }
   }
 
   // --- driven by the connection ---------------------------------------------
@@ -227,7 +239,7 @@ class Exchange implements Dispatcher.DispatchController {
 
   /** May this exchange be replayed on a fresh connection? (Marks it retried.) */
   takeRetry(): boolean {
-    if (this.retried || this.finished || this.stream !== null) return false;
+    if (this.retried || this.finished || this.stream !== null || !this.idempotent) return false;
     this.retried = true;
     this.requestDone = false;
     return true;
@@ -555,12 +567,13 @@ class Connection {
 
   /** The response is complete: hand the connection back (or close it), then tell the handler. */
   private complete(ex: Exchange, extraBytes: boolean, trailers: IncomingHttpHeaders): void {
-    // Bytes after a complete response mean the framing was not what the origin meant: never reuse.
-    if (extraBytes) return this.invalid(ex, 'unexpected bytes after the response');
+    // Bytes after a complete response (a body on a HEAD answer, more than the
+    // Content-Length): the response as framed is delivered, as nginx does, and the
+    // connection is never reused, so those bytes never reach anyone.
     this.state = Parse.Head;
     this.exchange = null;
     ex.conn = null;
-    if (this.keepAlive && ex.requestDone) {
+    if (this.keepAlive && ex.requestDone && !extraBytes) {
       this.reused = true;
       this.pool.release(this);
     } else this.drop();
@@ -825,6 +838,7 @@ export class RawPool {
       stream,
       declared,
       o.method === 'HEAD',
+      IDEMPOTENT[o.method] === true,
       ht === null || ht === undefined || ht === 0 ? DEFAULT_HEADERS_TIMEOUT : ht,
       bt === null || bt === undefined ? DEFAULT_BODY_TIMEOUT : bt,
     );

@@ -80,6 +80,9 @@ export class H1Connection implements WriterHost {
   private writer: H1ResponseWriter | null = null;
   private parsing = false;
   private drainWaiters: Array<() => void> | null = null;
+  /** The client half-closed: answer what was received, then close. */
+  private clientEnded = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
   /** Request body fully read (true between requests). */
   requestComplete = true;
   /** performance-independent clock (Date.now()) of when the current head started, 0 when not reading one. */
@@ -144,10 +147,14 @@ export class H1Connection implements WriterHost {
     while (i < len) {
       const state = this.state;
       if (state === State.Head) {
-        if (this.writer !== null) {
-          // A pipelined request: it waits for the answer in progress.
+        if (this.writer !== null || this.socket.writableNeedDrain) {
+          // A pipelined request waits for the answer in progress, and for a client
+          // that does not read its answers (memory stays bounded).
           this.pending = i === 0 ? buf : buf.subarray(i);
-          if (this.pending.length > MAX_PIPELINED) this.socket.pause();
+          if (this.writer === null) {
+            this.socket.pause();
+            this.waitDrain(this.resumePipeline);
+          } else if (this.pending.length > MAX_PIPELINED) this.socket.pause();
           break;
         }
         // Empty lines before a request line are ignored (RFC 9112 §2.2).
@@ -187,6 +194,8 @@ export class H1Connection implements WriterHost {
       } else break;
     }
     this.parsing = false;
+    // A half-closed client sends nothing more: with no exchange running, nothing else can come.
+    if (this.clientEnded && this.writer === null && this.state !== State.Dead) this.shut();
   }
 
   private begin(head: RequestHead): void {
@@ -217,12 +226,16 @@ export class H1Connection implements WriterHost {
   }
 
   private bodyComplete(): void {
-    this.state = State.Head;
+    // The answer may already have closed the connection (e.g. 413 while the body streamed in):
+    // a dead connection stays dead, so nothing read after it is ever served.
+    if (this.state !== State.Dead) this.state = State.Head;
     this.requestComplete = true;
     this.requestStart = 0;
     const b = this.body;
     this.body = null;
     if (b !== null) b.push(null);
+    // Paused for a slow body reader: the body is whole, reading may go on (pipelined bytes are bounded apart).
+    if (this.pending === null && this.state === State.Head && this.socket.isPaused()) this.socket.resume();
     if (this.writer === null) this.idleSince = Date.now();
   }
 
@@ -246,17 +259,29 @@ export class H1Connection implements WriterHost {
     }
     this.idleSince = Date.now();
     const p = this.pending;
+    if (p === null && this.clientEnded && !this.parsing) {
+      this.shut();
+      return;
+    }
     if (p !== null && !this.parsing) {
       // Pipelined requests resume on the next tick: the answer may have ended
       // inside an upstream callback, which must return before a new exchange starts.
-      this.pending = null;
-      process.nextTick(() => {
-        if (this.state === State.Dead) return;
-        this.socket.resume();
-        this.onData(p);
-      });
+      process.nextTick(this.resumePipeline);
     }
   }
+
+  /** Go on with pipelined bytes held while an answer ran (or while the client was not reading). */
+  private readonly resumePipeline = (): void => {
+    const p = this.pending;
+    if (this.state === State.Dead || this.writer !== null || p === null) return;
+    if (this.socket.writableNeedDrain) {
+      this.waitDrain(this.resumePipeline);
+      return;
+    }
+    this.pending = null;
+    this.socket.resume();
+    this.onData(p);
+  };
 
   /** Answer a request that cannot be read (or trusted) with `status` and close. */
   private refuse(status: number, reason: string): void {
@@ -270,6 +295,7 @@ export class H1Connection implements WriterHost {
       if (w !== null) {
         w.ended = true;
         this.writer = null;
+        if (w.ctx !== null) w.ctx.status = status; // the access log shows what the client got
         this.server.exchangeDone(w, false);
       }
       this.state = State.Dead;
@@ -290,7 +316,10 @@ export class H1Connection implements WriterHost {
   }
 
   private linger(): void {
-    this.socket.setTimeout(LINGER_MS, () => this.socket.destroy());
+    // A real timer, not the socket's inactivity timeout: a client that keeps sending must not keep it open.
+    if (this.lingerTimer !== null) return;
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    this.lingerTimer.unref();
   }
 
   private handOver(bytes: Buffer): void {
@@ -337,10 +366,10 @@ export class H1Connection implements WriterHost {
   }
 
   private onEnd(): void {
-    // The client will send nothing more: finish the answer in progress, then close.
-    if (this.writer === null) {
-      if (this.state !== State.Dead) this.shut();
-      else this.socket.destroy();
+    // The client will send nothing more: answer what it sent (pipelined requests too), then close.
+    this.clientEnded = true;
+    if (this.state === State.Dead) {
+      this.socket.destroy();
       return;
     }
     if (!this.requestComplete) {
@@ -348,12 +377,15 @@ export class H1Connection implements WriterHost {
       const b = this.body;
       this.body = null;
       if (b !== null) destroyBody(b);
+      if (this.writer !== null) this.writer.close = true;
+      return;
     }
-    this.writer.close = true;
+    if (this.writer === null && !this.parsing) this.shut();
   }
 
   private onClose(): void {
     this.state = State.Dead;
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     this.pending = null;
     const b = this.body;
     this.body = null;
