@@ -195,7 +195,7 @@ export class H1Connection implements WriterHost {
     }
     this.parsing = false;
     // A half-closed client sends nothing more: with no exchange running, nothing else can come.
-    if (this.clientEnded && this.writer === null && this.state !== State.Dead) this.shut();
+    if (this.clientEnded && this.writer === null && this.pending === null && this.state !== State.Dead) this.shut();
   }
 
   private begin(head: RequestHead): void {
@@ -345,7 +345,8 @@ export class H1Connection implements WriterHost {
       this.timeout();
       return;
     }
-    if (this.writer === null && this.pending === null && idleTimeout > 0 && this.idleSince !== 0 && now - this.idleSince > idleTimeout) {
+    // Idle: no exchange running (pipelined bytes may wait for a client that does not read its answers).
+    if (this.writer === null && this.headStart === 0 && idleTimeout > 0 && this.idleSince !== 0 && now - this.idleSince > idleTimeout) {
       this.state = State.Dead;
       this.socket.destroy();
     }
@@ -380,7 +381,7 @@ export class H1Connection implements WriterHost {
       if (this.writer !== null) this.writer.close = true;
       return;
     }
-    if (this.writer === null && !this.parsing) this.shut();
+    if (this.writer === null && this.pending === null && !this.parsing) this.shut();
   }
 
   private onClose(): void {
