@@ -10,7 +10,7 @@ import { createServer as createHttp2, type ServerHttp2Session, type Http2Server,
 import { createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { NodeResponseWriter, RequestContext, sendText, type Handler, type OutgoingHttpHeaders, type ResponseWriter } from './context.js';
+import { NodeResponseWriter, RequestContext, sendText, type ClientRequest, type Handler, type OutgoingHttpHeaders, type ResponseWriter } from './context.js';
 import { normalizeHost, normalizeIp } from './make-context.js';
 import { ForwardedHeaders, type ForwardedPolicy } from './forwarded.js';
 import type { Logger } from '../log.js';
@@ -246,20 +246,8 @@ export class EntryPoint implements H1Server {
     const remoteIp = normalizeIp(socket.remoteAddress);
     const headers = head.headers;
     const clientIp = this.forwarded.apply(headers, remoteIp);
-    const url = head.url;
-    const q = url.indexOf('?');
-    const req = new H1Request(head.method, url, headers, head.minor === 1 ? '1.1' : '1.0', socket);
-    const ctx = new RequestContext(req, w, {
-      entryPoint: this.opts.name,
-      scheme: 'http',
-      remoteIp,
-      clientIp,
-      host: normalizeHost(headers.host),
-      path: q < 0 ? url : url.slice(0, q),
-      query: q < 0 ? '' : url.slice(q + 1),
-      start: performance.now(),
-      body,
-    });
+    const req = new H1Request(head.method, head.url, headers, head.minor === 1 ? '1.1' : '1.0', socket);
+    const ctx = this.newContext(req, w, remoteIp, clientIp, headers, head.url, null, body);
     w.ctx = ctx;
     this.inFlight++;
     const wt = this.opts.writeTimeout;
@@ -296,20 +284,8 @@ export class EntryPoint implements H1Server {
       headers = clean;
     }
     const clientIp = this.forwarded.apply(headers, remoteIp);
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
     const rw: ResponseWriter = res !== null ? new NodeResponseWriter(res) : new SocketResponseWriter(upgrade!.socket);
-    const ctx = new RequestContext(req, rw, {
-      entryPoint: this.opts.name,
-      scheme: 'http',
-      remoteIp,
-      clientIp,
-      host: normalizeHost(headers.host),
-      path: q < 0 ? url : url.slice(0, q),
-      query: q < 0 ? '' : url.slice(q + 1),
-      start: performance.now(),
-      upgrade,
-    });
+    const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, req.url ?? '/', upgrade, undefined);
     (rw as NodeResponseWriter | SocketResponseWriter).ctx = ctx;
     if (headers !== req.headers) ctx.headers = headers;
     this.inFlight++;
@@ -331,6 +307,31 @@ export class EntryPoint implements H1Server {
       upgrade!.socket.once('close', () => this.finish(ctx, false));
     }
     this.run(ctx);
+  }
+
+  private newContext(
+    req: ClientRequest,
+    rw: ResponseWriter,
+    remoteIp: string,
+    clientIp: string,
+    headers: IncomingMessage['headers'],
+    url: string,
+    upgrade: { socket: Duplex; head: Buffer } | null,
+    body: RequestBody | null | undefined,
+  ): RequestContext {
+    const q = url.indexOf('?');
+    return new RequestContext(req, rw, {
+      entryPoint: this.opts.name,
+      scheme: 'http',
+      remoteIp,
+      clientIp,
+      host: normalizeHost(headers.host),
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? '' : url.slice(q + 1),
+      start: performance.now(),
+      upgrade,
+      body,
+    });
   }
 
   private run(ctx: RequestContext): void {

@@ -2,7 +2,7 @@
  * Verified tokens by SHA-256 of the token, until their expiry: a bounded LRU
  * (Map insertion order), so a repeat call costs one hash and one look-up.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 export interface CachedToken {
   claims: Record<string, unknown>;
@@ -13,12 +13,22 @@ export interface CachedToken {
   validUntilSec: number;
 }
 
+/** One-shot `crypto.hash` (Node ≥ 20.12) skips the Hash object; older Nodes use createHash. */
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64') => string }).hash;
+
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64');
+  return oneShot !== undefined ? oneShot('sha256', token, 'base64') : crypto.createHash('sha256').update(token).digest('base64');
+}
+
+interface Slot {
+  entry: CachedToken;
+  /** Insertion generation: hits re-insert (LRU touch) only entries that have grown old. */
+  gen: number;
 }
 
 export class TokenCache {
-  private readonly map = new Map<string, CachedToken>();
+  private readonly map = new Map<string, Slot>();
+  private gen = 0;
   constructor(private readonly max: number) {}
 
   get size(): number {
@@ -26,18 +36,26 @@ export class TokenCache {
   }
 
   get(key: string, nowSec: number): CachedToken | undefined {
-    const e = this.map.get(key);
-    if (e === undefined) return undefined;
-    this.map.delete(key);
-    if (nowSec >= e.validUntilSec) return undefined;
-    this.map.set(key, e);
+    const slot = this.map.get(key);
+    if (slot === undefined) return undefined;
+    const e = slot.entry;
+    if (nowSec >= e.validUntilSec) {
+      this.map.delete(key);
+      return undefined;
+    }
+    // A hot token costs one look-up; it moves to the young end only once it is half a cache old.
+    if (this.gen - slot.gen > this.max >> 1) {
+      this.map.delete(key);
+      slot.gen = ++this.gen;
+      this.map.set(key, slot);
+    }
     return e;
   }
 
   set(key: string, entry: CachedToken): void {
     if (this.max <= 0) return;
     this.map.delete(key);
-    this.map.set(key, entry);
+    this.map.set(key, { entry, gen: ++this.gen });
     if (this.map.size > this.max) {
       const oldest = this.map.keys().next();
       if (oldest.done !== true) this.map.delete(oldest.value);
