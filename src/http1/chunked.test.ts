@@ -2,13 +2,13 @@
  * The chunked decoder frames request bodies on the fast path: a framing
  * disagreement with the next hop is request smuggling. Valid streams, every
  * split point, every refusal, and differential properties against Node's own
- * llhttp in strict mode (src/http1/llhttp-oracle.ts).
+ * llhttp in strict mode (test/support/llhttp-oracle.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ChunkedDecoder } from './chunked.js';
-import { llhttpChunkedBody } from './llhttp-oracle.js';
+import { llhttpChunkedBody } from '../../test/support/llhttp-oracle.js';
 
 const SEED = 0x5eed;
 

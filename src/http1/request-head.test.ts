@@ -3,7 +3,7 @@
  * these tests are adversarial: every refusal with its status, header
  * combining checked against a real node:http server, and fast-check
  * properties, including a differential one against Node's own llhttp in
- * strict mode (src/http1/llhttp-oracle.ts).
+ * strict mode (test/support/llhttp-oracle.ts).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import fc from 'fast-check';
 import { addField, BodyKind, MAX_HEADER_FIELDS, parseRequestHead, type HeadError, type RequestHead } from './request-head.js';
-import { llhttpMethods, llhttpRequest, type LlhttpRequest } from './llhttp-oracle.js';
+import { llhttpMethods, llhttpRequest, type LlhttpRequest } from '../../test/support/llhttp-oracle.js';
 import { serveUpstream, type Running } from '../testing/handler-server.js';
 
 const SEED = 0x5eed;
