@@ -128,9 +128,8 @@ async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
   });
   obs.onSnapshot(snapshot);
   alerts.update(snapshot.resources);
-  // Round-robin: the primary accepts and hands connections out evenly. With SCHED_NONE
-  // the kernel wakes whichever worker it likes and one of them can end up with most of
-  // the keep-alive connections (measured: 20% spread between runs with 2 workers).
+  // Round-robin (node's default): the primary accepts and hands connections out.
+  // SCHED_NONE (each worker accepts) measured no better and varied 20% between runs.
   cluster.schedulingPolicy = cluster.SCHED_RR;
   cluster.setupPrimary({ exec: workerScript(), execArgv: process.execArgv, silent: false });
   const detachRl = attachPrimaryRateLimitStore(cluster);
