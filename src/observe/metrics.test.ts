@@ -193,3 +193,42 @@ test('timeline for charts and config reload counters', () => {
   m.recordConfigReload(false, T0 + 1000);
   assert.deepEqual(m.prometheusSnapshot().reloads, { total: 2, failures: 1, lastSuccess: T0 / 1000, lastFailure: T0 / 1000 + 1 });
 });
+
+test('per-router memo: interleaved label changes and deltas count every exchange in its own series', () => {
+  const c = clock();
+  const w = new MetricsStore({ mode: 'worker', now: c.now });
+  const primary = new MetricsStore({ now: c.now });
+  const single = new MetricsStore({ now: c.now });
+  // Same router, labels changing between consecutive exchanges, and a delta taken mid-stream
+  // (a worker's delta drops its series: the memo must not record into them afterwards).
+  const seq: Array<Partial<ExchangeRecord>> = [];
+  for (let i = 0; i < 200; i++) {
+    seq.push({
+      at: T0 + i * 10,
+      caller: i % 5 === 0 ? 'b' : 'a',
+      server: i % 7 === 0 ? 'http://10.0.0.2:80' : 'http://10.0.0.1:80',
+      status: i % 11 === 0 ? 502 : 200,
+      method: i % 13 === 0 ? 'POST' : 'GET',
+    });
+  }
+  seq.forEach((o, i) => {
+    const e = ex(o);
+    w.record(e);
+    single.record(e);
+    if (i === 101) { // exchange 102 has the same labels as 101: the memo is hit across the deltas
+      primary.applyDelta(JSON.parse(JSON.stringify(w.takeDelta())), 'w');
+      // An idle second: this delta is empty and drops the worker's series.
+      primary.applyDelta(JSON.parse(JSON.stringify(w.takeDelta())), 'w');
+    }
+  });
+  primary.applyDelta(JSON.parse(JSON.stringify(w.takeDelta())), 'w');
+  c.set(T0 + 5_000);
+  for (const kind of ['routers', 'servers', 'callers'] as const) {
+    assert.deepEqual(primary.stat(kind, 10_000).map((r) => ({ ...r, tcpConnections: null })), single.stat(kind, 10_000).map((r) => ({ ...r, tcpConnections: null })), kind);
+  }
+  const pt = primary.prometheusSnapshot().totals;
+  const st = single.prometheusSnapshot().totals;
+  const rows = (t: typeof pt): string[] => [...t.routers.values(), ...t.callers.values()].map((s) => `${s.labels.join('|')}=${s.count}`).sort();
+  assert.deepEqual(rows(pt), rows(st));
+  assert.equal(rows(st).reduce((n, r) => n + Number(r.split('=')[1]), 0), 400, 'every exchange counted once per family');
+});

@@ -18,7 +18,23 @@
 import { bucketIndex } from './histogram.js';
 import { DEFAULT_LEVELS, PendingSlices, SlidingWindows, WindowSum, type Sample, type SliceDelta, type TimelinePoint, type WindowLevel } from './windows.js';
 import { LabelCap, PathTemplater, isSuccess, methodLabel } from './classify.js';
-import { DEFAULT_PROM_BUCKETS, SEP, Totals, type TotalsDelta } from './totals.js';
+import { DEFAULT_PROM_BUCKETS, SEP, Totals, type FastSeries, type TotalsDelta } from './totals.js';
+
+/** A router's last exchange labels and the series they resolved to (see MetricsStore.memo). */
+interface Memo {
+  gen: number;
+  entryPoint: string;
+  caller: string;
+  service: string;
+  server: string;
+  edge: EdgeSeries;
+  totals: Totals | null;
+  status: number;
+  method: string;
+  protocol: string;
+  success: boolean;
+  fast: FastSeries | null;
+}
 
 /** Traefik's `protocol` label values. */
 export type ExchangeProtocol = 'http' | 'websocket' | 'sse' | 'grpc' | 'grpc-web';
@@ -161,6 +177,13 @@ export class MetricsStore {
   private readonly callers: LabelCap;
   private readonly templater = new PathTemplater();
   private readonly edgeSeries = new Map<string, EdgeSeries>();
+  /**
+   * Per router, the labels and series of its last exchange: consecutive exchanges of a
+   * router nearly always share them, and comparing a few (interned) strings is cheaper than
+   * building and hashing the series keys. `memoGen` changes whenever series are dropped.
+   */
+  private readonly memo = new Map<string, Memo>();
+  private memoGen = 0;
   private readonly pathSeries = new Map<string, EdgeSeries>();
   private totals: Totals;
   private readonly origin: number;
@@ -205,8 +228,17 @@ export class MetricsStore {
     s.bytesOut = e.bytesOut;
     s.retries = e.retries;
 
-    const key = e.entryPoint + SEP + caller + SEP + e.router + SEP + e.service + SEP + e.server;
-    const edge = this.edgeSeries.get(key) ?? this.newEdge(key, e.entryPoint, caller, e.router, e.service, e.server);
+    let m = this.memo.get(e.router);
+    let edge: EdgeSeries;
+    if (m !== undefined && m.gen === this.memoGen && m.entryPoint === e.entryPoint && m.caller === caller && m.service === e.service && m.server === e.server) {
+      edge = m.edge;
+    } else {
+      const key = e.entryPoint + SEP + caller + SEP + e.router + SEP + e.service + SEP + e.server;
+      edge = this.edgeSeries.get(key) ?? this.newEdge(key, e.entryPoint, caller, e.router, e.service, e.server);
+      if (this.memo.size >= 4096) this.memo.clear();
+      m = { gen: this.memoGen, entryPoint: e.entryPoint, caller, service: e.service, server: e.server, edge, totals: null, status: 0, method: '', protocol: '', success: false, fast: null };
+      this.memo.set(e.router, m);
+    }
     if (edge.win !== null) edge.win.record(s);
     else edge.pending!.record(s, true);
 
@@ -218,19 +250,43 @@ export class MetricsStore {
       else ps.pending!.record(s, false);
     }
 
-    this.recordTotals(e, caller, success, s.latencyMs);
+    this.recordTotals(e, caller, success, s.latencyMs, m);
   }
 
-  private recordTotals(e: ExchangeRecord, caller: string, success: boolean, latencyMs: number): void {
+  private recordTotals(e: ExchangeRecord, caller: string, success: boolean, latencyMs: number, m: Memo): void {
     const t = this.totals;
     const sec = latencyMs / 1000;
     const bi = t.boundIndex(sec);
     const protocol = e.protocol ?? (e.grpcStatus !== null ? 'grpc' : 'http');
-    const cls = success ? 'success' : 'failure';
-    // One key and one look-up per request for the five series it counts into.
-    const fk = e.status + SEP + e.method + SEP + protocol + SEP + e.entryPoint + SEP + e.router + SEP + e.service + SEP + caller + SEP + cls;
-    let f = t.fast.get(fk);
-    if (f === undefined) {
+    let f: FastSeries | undefined;
+    // The router's memo (same entry point, caller, service) holds the series of its last status/method/protocol.
+    if (m.totals === t && m.status === e.status && m.method === e.method && m.protocol === protocol && m.success === success) f = m.fast!;
+    else {
+      const cls = success ? 'success' : 'failure';
+      // One key and one look-up per request for the five series it counts into.
+      const fk = e.status + SEP + e.method + SEP + protocol + SEP + e.entryPoint + SEP + e.router + SEP + e.service + SEP + caller + SEP + cls;
+      f = t.fast.get(fk);
+      if (f === undefined) f = this.resolveTotals(t, e, caller, protocol, cls, fk);
+      m.totals = t;
+      m.status = e.status;
+      m.method = e.method;
+      m.protocol = protocol;
+      m.success = success;
+      m.fast = f;
+    }
+    t.bump(f.ep, sec, bi, e.bytesIn, e.bytesOut);
+    if (f.rt !== null) t.bump(f.rt, sec, bi, e.bytesIn, e.bytesOut);
+    if (f.sv !== null) {
+      t.bump(f.sv, sec, bi, e.bytesIn, e.bytesOut);
+      if (e.retries > 0) t.addRetries(e.service, e.retries);
+    }
+    t.bump(f.cl, sec, bi, e.bytesIn, e.bytesOut);
+    t.bump(f.cd, sec, bi, e.bytesIn, e.bytesOut);
+  }
+
+  private resolveTotals(t: Totals, e: ExchangeRecord, caller: string, protocol: string, cls: string, fk: string): FastSeries {
+    let f: FastSeries;
+    {
       const code = String(e.status);
       const method = methodLabel(e.method);
       const head = code + SEP + method + SEP + protocol + SEP;
@@ -253,14 +309,7 @@ export class MetricsStore {
       if (t.fast.size >= 4096) t.fast.clear();
       t.fast.set(fk, f);
     }
-    t.bump(f.ep, sec, bi, e.bytesIn, e.bytesOut);
-    if (f.rt !== null) t.bump(f.rt, sec, bi, e.bytesIn, e.bytesOut);
-    if (f.sv !== null) {
-      t.bump(f.sv, sec, bi, e.bytesIn, e.bytesOut);
-      if (e.retries > 0) t.addRetries(e.service, e.retries);
-    }
-    t.bump(f.cl, sec, bi, e.bytesIn, e.bytesOut);
-    t.bump(f.cd, sec, bi, e.bytesIn, e.bytesOut);
+    return f;
   }
 
   private newEdge(key: string, ep: string, caller: string, router: string, service: string, server: string): EdgeSeries {
@@ -444,6 +493,7 @@ export class MetricsStore {
   takeDelta(): MetricsDelta {
     if (this.mode !== 'worker') throw new Error('takeDelta() is for stores created with mode "worker"');
     const edges: MetricsDelta['edges'] = [];
+    this.memoGen++; // series below may be dropped
     for (const [key, s] of this.edgeSeries) {
       const sl = s.pending!.drain();
       if (sl.length > 0) edges.push({ k: s.k, s: sl });
@@ -511,6 +561,7 @@ export class MetricsStore {
   /** Drop windowed series idle for longer than the longest window. */
   prune(now = this.now()): void {
     this.lastPrune = now;
+    this.memoGen++;
     for (const map of [this.edgeSeries, this.pathSeries])
       for (const [key, s] of map) if (s.win !== null && s.win.idleSince(now)) map.delete(key);
   }

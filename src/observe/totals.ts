@@ -11,6 +11,15 @@ export const DEFAULT_PROM_BUCKETS: readonly number[] = Object.freeze([0.1, 0.3, 
 export const SEP = '\u0001';
 
 /** One labelled series: request count, duration sum/buckets, bytes. */
+/** The five totals series one exchange counts into. */
+export interface FastSeries {
+  ep: TotalsSeries;
+  rt: TotalsSeries | null;
+  sv: TotalsSeries | null;
+  cl: TotalsSeries;
+  cd: TotalsSeries;
+}
+
 export interface TotalsSeries {
   labels: string[];
   count: number;
@@ -62,7 +71,7 @@ export class Totals {
   }
 
   /** Resolved series per full label combination (metrics.ts's hot path). */
-  readonly fast = new Map<string, { ep: TotalsSeries; rt: TotalsSeries | null; sv: TotalsSeries | null; cl: TotalsSeries; cd: TotalsSeries }>();
+  readonly fast = new Map<string, FastSeries>();
 
   /** Create the series `key` of `table` (first request with these labels). */
   create(table: TotalsTable, key: string, labels: string[]): TotalsSeries {
