@@ -559,6 +559,20 @@ test('a 1 MiB content-length upload reaches the backend whole', async () => {
   conn.destroy();
 });
 
+test('an answer before a short request body ended: the rest is read and dropped, the connection stays usable', async () => {
+  const conn = await RawConn.open(gw.port);
+  // No router for this host: the 404 is written before any body byte arrived.
+  conn.write('POST /nowhere HTTP/1.1\r\nHost: nowhere.test\r\nContent-Length: 11\r\n\r\n');
+  const r = await conn.readResponse();
+  assert.equal(r.status, 404);
+  assert.equal(header(r, 'connection'), undefined, 'kept alive: the 11 remaining bytes will be dropped');
+  // The body arrives late, with the next request right behind it in the same write.
+  conn.write('hello world' + 'GET /after-discard HTTP/1.1\r\nHost: app.test\r\n\r\n');
+  const next = await conn.readResponse();
+  assert.equal(next.status, 200, 'the request after the dropped body is served');
+  assert.ok(!seen.some((x) => x.url === '/nowhere'), 'the refused request never reached a backend');
+});
+
 test('a backend answering 413 before reading the body: the client gets it and the connection closes', async () => {
   const conn = await RawConn.open(gw.port);
   conn.write(`POST /reject HTTP/1.1\r\nHost: app.test\r\nContent-Length: ${1024 * 1024}\r\n\r\n`);

@@ -61,6 +61,12 @@ const enum State {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** Bytes of pipelined requests held while an exchange runs; beyond this the socket is paused. */
 const MAX_PIPELINED = 64 * 1024;
+/**
+ * An answer sent before its request body ended keeps the connection when at most this
+ * much body remains (announced by Content-Length): the rest is read and dropped, as Go
+ * does. A longer or chunked remainder closes the connection.
+ */
+const MAX_DISCARD = 256 * 1024;
 /** A connection closed by the server is destroyed if the client has not closed its side after this long. */
 const LINGER_MS = 5_000;
 
@@ -122,6 +128,11 @@ export class H1Connection implements WriterHost {
 
   get closing(): boolean {
     return this.server.closing;
+  }
+
+  /** The rest of the request body is short enough to read and drop after an early answer. */
+  get canDiscardBody(): boolean {
+    return this.state === State.LengthBody && this.remaining <= MAX_DISCARD;
   }
 
   /** An exchange is running. */
@@ -253,8 +264,17 @@ export class H1Connection implements WriterHost {
     if (this.writer !== w) return;
     this.writer = null;
     this.server.exchangeDone(w, true);
-    if (w.close || !this.requestComplete || this.server.closing) {
+    if (w.close || this.server.closing) {
       this.shut();
+      return;
+    }
+    if (!this.requestComplete) {
+      // Answered before the body ended (401, 404, 413…): the rest of the body is read and
+      // dropped (bounded by canDiscardBody, which the writer checked), then the next request.
+      const b = this.body;
+      this.body = null;
+      if (b !== null) destroyBody(b);
+      if (this.pending === null && this.socket.isPaused()) this.socket.resume();
       return;
     }
     this.idleSince = Date.now();

@@ -17,6 +17,8 @@ export interface WriterHost {
   readonly requestComplete: boolean;
   /** The server is shutting down: every answer closes its connection. */
   readonly closing: boolean;
+  /** What remains of an unfinished request body may be read and dropped after the answer. */
+  readonly canDiscardBody: boolean;
   responseDone(w: H1ResponseWriter): void;
   waitDrain(cb: () => void): void;
 }
@@ -138,8 +140,8 @@ export class H1ResponseWriter implements ResponseWriter {
       } else this.close = true; // HTTP/1.0 client: the body ends when the connection does
     }
     const conn = this.conn;
-    // A body still arriving cannot be skipped safely: the connection ends with this answer.
-    if (!conn.requestComplete || conn.closing) this.close = true;
+    // A body still arriving is read and dropped when it is short; otherwise the connection ends with this answer.
+    if ((!conn.requestComplete && !conn.canDiscardBody) || conn.closing) this.close = true;
     if (this.close) out += 'connection: close\r\n\r\n';
     else out += this.minor === 0 ? 'connection: keep-alive\r\n\r\n' : '\r\n';
     this.head = out;
