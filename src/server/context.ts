@@ -18,6 +18,14 @@ export interface ResponseWriter {
   /** Abort the response: the client sees a reset / truncated chunked stream, never a clean end. */
   destroy(err?: Error): void;
   addTrailers(trailers: OutgoingHttpHeaders): void;
+  /**
+   * Implemented by writers that hand chunks straight to the client socket:
+   * true when nothing written so far is still queued, i.e. no chunk passed to
+   * `write` is referenced any more. The proxy then lends the upstream pool's
+   * read memory instead of copying it (raw-pool.ts). Wrappers that keep chunks
+   * must not inherit it.
+   */
+  readonly flushed?: boolean;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { sendText, type RequestContext } from '../server/context.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { ViewDataHandler } from './raw-pool.js';
 
 /**
  * An upstream connection pool as the proxy uses it: undici's `dispatch` with
@@ -57,7 +58,7 @@ export function isTimeout(err: Error): boolean {
 
 const GRPC_STATUS_HEADERS = ['grpc-status', 'grpc-message', 'grpc-status-details-bin'] as const;
 
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements ViewDataHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private started = false;
   private grpcTrailers: Record<string, string> | null = null;
@@ -182,6 +183,17 @@ class Exchange implements Dispatcher.DispatchHandler {
       controller.pause();
       this.ctx.rw.onDrain(() => controller.resume());
     }
+  }
+
+  /** `chunk` is the raw pool's read memory, reused once this returns unless we say we kept it. */
+  onResponseDataView(controller: Dispatcher.DispatchController, chunk: Buffer): boolean {
+    const rw = this.ctx.rw;
+    if (rw.flushed === undefined) {
+      this.onResponseData(controller, Buffer.from(chunk));
+      return false;
+    }
+    this.onResponseData(controller, chunk);
+    return !rw.flushed;
   }
 
   onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {

@@ -246,6 +246,10 @@ export class H1ResponseWriter implements ResponseWriter {
     this.conn.waitDrain(cb);
   }
 
+  get flushed(): boolean {
+    return this.conn.socket.writableLength === 0;
+  }
+
   destroy(_err?: Error): void {
     this.head = null;
     if (this.ended) return; // over, or detached by the connection (which answers on its own)
