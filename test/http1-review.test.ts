@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { startGateway, listenLoopback, eventually, type TestGateway } from './support/gateway.js';
 import { EntryPoint } from '../src/server/entrypoint.js';
-import type { RequestContext } from '../src/server/context.js';
+import type { RequestContext } from '../src/http/exchange.js';
 import { RawPool } from '../src/upstream/raw-pool.js';
 import { silentLogger } from '../src/log.js';
 

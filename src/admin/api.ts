@@ -5,7 +5,9 @@
  * configuration in force. Gatehouse's own live traffic endpoints
  * (`/api/gatehouse/*`, src/admin/observe-api.ts) are mounted here too.
  */
-import { sendJson, sendText, type Handler, type RequestContext } from '../server/context.js';
+import { sendJson, sendText } from '../http/answers.js';
+import type { Handler } from '../http/handler.js';
+import type { RequestContext } from '../http/exchange.js';
 import type { RuntimeMiddleware, RuntimeRouter, RuntimeService, Snapshot } from '../config/runtime.js';
 import { VERSION, CODENAME } from '../version.js';
 

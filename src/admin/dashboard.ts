@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { sendText, type Handler } from '../server/context.js';
+import { sendText } from '../http/answers.js';
+import type { Handler } from '../http/handler.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML } from '../../web/dashboard-html.js';
 import { DASHBOARD_JS } from '../../web/dashboard-script.js';
 

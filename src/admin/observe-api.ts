@@ -14,7 +14,9 @@
  * The numbers come from an ObserveBackend: the local store with one process,
  * the primary's aggregate (over IPC) in a worker.
  */
-import { sendJson, type Handler, type RequestContext } from '../server/context.js';
+import { sendJson } from '../http/answers.js';
+import type { Handler } from '../http/handler.js';
+import type { RequestContext } from '../http/exchange.js';
 import { STAT_KINDS, type EdgeRow, type StatFilter, type StatKind, type StatRow, type TopRow } from '../observe/metrics.js';
 import type { TimelinePoint } from '../observe/windows.js';
 import { compileTapFilter, type TapEvent, type TapFilter } from '../observe/tap.js';

@@ -1,4 +1,5 @@
-import { sendText, type Handler } from '../server/context.js';
+import { sendText } from '../http/answers.js';
+import type { Handler } from '../http/handler.js';
 
 /** `ping@internal`: `OK` while serving, 503 while shutting down (Traefik's /ping). */
 export function createPingHandler(isShuttingDown: () => boolean, terminatingStatus = 503): Handler {

@@ -12,10 +12,10 @@ import { internalFragment, type InternalRoutes } from './internal.js';
 import type { ConfigFragment, SourceDocument } from './model.js';
 import type { Snapshot } from './runtime.js';
 import { FileProvider } from '../providers/file/index.js';
-import { fromTraefikFileDocuments } from './traefik-file.js';
+import { fromTraefikFileDocuments } from '../providers/formats/traefik-file.js';
 import { compileIdentity } from '../identity/index.js';
 import { compileAlertRules } from '../alerts/compile.js';
-import { fromKubernetesObjects, type KubernetesConvertOptions } from '../providers/kubernetes/convert.js';
+import { fromKubernetesObjects, type KubernetesConvertOptions } from '../providers/formats/kubernetes/convert.js';
 
 export interface ConfigManagerOptions {
   file: { filename?: string; directory?: string; watch: boolean } | null;

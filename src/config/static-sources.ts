@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ConfigIssue, ErrorCode } from '../errors.js';
-import { parseConfigText } from '../providers/file/parse-documents.js';
+import { parseConfigText } from './parse-documents.js';
 import { convert, kindOf, recordValue, step, suggest, ValueError } from './static-keys.js';
 import { StaticConfigSchema } from './static-schema.js';
 

@@ -1,6 +1,8 @@
 /** Token-endpoint errors in Microsoft identity platform's shape. */
 import { randomUUID } from 'node:crypto';
-import { sendJson, type OutgoingHttpHeaders, type RequestContext } from '../server/context.js';
+import { sendJson } from '../http/answers.js';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { RequestContext } from '../http/exchange.js';
 
 export interface AadErrorBody {
   error: string;

@@ -2,8 +2,9 @@
  * The built-in identity provider, served as the internal service
  * `identity@internal`: token endpoint, discovery documents and keys per tenant.
  */
-import type { Handler, RequestContext } from '../server/context.js';
-import { sendJson } from '../server/context.js';
+import type { Handler } from '../http/handler.js';
+import type { RequestContext } from '../http/exchange.js';
+import { sendJson } from '../http/answers.js';
 import type { Logger } from '../log.js';
 import { emptyIdentityConfig, type IdentityConfig, type TenantEntry } from './compile.js';
 import { SigningKeyStore } from './signing-keys.js';

@@ -5,8 +5,8 @@
  * granted app roles → `roles`, RS256 access token in Azure AD's v1/v2 shape.
  */
 import { createSign, randomBytes } from 'node:crypto';
-import type { RequestContext } from '../server/context.js';
-import { sendJson } from '../server/context.js';
+import type { RequestContext } from '../http/exchange.js';
+import { sendJson } from '../http/answers.js';
 import type { Logger } from '../log.js';
 import { parseCompact, verifySignature } from '../middlewares/validate-jwt/jws.js';
 import { aadError, shown } from './aad-errors.js';

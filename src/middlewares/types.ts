@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Handler, Middleware } from '../server/context.js';
+import type { Handler, Middleware } from '../http/handler.js';
 import type { Logger } from '../log.js';
 
 export type { Handler, Middleware };

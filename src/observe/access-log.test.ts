@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { AccessLog, type AccessLogEntry } from './access-log.js';
 import { accessLogEntryFromContext, exchangeRecordFromContext } from './from-context.js';
 import { serveHandler } from '../testing/handler-server.js';
-import { sendText } from '../server/context.js';
+import { sendText } from '../http/answers.js';
 import { MetricsStore } from './metrics.js';
 
 const START = Date.UTC(2024, 0, 2, 3, 4, 5, 678);

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Http2ServerResponse } from 'node:http2';
-import type { RequestContext } from '../server/context.js';
+import type { RequestContext } from '../http/exchange.js';
 import type { AccessLogEntry } from './access-log-format.js';
 import type { ExchangeProtocol, ExchangeRecord } from './metrics.js';
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { performance } from 'node:perf_hooks';
 import { serveHandler } from '../testing/handler-server.js';
-import type { RequestContext } from '../server/context.js';
+import type { RequestContext } from '../http/exchange.js';
 import { LiveExchanges } from './live.js';
 import { TapBus, type TapEvent } from './tap.js';
 

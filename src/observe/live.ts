@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { RequestContext } from '../server/context.js';
+import type { RequestContext } from '../http/exchange.js';
 import { callerOf, responseHeadersOf } from './from-context.js';
 import type { TapBus, TapEvent } from './tap.js';
 

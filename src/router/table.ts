@@ -5,7 +5,7 @@
  * that do not pin a host.
  */
 import type { CompiledRule } from '../rules/index.js';
-import type { Handler } from '../server/context.js';
+import type { Handler } from '../http/handler.js';
 
 export interface RouteEntry {
   readonly name: string;

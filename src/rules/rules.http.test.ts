@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { serveHandler } from '../testing/handler-server.js';
-import { sendText } from '../server/context.js';
+import { sendText } from '../http/answers.js';
 import { compileRule } from './index.js';
 
 const ROUTES = [

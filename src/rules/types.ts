@@ -1,4 +1,4 @@
-import type { RequestContext } from '../server/context.js';
+import type { RequestContext } from '../http/exchange.js';
 
 export type RuleSyntax = 'v2' | 'v3';
 

@@ -10,8 +10,13 @@ import { createServer as createHttp2, type ServerHttp2Session, type Http2Server,
 import { createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { NodeResponseWriter, RequestContext, sendText, type ClientRequest, type Handler, type OutgoingHttpHeaders, type ResponseWriter } from './context.js';
-import { normalizeHost, normalizeIp } from './make-context.js';
+import { NodeResponseWriter } from './node-writers.js';
+import { RequestContext, type ClientRequest } from '../http/exchange.js';
+import { sendText } from '../http/answers.js';
+import type { Handler } from '../http/handler.js';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { normalizeHost, normalizeIp } from '../http/host.js';
 import { ForwardedHeaders, type ForwardedPolicy } from './forwarded.js';
 import type { Logger } from '../log.js';
 import { H1Connection, H1Request, type H1Server, type RequestBody } from './h1/connection.js';

@@ -11,7 +11,8 @@ import type { RateLimitStore } from '../middlewares/types.js';
 import type { Logger } from '../log.js';
 import { buildRuntime, type Runtime } from './build.js';
 import { EntryPoint } from './entrypoint.js';
-import type { Handler, RequestContext } from './context.js';
+import type { Handler } from '../http/handler.js';
+import type { RequestContext } from '../http/exchange.js';
 import type { ForwardedPolicy } from './forwarded.js';
 
 export interface EntryPointSpec {

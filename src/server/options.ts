@@ -3,7 +3,7 @@
  * file). Plain data: the primary sends it to every worker.
  */
 import type { EntryPointSpec } from './gateway.js';
-import type { KubernetesConvertOptions } from '../providers/kubernetes/convert.js';
+import type { KubernetesConvertOptions } from '../providers/formats/kubernetes/convert.js';
 import type { AccessLogFields } from '../observe/access-log.js';
 
 export interface ServeOptions {

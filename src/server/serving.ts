@@ -11,9 +11,10 @@ import type { ServeOptions } from './options.js';
 import { createApiHandler } from '../admin/api.js';
 import { createPingHandler } from '../admin/ping.js';
 import { createDashboardHandler } from '../admin/dashboard.js';
-import type { Handler, RequestContext } from './context.js';
+import type { Handler } from '../http/handler.js';
+import type { RequestContext } from '../http/exchange.js';
 import type { Snapshot } from '../config/runtime.js';
-import { sendText } from './context.js';
+import { sendText } from '../http/answers.js';
 
 export interface ServingHooks {
   /** Called at the end of every exchange (telemetry, access log). */

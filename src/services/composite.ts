@@ -6,7 +6,10 @@
  */
 import { Writable } from 'node:stream';
 import type { MirroringConfig, WeightedConfig } from '../config/schema.js';
-import { RequestContext, sendText, type Handler, type ResponseWriter } from '../server/context.js';
+import { RequestContext } from '../http/exchange.js';
+import { sendText } from '../http/answers.js';
+import type { Handler } from '../http/handler.js';
+import type { ResponseWriter } from '../http/response-writer.js';
 
 export interface ChildService {
   handler: Handler;

@@ -4,8 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { LoadBalancerConfig, ServersTransportConfig } from '../config/schema.js';
-import { sendText, type Handler, type OutgoingHttpHeaders, type RequestContext, type ResponseWriter } from '../server/context.js';
-import { ForwardingWriter } from '../server/forwarding-writer.js';
+import { sendText } from '../http/answers.js';
+import type { Handler } from '../http/handler.js';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { RequestContext } from '../http/exchange.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { ForwardingWriter } from '../http/response-writer.js';
 import { proxyRequest, type ProxyOptions, type ProxyTarget } from '../upstream/proxy.js';
 import type { PoolSet } from '../upstream/pools.js';
 import { parseDuration } from '../util/duration.js';

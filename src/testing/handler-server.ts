@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { contextFromRequest } from '../server/make-context.js';
-import { sendText, type Handler, type Middleware } from '../server/context.js';
+import { sendText } from '../http/answers.js';
+import type { Handler, Middleware } from '../http/handler.js';
 import { silentLogger } from '../log.js';
 import type { MiddlewareDeps, RateLimitStore } from '../middlewares/types.js';
 

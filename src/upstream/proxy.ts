@@ -7,7 +7,8 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
-import { sendText, type RequestContext } from '../server/context.js';
+import { sendText } from '../http/answers.js';
+import type { RequestContext } from '../http/exchange.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ViewDataHandler } from './raw-pool.js';
 

@@ -6,7 +6,8 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { sendText, type RequestContext } from '../../server/context.js';
+import { sendText } from '../../http/answers.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
 import { verifyPassword, type StoredHash } from './hashes.js';
 import { loadUsers } from './users.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Handler } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
 import { through } from '../shared/test-request.js';
 import { middleware } from './index.js';
 

@@ -6,7 +6,8 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import { sendText, type RequestContext } from '../../server/context.js';
+import { sendText } from '../../http/answers.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, type Handler } from '../types.js';
 import { BufferingWriter } from './writer.js';
 

@@ -5,8 +5,8 @@
  * 500 and the backend's body is discarded.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { ResponseWriter } from '../../server/context.js';
-import { ForwardingWriter } from '../shared/forwarding-writer.js';
+import type { ResponseWriter } from '../../http/response-writer.js';
+import { ForwardingWriter } from '../../http/response-writer.js';
 
 export class BufferingWriter extends ForwardingWriter {
   private headWritten = false;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Middleware } from '../../server/context.js';
+import type { Middleware } from '../../http/handler.js';
 import { echoHandler, serveHandler, testDeps, type Echo } from '../../testing/handler-server.js';
 import { send } from '../source-criterion/test-request.js';
 import { middleware } from './index.js';

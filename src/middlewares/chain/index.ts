@@ -4,7 +4,7 @@
  * through deps.middleware, which reports unknown, broken or cyclic names.
  */
 import { Type } from '@sinclair/typebox';
-import type { Handler, Middleware } from '../../server/context.js';
+import type { Handler, Middleware } from '../../http/handler.js';
 import { defineMiddleware, MiddlewareOptionError } from '../types.js';
 
 export const ChainSchema = Type.Object(

@@ -4,7 +4,8 @@
  * destroyed. Used by inFlightReq (release a slot) and circuitBreaker (record
  * status and latency).
  */
-import type { OutgoingHttpHeaders, ResponseWriter } from '../../server/context.js';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { ResponseWriter } from '../../http/response-writer.js';
 
 export class DoneWriter implements ResponseWriter {
   status = 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { request } from 'undici';
-import type { Handler } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
 import { serveHandler, testDeps } from '../../testing/handler-server.js';
 import { through } from '../shared/test-request.js';
 import { MiddlewareOptionError } from '../types.js';

@@ -4,7 +4,7 @@
  * priority, defaultEncoding, content-type lists, minimum size).
  */
 import { Type } from '@sinclair/typebox';
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
 import { Negotiator, type Encoding } from './negotiate.js';
 import { CompressWriter, FACTORIES, type TypeFilter } from './writer.js';

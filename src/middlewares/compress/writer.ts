@@ -7,8 +7,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import * as zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
-import type { ResponseWriter } from '../../server/context.js';
-import { ForwardingWriter, headerString } from '../shared/forwarding-writer.js';
+import type { ResponseWriter } from '../../http/response-writer.js';
+import { ForwardingWriter } from '../../http/response-writer.js';
+import { headerString } from '../../http/headers.js';
 import { addVary } from '../shared/vary.js';
 import type { Encoding } from './negotiate.js';
 

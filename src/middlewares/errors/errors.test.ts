@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Handler } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
 import { serveHandler, serveUpstream, testDeps, type Running } from '../../testing/handler-server.js';
 import { buildLoadBalancer } from '../../services/load-balancer.js';
 import { PoolSet } from '../../upstream/pools.js';

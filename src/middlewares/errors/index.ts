@@ -8,7 +8,9 @@
 import { Type } from '@sinclair/typebox';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { RequestContext, type Handler, type OutgoingHttpHeaders } from '../../server/context.js';
+import { RequestContext } from '../../http/exchange.js';
+import type { Handler } from '../../http/handler.js';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { defineMiddleware, MiddlewareOptionError } from '../types.js';
 import { inRanges, parseCodeRanges, type CodeRanges } from './status-ranges.js';
 import { Capture, CodeCatcher } from './writers.js';

@@ -3,7 +3,8 @@
  * next handler and swallows a response whose status is watched; Capture
  * records the error service's answer (bounded) for re-sending.
  */
-import type { OutgoingHttpHeaders, ResponseWriter } from '../../server/context.js';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { ResponseWriter } from '../../http/response-writer.js';
 import { inRanges, type CodeRanges } from './status-ranges.js';
 
 export class CodeCatcher implements ResponseWriter {

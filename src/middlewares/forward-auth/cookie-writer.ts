@@ -1,6 +1,7 @@
 /** Adds the auth server's cookies to the final response (addAuthCookiesToResponse), replacing same-named ones. */
-import type { OutgoingHttpHeaders, ResponseWriter } from '../../server/context.js';
-import { ForwardingWriter } from '../../server/forwarding-writer.js';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { ResponseWriter } from '../../http/response-writer.js';
+import { ForwardingWriter } from '../../http/response-writer.js';
 
 export function cookieName(setCookie: string): string {
   const eq = setCookie.indexOf('=');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import type { Handler } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
 import { echoHandler, serveHandler, serveUpstream, testDeps, type Echo, type Running } from '../../testing/handler-server.js';
 import { send } from '../source-criterion/test-request.js';
 import { middleware } from './index.js';

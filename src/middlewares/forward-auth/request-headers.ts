@@ -3,7 +3,7 @@
  * writes them: the client's headers minus hop-by-hop ones (optionally only
  * authRequestHeaders), then X-Forwarded-For/Method/Proto/Port/Host/Uri.
  */
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 
 export const HOP: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
   connection: true, 'keep-alive': true, te: true, trailers: true, trailer: true, 'transfer-encoding': true, upgrade: true,

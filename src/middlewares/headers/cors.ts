@@ -1,6 +1,6 @@
 /** CORS part of the headers middleware (Traefik's semantics). */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { compileGoRegex } from '../shared/go-regex.js';
 import { addVary } from '../shared/vary.js';
 import type { HeadersOptions } from './schema.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Handler } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
 import { testDeps } from '../../testing/handler-server.js';
 import { through } from '../shared/test-request.js';
 import { MiddlewareOptionError } from '../types.js';

@@ -4,9 +4,11 @@
  * request only allocates its response-writer wrapper when responses are edited.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { sendText, type RequestContext, type ResponseWriter } from '../../server/context.js';
+import { sendText } from '../../http/answers.js';
+import type { RequestContext } from '../../http/exchange.js';
+import type { ResponseWriter } from '../../http/response-writer.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
-import { ForwardingWriter } from '../shared/forwarding-writer.js';
+import { ForwardingWriter } from '../../http/response-writer.js';
 import { compileCors, hasCorsOptions, isPreflight, type Cors } from './cors.js';
 import { compileSecure, hasSecureOptions, type Secure } from './secure.js';
 import { HeadersSchema } from './schema.js';

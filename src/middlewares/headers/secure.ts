@@ -4,7 +4,7 @@
  * headers (STS, frame options, nosniff, XSS, CSP, HPKP, referrer, permissions).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 import type { HeadersOptions } from './schema.js';
 
 export interface Secure {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Handler, RequestContext } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { serveHandler, testDeps } from '../../testing/handler-server.js';
 import { send } from '../source-criterion/test-request.js';
 import { middleware } from './index.js';

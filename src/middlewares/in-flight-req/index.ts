@@ -5,7 +5,7 @@
  * is aborted. Counters are per worker process.
  */
 import { Type } from '@sinclair/typebox';
-import type { Handler } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
 import { defineMiddleware, MiddlewareOptionError } from '../types.js';
 import { compileSourceCriterion, SourceCriterionSchema } from '../source-criterion/index.js';
 import { DoneWriter } from '../circuit-breaker/done-writer.js';

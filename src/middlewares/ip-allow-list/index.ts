@@ -4,7 +4,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { Type } from '@sinclair/typebox';
-import { sendText } from '../../server/context.js';
+import { sendText } from '../../http/answers.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
 import { compileIpMatcher } from '../shared/ip-matcher.js';
 import { compileIpStrategy, IpStrategySchema } from '../shared/ip-strategy.js';

@@ -12,7 +12,9 @@
  */
 import { Type } from '@sinclair/typebox';
 import { parseDuration } from '../../util/duration.js';
-import { sendText, type Handler, type RequestContext } from '../../server/context.js';
+import { sendText } from '../../http/answers.js';
+import type { Handler } from '../../http/handler.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError, type RateLimitStore } from '../types.js';
 import { compileSourceCriterion, SourceCriterionSchema } from '../source-criterion/index.js';
 import { isReserving, type Reservation } from './store.js';

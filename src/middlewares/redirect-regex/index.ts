@@ -4,7 +4,8 @@
  * (302/307, or 301/308 when permanent).
  */
 import { Type } from '@sinclair/typebox';
-import { sendText, type RequestContext } from '../../server/context.js';
+import { sendText } from '../../http/answers.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, type Handler } from '../types.js';
 import { compileGoRegex, compileGoReplacement, replaceAll } from '../shared/go-regex.js';
 import { sendRedirect } from '../shared/redirect.js';

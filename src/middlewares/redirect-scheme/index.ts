@@ -7,7 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
 import { sendRedirect } from '../shared/redirect.js';
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 
 export const RedirectSchemeSchema = Type.Object(
   {

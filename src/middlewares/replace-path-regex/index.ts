@@ -4,9 +4,9 @@
  * to X-Replaced-Path. A result that is not valid percent-encoding answers 500.
  */
 import { Type } from '@sinclair/typebox';
-import { sendText } from '../../server/context.js';
+import { sendText } from '../../http/answers.js';
 import { defineMiddleware, type Handler } from '../types.js';
-import { addRequestHeader } from '../shared/forwarding-writer.js';
+import { addRequestHeader } from '../../http/headers.js';
 import { compileGoRegex, compileGoReplacement, replaceAll } from '../shared/go-regex.js';
 import { pathUnescape } from '../shared/redirect.js';
 

@@ -1,7 +1,7 @@
 /** replacePath: replace the whole path; the previous path goes to X-Replaced-Path. */
 import { Type } from '@sinclair/typebox';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
-import { addRequestHeader } from '../shared/forwarding-writer.js';
+import { addRequestHeader } from '../../http/headers.js';
 import { pathUnescape } from '../shared/redirect.js';
 
 export const ReplacePathSchema = Type.Object(

@@ -20,7 +20,10 @@
  */
 import { Type } from '@sinclair/typebox';
 import { parseDuration } from '../../util/duration.js';
-import type { Handler, RequestContext, ResponseWriter, IncomingHttpHeaders } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
+import type { RequestContext } from '../../http/exchange.js';
+import type { ResponseWriter } from '../../http/response-writer.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { defineMiddleware, MiddlewareOptionError } from '../types.js';
 
 export const RetrySchema = Type.Object(

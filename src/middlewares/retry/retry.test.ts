@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Handler, Middleware } from '../../server/context.js';
+import type { Handler, Middleware } from '../../http/handler.js';
 import { serveHandler, serveEcho, serveUpstream, testDeps, type Echo, type Running } from '../../testing/handler-server.js';
 import { buildLoadBalancer } from '../../services/load-balancer.js';
 import { PoolSet } from '../../upstream/pools.js';

@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { cleanIp, compileIpMatcher } from './ip-matcher.js';
 
 export const IpStrategySchema = Type.Object(

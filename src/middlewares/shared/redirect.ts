@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 
 /**
  * Answer a redirect the way Traefik does: 302 (or 301 when permanent) for GET,

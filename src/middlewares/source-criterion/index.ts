@@ -5,7 +5,7 @@
  * remote address; inFlightReq: the request host), as in Traefik.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { MiddlewareOptionError } from '../types.js';
 import { compileIpStrategy, IpStrategySchema, type IpStrategyOptions } from '../shared/ip-strategy.js';
 

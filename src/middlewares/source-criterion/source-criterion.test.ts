@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Handler } from '../../server/context.js';
+import type { Handler } from '../../http/handler.js';
 import { serveHandler } from '../../testing/handler-server.js';
 import { send } from './test-request.js';
 import { compileSourceCriterion, type SourceCriterion } from './index.js';

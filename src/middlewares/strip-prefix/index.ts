@@ -4,7 +4,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { defineMiddleware, type Handler } from '../types.js';
-import { addRequestHeader } from '../shared/forwarding-writer.js';
+import { addRequestHeader } from '../../http/headers.js';
 
 export const StripPrefixSchema = Type.Object(
   {

@@ -4,7 +4,9 @@
  * lifetime, audience, issuer and required claims checked; claims copied into
  * headers; the token optionally removed before the backend.
  */
-import { sendJson, type Handler, type RequestContext } from '../../server/context.js';
+import { sendJson } from '../../http/answers.js';
+import type { Handler } from '../../http/handler.js';
+import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError } from '../types.js';
 import { ValidateJwtSchema, type ValidateJwtOptions } from './schema.js';
 import { JwtValidator, type VerifyResult } from './validator.js';

@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import type { SourceDocument } from '../../config/model.js';
 import type { ConfigIssue } from '../../errors.js';
 import { F, type Logger } from '../../log.js';
-import { parseConfigText } from './parse-documents.js';
+import { parseConfigText } from '../../config/parse-documents.js';
 import { scanDirectory } from './scan.js';
 
 export interface FileSnapshot {

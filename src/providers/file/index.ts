@@ -1,2 +1,2 @@
 export { FileProvider, MAX_FILE_BYTES, type FileProviderOptions, type FileSnapshot } from './file-provider.js';
-export { parseConfigText, formatOf, type ConfigFormat, type ParsedFile } from './parse-documents.js';
+export { parseConfigText, formatOf, type ConfigFormat, type ParsedFile } from '../../config/parse-documents.js';

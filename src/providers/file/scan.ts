@@ -7,7 +7,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigIssue } from '../../errors.js';
-import { formatOf } from './parse-documents.js';
+import { formatOf } from '../../config/parse-documents.js';
 
 export const MAX_FILES = 1000;
 export const MAX_DEPTH = 16;

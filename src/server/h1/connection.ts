@@ -12,7 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ChunkedDecoder } from '../../http1/chunked.js';
 import { BodyKind, parseRequestHead, type RequestHead } from '../../http1/request-head.js';
 import { REASONS } from '../../http1/tokens.js';
-import type { ClientRequest } from '../context.js';
+import type { ClientRequest } from '../../http/exchange.js';
 import { H1ResponseWriter, type WriterHost } from './writer.js';
 
 /** What a connection needs from its entry point. */

@@ -6,7 +6,9 @@
  * last chunk, and tells the connection when the exchange is over.
  */
 import type { Socket } from 'node:net';
-import type { OutgoingHttpHeaders, RequestContext, ResponseWriter } from '../context.js';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { RequestContext } from '../../http/exchange.js';
+import type { ResponseWriter } from '../../http/response-writer.js';
 import { hasToken } from '../../http1/request-head.js';
 import { statusLine, TCHAR } from '../../http1/tokens.js';
 

@@ -4,7 +4,7 @@
  * loadBalancer service whose servers come from the Service's
  * EndpointSlices/Endpoints, its ClusterIP (nativeLB) or its externalName.
  */
-import type { HealthCheckConfig, LoadBalancerConfig, ServerConfig, ServiceConfig } from '../../config/schema.js';
+import type { HealthCheckConfig, LoadBalancerConfig, ServerConfig, ServiceConfig } from '../../../config/schema.js';
 import { fullServiceName, makeId, PROVIDER_SUFFIX } from './naming.js';
 import { asString, ConvertFailure, isRecord, type ConvertContext, type K8sObject, type Path } from './objects.js';
 

@@ -4,8 +4,8 @@
  * Parse errors are returned as issues; the documents that parse are kept.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
-import type { ConfigIssue } from '../../errors.js';
-import type { SourceDocument } from '../../config/model.js';
+import type { ConfigIssue } from '../../../errors.js';
+import type { SourceDocument } from '../../../config/model.js';
 
 const MAX_DOCUMENTS = 10_000;
 

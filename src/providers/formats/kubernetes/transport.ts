@@ -3,7 +3,7 @@
  * options `<ns>-<name>` (or `default`). Secrets referenced by name become PEM
  * content (rootCAs, certificates, clientAuth CA files).
  */
-import type { ServersTransportConfig } from '../../config/schema.js';
+import type { ServersTransportConfig } from '../../../config/schema.js';
 import { makeId } from './naming.js';
 import { asString, ConvertFailure, isRecord, type ConvertContext, type K8sObject } from './objects.js';
 import { caFromSecret, certFromSecret } from './secrets.js';

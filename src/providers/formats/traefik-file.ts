@@ -9,10 +9,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import type { ConfigIssue, SourceLocation } from '../errors.js';
-import { closest } from '../util/closest.js';
-import { emptyFragment, type ConfigFragment, type Item, type SourceDocument } from './model.js';
-import { RouterSchema, ServersTransportSchema, ServiceSchema } from './schema.js';
+import type { ConfigIssue, SourceLocation } from '../../errors.js';
+import { closest } from '../../util/closest.js';
+import { emptyFragment, type ConfigFragment, type Item, type SourceDocument } from '../../config/model.js';
+import { RouterSchema, ServersTransportSchema, ServiceSchema } from '../../config/schema.js';
 
 const TOP_KEYS = ['http', 'tcp', 'udp', 'tls'] as const;
 const HTTP_KEYS = ['routers', 'middlewares', 'services', 'serversTransports'] as const;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../providers/file/parse-documents.js';
-import type { SourceDocument } from './model.js';
+import { parseConfigText } from '../../config/parse-documents.js';
+import type { SourceDocument } from '../../config/model.js';
 import { fromTraefikFileDocuments } from './traefik-file.js';
 
 function docs(file: string, text: string): SourceDocument[] {

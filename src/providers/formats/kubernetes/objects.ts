@@ -3,8 +3,8 @@
  * namespace/name, with the helpers every converter uses to read fields and
  * report issues at the right file, line, object and field.
  */
-import type { ConfigIssue, SourceLocation } from '../../errors.js';
-import type { ConfigFragment, SourceDocument } from '../../config/model.js';
+import type { ConfigIssue, SourceLocation } from '../../../errors.js';
+import type { ConfigFragment, SourceDocument } from '../../../config/model.js';
 
 export type Path = readonly (string | number)[];
 

@@ -6,8 +6,8 @@
  */
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import type { SourceDocument } from '../../config/model.js';
-import type { ConfigIssue } from '../../errors.js';
+import type { SourceDocument } from './model.js';
+import type { ConfigIssue } from '../errors.js';
 import { tomlLineIndex } from './toml-lines.js';
 
 export type ConfigFormat = 'yaml' | 'toml' | 'json';

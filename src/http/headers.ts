@@ -1,4 +1,4 @@
-export { ForwardingWriter } from '../../server/forwarding-writer.js';
+/** Header helpers shared by middlewares and the proxy. */
 
 /** A header value as one string (`a, b` for repeated headers), '' when absent. */
 export function headerString(v: string | string[] | number | undefined): string {

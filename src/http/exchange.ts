@@ -1,32 +1,11 @@
+/**
+ * One exchange as every layer above the server sees it: the client request
+ * (an interface node's IncomingMessage also satisfies) and the fixed-shape
+ * RequestContext that travels router → middlewares → service.
+ */
 import type { IncomingMessage, IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-
-/**
- * The response side of one exchange, as a middleware or service sees it.
- * Modelled on Go's http.ResponseWriter: a middleware that needs to observe or
- * change the response (headers, compress, errors, circuitBreaker, buffering)
- * replaces `ctx.rw` with a wrapper that forwards to the writer it replaced.
- * Header names are lower-case.
- */
-export interface ResponseWriter {
-  readonly headersSent: boolean;
-  writeHead(status: number, headers: OutgoingHttpHeaders): void;
-  /** Returns false when the client is slow: wait for `onDrain` before writing more. */
-  write(chunk: Buffer): boolean;
-  end(chunk?: Buffer | string): void;
-  onDrain(cb: () => void): void;
-  /** Abort the response: the client sees a reset / truncated chunked stream, never a clean end. */
-  destroy(err?: Error): void;
-  addTrailers(trailers: OutgoingHttpHeaders): void;
-  /**
-   * Implemented by writers that hand chunks straight to the client socket:
-   * true when nothing written so far is still queued, i.e. no chunk passed to
-   * `write` is referenced any more. The proxy then lends the upstream pool's
-   * read memory instead of copying it (raw-pool.ts). Wrappers that keep chunks
-   * must not inherit it.
-   */
-  readonly flushed?: boolean;
-}
+import type { ResponseWriter } from './response-writer.js';
 
 /**
  * The request as the client sent it. node:http's IncomingMessage satisfies
@@ -179,66 +158,3 @@ function hasBody(req: ClientRequest): boolean {
   return cl !== undefined && cl !== '0';
 }
 
-/** A request handler: router, middleware chain or service. Must answer through ctx.rw exactly once. */
-export type Handler = (ctx: RequestContext) => void;
-
-/** A middleware wraps the next handler (built once per configuration snapshot). */
-export type Middleware = (next: Handler) => Handler;
-
-/** Answer a short text response (used for errors produced by the gateway itself). */
-export function sendText(ctx: RequestContext, status: number, body: string, headers?: OutgoingHttpHeaders): void {
-  if (ctx.rw.headersSent) {
-    ctx.rw.destroy();
-    return;
-  }
-  const buf = Buffer.from(body);
-  ctx.rw.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': buf.length, ...headers });
-  ctx.rw.end(buf);
-}
-
-/** Answer a JSON response. */
-export function sendJson(ctx: RequestContext, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
-  if (ctx.rw.headersSent) {
-    ctx.rw.destroy();
-    return;
-  }
-  const buf = Buffer.from(JSON.stringify(value));
-  ctx.rw.writeHead(status, { 'content-type': 'application/json', 'content-length': buf.length, ...headers });
-  ctx.rw.end(buf);
-}
-
-/** Base writer over a node ServerResponse. */
-export class NodeResponseWriter implements ResponseWriter {
-  ctx: RequestContext | null = null;
-  constructor(readonly res: ServerResponse) {}
-  get headersSent(): boolean {
-    return this.res.headersSent;
-  }
-  writeHead(status: number, headers: OutgoingHttpHeaders): void {
-    const ctx = this.ctx;
-    if (ctx !== null) ctx.status = status;
-    this.res.writeHead(status, headers);
-    if (ctx !== null && ctx.onHead !== null) ctx.onHead(ctx);
-  }
-  write(chunk: Buffer): boolean {
-    if (this.ctx !== null) this.ctx.bytesOut += chunk.length;
-    return this.res.write(chunk);
-  }
-  end(chunk?: Buffer | string): void {
-    if (chunk !== undefined) {
-      if (this.ctx !== null) this.ctx.bytesOut += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-      this.res.end(chunk);
-    } else this.res.end();
-  }
-  onDrain(cb: () => void): void {
-    this.res.once('drain', cb);
-  }
-  destroy(err?: Error): void {
-    this.res.destroy(err);
-  }
-  addTrailers(trailers: OutgoingHttpHeaders): void {
-    this.res.addTrailers(trailers as Record<string, string>);
-  }
-}
-
-export type { IncomingHttpHeaders, OutgoingHttpHeaders };

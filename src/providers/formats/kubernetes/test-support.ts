@@ -3,7 +3,7 @@
  * fragment, and a small Service/Endpoints/Middleware base). Test-only.
  */
 import assert from 'node:assert/strict';
-import type { SourceDocument } from '../../config/model.js';
+import type { SourceDocument } from '../../../config/model.js';
 import { fromKubernetesObjects, type KubernetesConvertOptions } from './convert.js';
 import { parseYamlDocuments } from './documents.js';
 

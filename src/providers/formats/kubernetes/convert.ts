@@ -7,7 +7,7 @@
  * through as resources; cluster plumbing (Deployments, RBAC, CRDs, …) is
  * ignored. See docs/kubernetes-objects.md.
  */
-import { emptyFragment, type ConfigFragment, type SourceDocument } from '../../config/model.js';
+import { emptyFragment, type ConfigFragment, type SourceDocument } from '../../../config/model.js';
 import { convertIngressRoute } from './ingress-route.js';
 import { convertMiddleware } from './middleware.js';
 import { PROVIDER } from './naming.js';

@@ -3,7 +3,7 @@
  * and other TraefikServices) and the weighted service Traefik builds for a
  * route with several services.
  */
-import type { MirroringConfig, ServiceConfig, WeightedConfig } from '../../config/schema.js';
+import type { MirroringConfig, ServiceConfig, WeightedConfig } from '../../../config/schema.js';
 import { makeId } from './naming.js';
 import { ConvertFailure, isRecord, type ConvertContext, type K8sObject, type Path } from './objects.js';
 import { nameAndService, stickyOf, type NamedService } from './services.js';

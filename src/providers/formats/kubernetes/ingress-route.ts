@@ -4,7 +4,7 @@
  * A route that cannot be built is left out with an error issue (Traefik skips
  * it too); the other routes of the IngressRoute are kept.
  */
-import type { RouterConfig } from '../../config/schema.js';
+import type { RouterConfig } from '../../../config/schema.js';
 import { makeId, PROVIDER_SUFFIX, routeKey } from './naming.js';
 import { asString, ConvertFailure, isRecord, type ConvertContext, type K8sObject, type Path } from './objects.js';
 import { checkNamespace, nameAndService } from './services.js';
