@@ -58,8 +58,14 @@ export interface Snapshot {
   middlewares: Record<string, RuntimeMiddleware>;
   services: Record<string, RuntimeService>;
   serversTransports: Record<string, RuntimeServersTransport>;
-  /** Gatehouse kinds (Tenant, Application, …) for their consumers. */
+  /** Gatehouse kinds (Tenant, Application, …) as delivered (also shown in /api/rawdata). */
   resources: Resource[];
+  /**
+   * One compiled, secret-free, JSON-serialisable section per Gatehouse kind
+   * compiler (src/config/kinds.ts), keyed by the compiler's `section` name:
+   * consumers (identity, alerts, …) read their section and never compile again.
+   */
+  sections?: Record<string, unknown>;
   /** Every problem found (also attached to the items they disable). */
   issues: ConfigIssue[];
 }
