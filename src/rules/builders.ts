@@ -2,9 +2,9 @@
  * Matcher builders shared by the v2 and v3 syntaxes. Each runs once per rule
  * and returns a closure that reads only precomputed values.
  */
-import { GoRegexpError, compileGoRegexp } from './go-regexp.js';
+import { compileIpRanges, IpRangeError, type IpRanges } from '../net/ip.js';
+import { GoRegexpError, compileGoRegexp } from '../regex/go-regexp.js';
 import { isAscii, normalizeRuleHost } from './hosts.js';
-import { compileIpMatcher } from './ip-match.js';
 import { headerHas, headerMatches, queryMatch, routingPath } from './request-parts.js';
 import type { ArgFail, CompiledRule, Matcher } from './types.js';
 
@@ -65,14 +65,18 @@ export function methodRule(args: readonly string[]): CompiledRule {
 }
 
 export function clientIpRule(args: readonly string[], fail: ArgFail): CompiledRule {
-  let test: (ip: string) => boolean;
+  const ranges = ipRangesArg(args, fail);
+  return { match: (r) => ranges.contains(r.remoteIp), hosts: null };
+}
+
+/** Compile ClientIP ranges; a bad one fails at that argument. */
+function ipRangesArg(args: readonly string[], fail: ArgFail): IpRanges {
   try {
-    test = compileIpMatcher(args);
+    return compileIpRanges(args);
   } catch (err) {
-    const index = (err as { index?: number }).index ?? 0;
-    return fail(index, `invalid value for ClientIP: ${(err as Error).message}`);
+    if (err instanceof IpRangeError) return fail(err.index, `invalid value for ClientIP: ${err.message}`);
+    throw err;
   }
-  return { match: (r) => test(r.remoteIp), hosts: null };
 }
 
 export function requireSlash(args: readonly string[], fail: ArgFail, matcher: string): void {

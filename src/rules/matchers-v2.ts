@@ -4,7 +4,7 @@
  * Query values are gorilla/mux templates with `{name:regexp}` variables.
  */
 import { allOf, anyOf, clientIpRule, headerEquals, headerRegexp, hostRule, methodRule, pathEquals, pathStartsWith, queryFirst, regexpArg, requireSlash } from './builders.js';
-import { GoRegexpError } from './go-regexp.js';
+import { GoRegexpError } from '../regex/go-regexp.js';
 import { compileTemplate, hasTemplateVars, type TemplateKind } from './mux-template.js';
 import { routingPath } from './request-parts.js';
 import type { ArgFail, Matcher, MatcherTable } from './types.js';

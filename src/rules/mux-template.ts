@@ -3,7 +3,7 @@
  * `{name:regexp}` variables, used by HostRegexp, Path, PathPrefix and Query
  * values in the v2 syntax. Compiled once into one anchored JavaScript RegExp.
  */
-import { compileJs, GoRegexpError, translateGoRegexp } from './go-regexp.js';
+import { compileJs, GoRegexpError, translateGoRegexp } from '../regex/go-regexp.js';
 
 export type TemplateKind = 'host' | 'path' | 'prefix' | 'query';
 

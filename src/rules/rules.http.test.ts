@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { serveHandler } from '../testing/handler-server.js';
+import { serveHandler } from '../../test/support/handler-server.js';
 import { sendText } from '../http/answers.js';
 import { compileRule } from './index.js';
 

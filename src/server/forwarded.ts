@@ -6,8 +6,9 @@
  * X-Forwarded-For.
  */
 import { hostname } from 'node:os';
-import { BlockList, isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
+import { ConfigError } from '../errors.js';
+import { compileIpRanges, IpRangeError, type IpRanges } from '../net/ip.js';
 
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server', 'x-forwarded-uri', 'x-forwarded-method', 'x-forwarded-prefix', 'x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info', 'x-real-ip', 'forwarded'];
 const SERVER = hostname();
@@ -29,29 +30,31 @@ function portOf(host: string | undefined, scheme: 'http' | 'https'): string {
   return scheme === 'https' ? '443' : '80';
 }
 
+/** trustedIPs compiled by the one Go-semantics range checker; a bad entry is a ConfigError naming it. */
+function compileTrusted(trustedIPs: readonly string[]): IpRanges | null {
+  if (trustedIPs.length === 0) return null;
+  try {
+    return compileIpRanges(trustedIPs);
+  } catch (err) {
+    if (err instanceof IpRangeError) throw new ConfigError([{ field: `forwardedHeaders.trustedIPs[${err.index}]`, message: err.message }]);
+    throw err;
+  }
+}
+
 export class ForwardedHeaders {
-  private readonly trusted: BlockList | null;
+  private readonly trusted: IpRanges | null;
   private readonly insecure: boolean;
 
+  /** Throws ConfigError for a trustedIPs entry that is not an IP address or CIDR range. */
   constructor(policy: ForwardedPolicy, private readonly scheme: 'http' | 'https') {
     this.insecure = policy.insecure;
-    if (policy.trustedIPs.length === 0) this.trusted = null;
-    else {
-      const bl = new BlockList();
-      for (const t of policy.trustedIPs) {
-        const [addr, bits] = t.split('/');
-        const type = isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
-        if (bits !== undefined) bl.addSubnet(addr!, Number(bits), type);
-        else bl.addAddress(addr!, type);
-      }
-      this.trusted = bl;
-    }
+    this.trusted = compileTrusted(policy.trustedIPs);
   }
 
+  /** Traefik's isTrustedIP: the peer address (a `host:port` form is accepted, as Go's IsAuthorized). */
   isTrusted(remoteIp: string): boolean {
     if (this.insecure) return true;
-    if (this.trusted === null || remoteIp === '') return false;
-    return this.trusted.check(remoteIp, isIP(remoteIp) === 6 ? 'ipv6' : 'ipv4');
+    return this.trusted !== null && this.trusted.containsHost(remoteIp);
   }
 
   /** Apply to the headers that go upstream; returns the client IP. */

@@ -1,7 +1,7 @@
 /** CORS part of the headers middleware (Traefik's semantics). */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../../http/exchange.js';
-import { compileGoRegex } from '../shared/go-regex.js';
+import { regexOption } from '../shared/go-regex-option.js';
 import { addVary } from '../shared/vary.js';
 import type { HeadersOptions } from './schema.js';
 
@@ -33,7 +33,7 @@ export function isPreflight(ctx: RequestContext): boolean {
 
 export function compileCors(o: HeadersOptions): Cors {
   const origins = o.accessControlAllowOriginList ?? [];
-  const regexes = (o.accessControlAllowOriginListRegex ?? []).map((r, i) => compileGoRegex(r, `accessControlAllowOriginListRegex[${i}]`));
+  const regexes = (o.accessControlAllowOriginListRegex ?? []).map((r, i) => regexOption(r, `accessControlAllowOriginListRegex[${i}]`));
   const credentials = o.accessControlAllowCredentials === true;
   const allowHeaders = (o.accessControlAllowHeaders ?? []).join(',');
   const allowMethods = (o.accessControlAllowMethods ?? []).join(',');

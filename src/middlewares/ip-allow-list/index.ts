@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import { sendText } from '../../http/answers.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
-import { compileIpMatcher } from '../shared/ip-matcher.js';
+import { ipRangesOption } from '../shared/ip-ranges-option.js';
 import { compileIpStrategy, IpStrategySchema } from '../shared/ip-strategy.js';
 
 export const IpAllowListSchema = Type.Object(
@@ -24,7 +24,7 @@ export const middleware = defineMiddleware({
   schema: IpAllowListSchema,
   create(options) {
     if (options.sourceRange.length === 0) throw new MiddlewareOptionError('sourceRange', 'must list at least one IP or CIDR range');
-    const matcher = compileIpMatcher(options.sourceRange, 'sourceRange');
+    const ranges = ipRangesOption(options.sourceRange, 'sourceRange');
     const clientIp = compileIpStrategy(options.ipStrategy, 'ipStrategy');
     const status = options.rejectStatusCode ?? 403;
     if (status < 100 || status > 599) throw new MiddlewareOptionError('rejectStatusCode', `${status} is not an HTTP status code`);
@@ -32,7 +32,8 @@ export const middleware = defineMiddleware({
     return (next: Handler): Handler =>
       function ipAllowList(ctx) {
         const ip = clientIp(ctx);
-        if (ip !== '' && matcher.contains(ip)) next(ctx);
+        // Traefik's IsAuthorized: an X-Forwarded-For entry may carry a port.
+        if (ip !== '' && ranges.containsHost(ip)) next(ctx);
         else sendText(ctx, status, body);
       };
   },

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { sendText } from '../../http/answers.js';
 import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, type Handler } from '../types.js';
-import { compileGoRegex, compileGoReplacement, replaceAll } from '../shared/go-regex.js';
+import { replacerOption } from '../shared/go-regex-option.js';
 import { sendRedirect } from '../shared/redirect.js';
 
 export const RedirectRegexSchema = Type.Object(
@@ -29,18 +29,16 @@ export const middleware = defineMiddleware({
   type: 'redirectRegex',
   schema: RedirectRegexSchema,
   create(options) {
-    const re = compileGoRegex(options.regex, 'regex', 'g');
-    const replacer = compileGoReplacement(options.replacement);
+    const replacer = replacerOption(options.regex, options.replacement, 'regex');
     const permanent = options.permanent ?? false;
     return (next: Handler): Handler =>
       function redirectRegex(ctx) {
         const oldUrl = requestUrl(ctx);
-        re.lastIndex = 0;
-        if (!re.test(oldUrl)) {
+        if (!replacer.test(oldUrl)) {
           next(ctx);
           return;
         }
-        const newUrl = replaceAll(re, oldUrl, replacer);
+        const newUrl = replacer.replaceAll(oldUrl);
         if (newUrl === oldUrl) {
           next(ctx);
           return;

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { sendText } from '../../http/answers.js';
 import { defineMiddleware, type Handler } from '../types.js';
 import { addRequestHeader } from '../../http/headers.js';
-import { compileGoRegex, compileGoReplacement, replaceAll } from '../shared/go-regex.js';
+import { replacerOption } from '../shared/go-regex-option.js';
 import { pathUnescape } from '../shared/redirect.js';
 
 export const ReplacePathRegexSchema = Type.Object(
@@ -22,16 +22,14 @@ export const middleware = defineMiddleware({
   type: 'replacePathRegex',
   schema: ReplacePathRegexSchema,
   create(options) {
-    const re = compileGoRegex(options.regex.trim(), 'regex', 'g');
-    const replacer = compileGoReplacement(options.replacement);
+    const replacer = replacerOption(options.regex.trim(), options.replacement, 'regex');
     const active = options.replacement !== '';
     return (next: Handler): Handler =>
       function replacePathRegex(ctx) {
         if (active) {
           const current = ctx.path;
-          re.lastIndex = 0;
-          if (re.test(current)) {
-            const replaced = replaceAll(re, current, replacer);
+          if (replacer.test(current)) {
+            const replaced = replacer.replaceAll(current);
             if (pathUnescape(replaced) === null) {
               sendText(ctx, 500, 'invalid escape in the replaced path');
               return;

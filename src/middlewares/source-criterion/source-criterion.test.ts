@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Handler } from '../../http/handler.js';
-import { serveHandler } from '../../testing/handler-server.js';
-import { send } from './test-request.js';
+import { serveHandler } from '../../../test/support/handler-server.js';
+import { send } from '../../../test/support/http-request.js';
 import { compileSourceCriterion, type SourceCriterion } from './index.js';
-import { maskIpv6 } from '../shared/ip-strategy.js';
+import { maskIpv6 } from '../../net/ip.js';
 
 /** Serve a handler that answers with the extracted key, and return it for the given headers. */
 async function keyFor(sc: SourceCriterion | undefined, fallback: 'ip' | 'host', headers: Record<string, string>): Promise<string> {

@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineMiddleware, type Handler } from '../types.js';
 import { addRequestHeader } from '../../http/headers.js';
-import { compileGoRegex } from '../shared/go-regex.js';
+import { regexOption } from '../shared/go-regex-option.js';
 
 export const StripPrefixRegexSchema = Type.Object(
   { regex: Type.Array(Type.String(), { description: 'Go regular expressions matched against the start of the path' }) },
@@ -16,7 +16,7 @@ export const middleware = defineMiddleware({
   type: 'stripPrefixRegex',
   schema: StripPrefixRegexSchema,
   create(options) {
-    const regexes = options.regex.map((r, i) => compileGoRegex(r.trim(), `regex[${i}]`));
+    const regexes = options.regex.map((r, i) => regexOption(r.trim(), `regex[${i}]`));
     return (next: Handler): Handler =>
       function stripPrefixRegex(ctx) {
         const path = ctx.path;

@@ -1,12 +1,17 @@
 /**
- * Translate a Go (RE2) regular expression into an equivalent JavaScript one
- * (compiled with the `u` flag). Handles what rules use in practice: flags
- * `(?imsU)` / `(?flags:re)` (scoped case-insensitivity is expanded into
- * character classes, since Node 20 has no inline modifiers), `\A`, `\z`,
- * `(?P<name>re)`, `\Q...\E`, POSIX classes `[[:alpha:]]`, Go's ASCII-only
+ * The one translator of Go (RE2) regular expressions into equivalent
+ * JavaScript ones (compiled with the `u` flag), used by every rule matcher and
+ * every middleware option that takes a Go regexp. Handles flags `(?imsU)` /
+ * `(?flags:re)` (scoped case-insensitivity is expanded into character classes,
+ * since Node 20 has no inline modifiers), `\A`, `\z`, `(?P<name>re)` /
+ * `(?<name>re)`, `\Q...\E`, POSIX classes `[[:alpha:]]`, Go's ASCII-only
  * `\s \d \w`, `\pN` / `\p{Greek}`, octal and `\x{...}` escapes, `.` not
  * matching `\n`, and Go's literal `{` when it does not start a repetition.
  * Backreferences, lookarounds and `\C` are errors, as in Go.
+ *
+ * Capture groups keep Go's numbering: every Go group becomes an unnamed
+ * JavaScript group, and the names are returned beside the source (Go allows
+ * the same name twice, JavaScript does not), for replacement templates.
  */
 
 import { CONTROL_ESCAPES, PERL, POSIX, classJs, complement, foldRanges, foldable, litJs, rangeJs, type Range } from './go-regexp-chars.js';
@@ -29,22 +34,40 @@ interface Flags {
   U: boolean;
 }
 
-const MAX_REPEAT = 1000;
-
-/** The JavaScript source (for `new RegExp(src, 'u')`) equivalent to a Go regexp. */
-export function translateGoRegexp(src: string, initial: { caseInsensitive?: boolean } = {}): string {
-  return new Translator(src, { i: initial.caseInsensitive === true, m: false, s: false, U: false }).run();
+export interface GoRegexpOptions {
+  /** Start with Go's `(?i)` set (matchers that fold case). */
+  caseInsensitive?: boolean;
 }
 
-/** Compile a Go regexp into a JavaScript RegExp; throws GoRegexpError. */
-export function compileGoRegexp(src: string, initial: { caseInsensitive?: boolean } = {}): RegExp {
+/** A translation: the JavaScript source and Go's SubexpNames (index 0 is the whole match, '' for unnamed groups). */
+export interface GoTranslation {
+  readonly js: string;
+  readonly groupNames: readonly string[];
+}
+
+const MAX_REPEAT = 1000;
+
+/** The JavaScript source and group names equivalent to a Go regexp; throws GoRegexpError. */
+export function translateGoRegexpGroups(src: string, initial: GoRegexpOptions = {}): GoTranslation {
+  const t = new Translator(src, { i: initial.caseInsensitive === true, m: false, s: false, U: false });
+  const js = t.run();
+  return { js, groupNames: t.groupNames };
+}
+
+/** The JavaScript source (for `new RegExp(src, 'u')`) equivalent to a Go regexp; throws GoRegexpError. */
+export function translateGoRegexp(src: string, initial: GoRegexpOptions = {}): string {
+  return translateGoRegexpGroups(src, initial).js;
+}
+
+/** Compile a Go regexp into a JavaScript RegExp (Go's MatchString is `test`); throws GoRegexpError. */
+export function compileGoRegexp(src: string, initial: GoRegexpOptions = {}): RegExp {
   return compileJs(translateGoRegexp(src, initial));
 }
 
-/** Compile an already translated source; throws GoRegexpError. */
-export function compileJs(js: string): RegExp {
+/** Compile an already translated source (`flags` adds to `u`, e.g. `g`); throws GoRegexpError. */
+export function compileJs(js: string, flags = ''): RegExp {
   try {
-    return new RegExp(js, 'u');
+    return new RegExp(js, `u${flags}`);
   } catch (err) {
     throw new GoRegexpError(`invalid regexp: ${(err as Error).message}`, 0);
   }
@@ -58,6 +81,8 @@ class Translator {
   private atomStart = 0;
   private atomKind: AtomKind = 'none';
   private readonly stack: { flags: Flags; outStart: number }[] = [];
+  /** Go's SubexpNames: [0] is the whole match. */
+  readonly groupNames: string[] = [''];
   constructor(
     private readonly src: string,
     private flags: Flags,
@@ -174,17 +199,23 @@ class Translator {
     const outStart = this.out.length;
     if (s[start + 1] !== '?') {
       this.stack.push({ flags: { ...this.flags }, outStart });
-      this.out += '(?:';
+      this.out += '(';
+      this.groupNames.push('');
       this.i++;
       this.atomKind = 'none';
       return;
     }
-    const named = /^\(\?P?<([A-Za-z0-9_]*)>/.exec(s.slice(start, start + 256));
-    if (named !== null) {
-      if (named[1] === '') this.fail('invalid named capture: empty name', start);
+    // Go's (?P<name>re) and (?<name>re); names are [A-Za-z0-9_]+ as in Go.
+    const nameAt = s.startsWith('(?P<', start) ? start + 4 : s[start + 2] === '<' ? start + 3 : -1;
+    if (nameAt >= 0) {
+      const close = s.indexOf('>', nameAt);
+      if (close < 0) this.fail(`invalid named capture: ${s.slice(start)}`, start);
+      const name = s.slice(nameAt, close);
+      if (!/^[A-Za-z0-9_]+$/.test(name)) this.fail(`invalid named capture: ${s.slice(start, close + 1)}`, start);
       this.stack.push({ flags: { ...this.flags }, outStart });
-      this.out += '(?:';
-      this.i += named[0].length;
+      this.out += '(';
+      this.groupNames.push(name);
+      this.i = close + 1;
       this.atomKind = 'none';
       return;
     }
