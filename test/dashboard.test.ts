@@ -12,7 +12,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { request } from 'undici';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { serveUpstream } from '../src/testing/handler-server.js';
+import { serveUpstream } from './support/handler-server.js';
 import { startGateway } from './support/gateway.js';
 import { dashboardSize } from '../src/admin/dashboard.js';
 

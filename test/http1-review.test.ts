@@ -1,5 +1,5 @@
 /**
- * Review of the HTTP/1.1 fast path (src/server/h1/, src/upstream/raw-pool.ts,
+ * Review of the HTTP/1.1 fast path (src/server/h1/, src/upstream/raw/,
  * the H1Server part of src/server/entrypoint.ts): each test reproduces one
  * defect found in review of 760f2c2, against the real gateway or the units on
  * loopback sockets, ranked by severity. Every one failed on 760f2c2 and passes
@@ -15,7 +15,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { startGateway, listenLoopback, eventually, type TestGateway } from './support/gateway.js';
 import { EntryPoint } from '../src/server/entrypoint.js';
 import type { RequestContext } from '../src/http/exchange.js';
-import { RawPool } from '../src/upstream/raw-pool.js';
+import { RawPool } from '../src/upstream/raw/pool.js';
 import { silentLogger } from '../src/log.js';
 
 // ---------------------------------------------------------------------------
@@ -326,7 +326,7 @@ test(
 // ---------------------------------------------------------------------------
 // 6. Non-idempotent requests replayed.
 
-// Regression (760f2c2): raw-pool.ts lost()/takeRetry replays any request without a stream body, whatever its method.
+// Regression (760f2c2): the raw pool's lost()/takeRetry (raw/connection.ts, raw/exchange.ts) replays any request without a stream body, whatever its method.
 test(
   'a POST whose reused upstream connection dies before the answer is not sent twice',
   async () => {
@@ -345,7 +345,7 @@ test(
 // ---------------------------------------------------------------------------
 // 7. Slow readers lose their download.
 
-// Regression (760f2c2): raw-pool.ts keeps the socket inactivity timer (bodyTimeout) armed while the exchange is paused.
+// Regression (760f2c2): the raw pool (raw/exchange.ts) kept the socket inactivity timer (bodyTimeout) armed while the exchange is paused.
 test(
   'raw pool: a response body paused by a slow client longer than bodyTimeout is not aborted (as undici)',
   async () => {
@@ -395,7 +395,7 @@ test(
 // ---------------------------------------------------------------------------
 // 8. A complete answer lost because of what follows it.
 
-// Regression (760f2c2): raw-pool.ts complete() fails the exchange on bytes after a complete response, instead of only dropping the connection.
+// Regression (760f2c2): the raw pool's complete() (raw/connection.ts) fails the exchange on bytes after a complete response, instead of only dropping the connection.
 test(
   'HEAD to an origin that also sends a body: the client gets the (complete) head',
   async () => {

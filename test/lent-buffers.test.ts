@@ -1,6 +1,6 @@
 /**
  * Response bodies through the real gateway when the upstream pool lends its
- * read memory to the client's socket (src/upstream/raw-pool.ts,
+ * read memory to the client's socket (src/upstream/raw/connection.ts,
  * `onResponseDataView` in src/upstream/proxy.ts, `flushed` in
  * src/server/h1/writer.ts): clients that stop reading make the gateway's
  * writes queue, and every byte must still arrive as the backend sent it.

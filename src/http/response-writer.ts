@@ -25,7 +25,7 @@ export interface ResponseWriter {
    * Implemented by writers that hand chunks straight to the client socket:
    * true when nothing written so far is still queued, i.e. no chunk passed to
    * `write` is referenced any more. The proxy then lends the upstream pool's
-   * read memory instead of copying it (raw-pool.ts). Wrappers that keep chunks
+   * read memory instead of copying it (src/upstream/raw/). Wrappers that keep chunks
    * must not inherit it.
    */
   readonly flushed?: boolean;

@@ -12,7 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import fc from 'fast-check';
 import { addField, BodyKind, MAX_HEADER_FIELDS, parseRequestHead, type HeadError, type RequestHead } from './request-head.js';
 import { llhttpMethods, llhttpRequest, type LlhttpRequest } from '../../test/support/llhttp-oracle.js';
-import { serveUpstream, type Running } from '../testing/handler-server.js';
+import { serveUpstream, type Running } from '../../test/support/handler-server.js';
 
 const SEED = 0x5eed;
 

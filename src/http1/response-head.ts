@@ -1,6 +1,6 @@
 /**
  * Strict HTTP/1.x response-head parser for the raw upstream pool
- * (`src/upstream/raw-pool.ts`). The head, without its final CRLF CRLF,
+ * (`src/upstream/raw/connection.ts`). The head, without its final CRLF CRLF,
  * arrives as one latin1 string and is checked byte by byte against the token
  * tables. The origin is only semi-trusted: a response whose framing could be
  * read two ways (RFC 9112 §6.3) is refused rather than guessed, because a

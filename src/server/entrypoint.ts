@@ -1,20 +1,19 @@
 /**
  * One entry point: a TCP listener that speaks HTTP/1.1 and cleartext HTTP/2
- * (prior knowledge, for gRPC) on the same port, applies the forwarded-headers
- * policy and timeouts, and hands every request to the current router table.
+ * (prior knowledge, for gRPC) on the same port. It looks at the first bytes
+ * of each connection and gives it to the gateway's own HTTP/1.1 server
+ * (h1/connection.ts, the fast path) or to node's servers (node-adapter.ts);
+ * both call back here to open an exchange, apply the forwarded-headers policy
+ * and timeouts, and hand every request to the current router table.
  * Swapping the handler is atomic; in-flight requests finish on the handler
  * they started with.
  */
-import { createServer as createHttp1, type IncomingMessage, type Server as Http1Server, type ServerResponse } from 'node:http';
-import { createServer as createHttp2, type ServerHttp2Session, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { NodeResponseWriter } from './node-writers.js';
 import { RequestContext, type ClientRequest } from '../http/exchange.js';
 import { sendText } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { normalizeHost, normalizeIp } from '../http/host.js';
 import { ForwardedHeaders, type ForwardedPolicy } from './forwarded.js';
@@ -22,8 +21,10 @@ import type { Logger } from '../log.js';
 import { H1Connection, H1Request, type H1Server, type RequestBody } from './h1/connection.js';
 import type { H1ResponseWriter } from './h1/writer.js';
 import type { RequestHead } from '../http1/request-head.js';
+import { NodeAdapter, type NodeExchangeHost, type Upgrade } from './node-adapter.js';
 
-export interface EntryPointOptions {
+/** One entry point as configured (`entryPoints.<name>` of the static configuration). */
+export interface EntryPointSpec {
   name: string;
   host: string | undefined;
   port: number;
@@ -32,6 +33,24 @@ export interface EntryPointOptions {
   readTimeout: number;
   idleTimeout: number;
   writeTimeout: number;
+  /** In-flight requests may finish this long after a shutdown starts, ms. */
+  graceTimeout: number;
+  /**
+   * HTTP/1.x server (entryPoints.<name>.http.server): 'gatehouse' (default) is
+   * the gateway's own (src/server/h1/), 'node' is node:http for every request.
+   * Upgrades and Expect always go to node:http.
+   */
+  http1?: 'gatehouse' | 'node';
+  /** Keep accepting requests this long after a shutdown signal (`/ping` already answers 503). */
+  acceptGraceTimeout?: number;
+}
+
+/**
+ * What an entry point is built from: its spec (less the shutdown timeouts,
+ * which the gateway applies across all entry points) and what the process
+ * gives every entry point.
+ */
+export interface EntryPointOptions extends Omit<EntryPointSpec, 'graceTimeout' | 'acceptGraceTimeout'> {
   /** Max request header bytes (431 beyond). */
   maxHeaderSize: number;
   log: Logger;
@@ -39,94 +58,11 @@ export interface EntryPointOptions {
   onEnd: ((ctx: RequestContext) => void) | null;
   /** Called right before the handler runs (live tap, request body byte count); null when unused. */
   onStart: ((ctx: RequestContext) => void) | null;
-  /**
-   * HTTP/1.x server: 'gatehouse' (default) is the gateway's own (src/server/h1/),
-   * 'node' is node:http for every request. Upgrades and Expect always go to node:http.
-   */
-  http1?: 'gatehouse' | 'node';
 }
 
-
-/** Writes a raw HTTP/1.1 response on an upgrade socket (rejections before the upgrade happens). */
-class SocketResponseWriter implements ResponseWriter {
-  headersSent = false;
-  ctx: RequestContext | null = null;
-  constructor(private readonly socket: Duplex) {}
-  writeHead(status: number, headers: OutgoingHttpHeaders): void {
-    this.headersSent = true;
-    const ctx = this.ctx;
-    if (ctx !== null) ctx.status = status;
-    let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nconnection: close\r\n`;
-    for (const k in headers) {
-      const v = headers[k];
-      if (v === undefined || k === 'connection' || k === 'transfer-encoding') continue;
-      for (const x of Array.isArray(v) ? v : [v]) head += `${k}: ${x}\r\n`;
-    }
-    this.socket.write(head + '\r\n');
-    if (ctx !== null && ctx.onHead !== null) ctx.onHead(ctx);
-  }
-  write(chunk: Buffer): boolean {
-    return this.socket.write(chunk);
-  }
-  end(chunk?: Buffer | string): void {
-    if (chunk !== undefined) this.socket.end(chunk);
-    else this.socket.end();
-  }
-  onDrain(cb: () => void): void {
-    this.socket.once('drain', cb);
-  }
-  destroy(): void {
-    this.socket.destroy();
-  }
-  addTrailers(): void {}
-}
-
-const PEER = Symbol('gatehouse.peer');
-
-/** A Duplex over `socket` that starts with the bytes already read (unshifted). */
-function replayStream(socket: Socket): Duplex {
-  const d = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _enc, cb) {
-      socket.write(chunk, cb);
-    },
-    final(cb) {
-      socket.end(cb);
-    },
-    destroy(err, cb) {
-      socket.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
-  (d as unknown as Record<symbol, string | undefined>)[PEER] = socket.remoteAddress;
-  socket.on('data', (chunk: Buffer) => {
-    if (!d.push(chunk)) socket.pause();
-  });
-  socket.once('end', () => d.push(null));
-  socket.once('close', () => d.destroy());
-  socket.once('error', (err) => d.destroy(err));
-  socket.resume();
-  return d;
-}
-
-/** Peer address of a request, also for HTTP/2 streams carried over a replay stream. */
-function peerAddress(req: IncomingMessage): string | undefined {
-  const direct = req.socket?.remoteAddress;
-  if (direct !== undefined) return direct;
-  const inner = (req.socket as unknown as { stream?: Record<symbol, string | undefined> } | undefined)?.stream;
-  return inner?.[PEER];
-}
-
-function statusText(s: number): string {
-  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' } as Record<number, string>)[s] ?? 'Status';
-}
-
-export class EntryPoint implements H1Server {
+export class EntryPoint implements H1Server, NodeExchangeHost {
   private handler: Handler;
-  private readonly h1: Http1Server;
-  private readonly h2: Http2Server;
+  private readonly node: NodeAdapter;
   private readonly net: NetServer;
   private readonly forwarded: ForwardedHeaders;
   private inFlight = 0;
@@ -146,27 +82,13 @@ export class EntryPoint implements H1Server {
     this.maxHeaderSize = opts.maxHeaderSize;
     this.headersTimeout = opts.readTimeout > 0 ? Math.min(opts.readTimeout, 60_000) : 60_000;
     this.forwarded = new ForwardedHeaders(opts.forwarded, 'http');
-    this.h1 = createHttp1({
+    this.node = new NodeAdapter(this, {
       maxHeaderSize: opts.maxHeaderSize,
-      requestTimeout: opts.readTimeout,
+      readTimeout: opts.readTimeout,
       headersTimeout: this.headersTimeout,
-      keepAliveTimeout: opts.idleTimeout,
-      connectionsCheckingInterval: 1000,
-    }, (req, res) => this.onRequest(req, res, null));
-    this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onRequest(req, null, { socket, head }));
-    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const body = code === 431 ? 'Request Header Fields Too Large' : code === 408 ? 'Request Timeout' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${code} ${body}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      idleTimeout: opts.idleTimeout,
+      writeTimeout: opts.writeTimeout,
     });
-    this.h2 = createHttp2({ maxSessionMemory: 64, settings: { maxHeaderListSize: opts.maxHeaderSize } });
-    // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
-    if (opts.idleTimeout > 0) this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
-    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null));
     // Half-open like node:http's own server (a client may half-close after its request);
     // a 64 KiB write high-water mark keeps a 16 KiB answer from tripping back-pressure.
     this.net = createNet({ noDelay: true, allowHalfOpen: true, highWaterMark: 64 * 1024 }, (socket) => this.onConnection(socket));
@@ -182,10 +104,7 @@ export class EntryPoint implements H1Server {
       this.net.once('error', reject);
       this.net.listen({ port: this.opts.port, host: this.opts.host, exclusive: false }, () => {
         this.net.off('error', reject);
-        // node:http starts its header/request timeout checks when the server emits
-        // 'listening'; this server never listens itself (connections come from the
-        // net listener), so start them explicitly.
-        this.h1.emit('listening');
+        this.node.started();
         if (this.fastPath) {
           this.sweep = setInterval(() => this.checkTimeouts(), 1000);
           this.sweep.unref();
@@ -220,21 +139,12 @@ export class EntryPoint implements H1Server {
       socket.off('timeout', silent);
       // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
       if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
-        socket.pause();
-        socket.unshift(first);
-        // node:http2 reads a net.Socket's handle natively and would miss the bytes
-        // already read; hand it a stream that replays them instead.
-        this.h2.emit('connection', replayStream(socket));
+        this.node.http2(socket, first);
       } else if (this.fastPath) {
         const conn = new H1Connection(this, socket, Date.now());
         this.h1conns.add(conn);
         conn.onData(first);
-      } else {
-        socket.pause();
-        socket.unshift(first);
-        this.h1.emit('connection', socket);
-        socket.resume();
-      }
+      } else this.node.http1(socket, first);
     });
   }
 
@@ -267,51 +177,20 @@ export class EntryPoint implements H1Server {
   }
 
   handOver(socket: Socket, bytes: Buffer): void {
-    socket.pause();
-    socket.unshift(bytes);
-    this.h1.emit('connection', socket);
-    socket.resume();
+    this.node.http1(socket, bytes);
   }
 
   forget(conn: H1Connection): void {
     this.h1conns.delete(conn);
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse | null, upgrade: { socket: Duplex; head: Buffer } | null): void {
-    const remoteIp = normalizeIp(peerAddress(req));
-    let headers = req.headers;
-    if (req.httpVersionMajor === 2) {
-      // Pseudo-headers stay on the request (its method/url read them); upstream gets a clean copy.
-      const clean: IncomingMessage['headers'] = {};
-      for (const k in headers) if (k.charCodeAt(0) !== 58 /* : */) clean[k] = headers[k];
-      const authority = headers[':authority'];
-      if (clean.host === undefined && typeof authority === 'string') clean.host = authority;
-      headers = clean;
-    }
+  // ---- NodeExchangeHost: requests parsed by node:http and node:http2 ----
+
+  open(req: IncomingMessage, rw: ResponseWriter, remoteIp: string, headers: IncomingMessage['headers'], url: string, upgrade: Upgrade | null): RequestContext {
     const clientIp = this.forwarded.apply(headers, remoteIp);
-    const rw: ResponseWriter = res !== null ? new NodeResponseWriter(res) : new SocketResponseWriter(upgrade!.socket);
-    const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, req.url ?? '/', upgrade, undefined);
-    (rw as NodeResponseWriter | SocketResponseWriter).ctx = ctx;
-    if (headers !== req.headers) ctx.headers = headers;
+    const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, url, upgrade, undefined);
     this.inFlight++;
-    // One listener per exchange (never extra properties on node's objects: that would
-    // change their hidden classes and slow node's own code down).
-    if (res !== null) {
-      ctx.res = res;
-      const wt = this.opts.writeTimeout;
-      if (wt > 0) {
-        // writeTimeout: the whole response must be written within this time (Go's WriteTimeout).
-        const timer = setTimeout(() => res.destroy(), wt);
-        res.once('close', () => {
-          clearTimeout(timer);
-          this.finish(ctx, res.writableFinished);
-        });
-      } else res.once('close', () => this.finish(ctx, res.writableFinished));
-      if (this.closing) res.setHeader('connection', 'close');
-    } else {
-      upgrade!.socket.once('close', () => this.finish(ctx, false));
-    }
-    this.run(ctx);
+    return ctx;
   }
 
   private newContext(
@@ -321,7 +200,7 @@ export class EntryPoint implements H1Server {
     clientIp: string,
     headers: IncomingMessage['headers'],
     url: string,
-    upgrade: { socket: Duplex; head: Buffer } | null,
+    upgrade: Upgrade | null,
     body: RequestBody | null | undefined,
   ): RequestContext {
     const q = url.indexOf('?');
@@ -339,7 +218,7 @@ export class EntryPoint implements H1Server {
     });
   }
 
-  private run(ctx: RequestContext): void {
+  run(ctx: RequestContext): void {
     const onStart = this.opts.onStart;
     if (onStart !== null) onStart(ctx);
     try {
@@ -351,7 +230,7 @@ export class EntryPoint implements H1Server {
   }
 
   /** The exchange is over (response finished, or the client went away). */
-  private finish(ctx: RequestContext, completed: boolean): void {
+  finish(ctx: RequestContext, completed: boolean): void {
     this.inFlight--;
     if (!completed) {
       ctx.clientGone = true;
@@ -375,8 +254,7 @@ export class EntryPoint implements H1Server {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     this.net.close();
-    this.h1.close(() => undefined); // stops node's timeout checks; connections are handled below
-    this.h1.closeIdleConnections();
+    this.node.closeIdle(); // connections still busy are handled below
     for (const c of this.h1conns) c.closeIfIdle();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
@@ -390,6 +268,6 @@ export class EntryPoint implements H1Server {
     }
     for (const s of this.sockets) s.destroy();
     if (this.sweep !== null) clearInterval(this.sweep);
-    this.h2.close();
+    this.node.close();
   }
 }

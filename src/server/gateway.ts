@@ -10,25 +10,12 @@ import type { MiddlewareRegistry } from '../middlewares/registry.js';
 import type { RateLimitStore } from '../middlewares/types.js';
 import type { Logger } from '../log.js';
 import { buildRuntime, type Runtime } from './build.js';
-import { EntryPoint } from './entrypoint.js';
+import { EntryPoint, type EntryPointSpec } from './entrypoint.js';
 import type { Handler } from '../http/handler.js';
 import type { RequestContext } from '../http/exchange.js';
-import type { ForwardedPolicy } from './forwarded.js';
 
-export interface EntryPointSpec {
-  name: string;
-  host: string | undefined;
-  port: number;
-  forwarded: ForwardedPolicy;
-  readTimeout: number;
-  idleTimeout: number;
-  writeTimeout: number;
-  graceTimeout: number;
-  /** HTTP/1.1 server (entryPoints.<name>.http.server). */
-  http1?: 'gatehouse' | 'node';
-  /** Keep accepting requests this long after a shutdown signal (`/ping` already answers 503). */
-  acceptGraceTimeout?: number;
-}
+/** One entry point as configured; defined beside the entry point, which is built from it. */
+export type { EntryPointSpec } from './entrypoint.js';
 
 export interface GatewayOptions {
   entryPoints: readonly EntryPointSpec[];
@@ -57,12 +44,7 @@ export class Gateway {
     for (const spec of opts.entryPoints) {
       this.eps.push(
         new EntryPoint(
-          {
-            name: spec.name, host: spec.host, port: spec.port, forwarded: spec.forwarded,
-            readTimeout: spec.readTimeout, idleTimeout: spec.idleTimeout, writeTimeout: spec.writeTimeout, http1: spec.http1 ?? 'gatehouse',
-            maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, log: opts.log, onEnd: opts.onEnd ?? null,
-            onStart: opts.onStart ?? null,
-          },
+          { ...spec, maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, log: opts.log, onEnd: opts.onEnd ?? null, onStart: opts.onStart ?? null },
           notReady,
         ),
       );

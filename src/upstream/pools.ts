@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { H2cDispatcher } from './h2c.js';
-import { RawPool } from './raw-pool.js';
+import { RawPool } from './raw/pool.js';
 import type { UpstreamDispatcher } from './proxy.js';
 import type { ServersTransportConfig } from '../config/schema.js';
 import { parseDuration } from '../util/duration.js';

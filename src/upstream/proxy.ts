@@ -9,12 +9,13 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { sendText } from '../http/answers.js';
 import type { RequestContext } from '../http/exchange.js';
+import { statusLine } from '../http1/reasons.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import type { ViewDataHandler } from './raw-pool.js';
+import type { ViewDataHandler } from './raw/pool.js';
 
 /**
  * An upstream connection pool as the proxy uses it: undici's `dispatch` with
- * the new handler API. undici's Pool, the raw HTTP/1.1 pool (raw-pool.ts) and
+ * the new handler API. undici's Pool, the raw HTTP/1.1 pool (raw/pool.ts) and
  * the h2c client (h2c.ts) implement it.
  */
 export interface UpstreamDispatcher {
@@ -125,7 +126,7 @@ class Exchange implements ViewDataHandler {
       return;
     }
     const client = up.socket;
-    let head = `HTTP/1.1 ${statusCode} Switching Protocols\r\n`;
+    let head = statusLine(statusCode);
     for (const k in headers) {
       const v = headers[k];
       if (v === undefined) continue;
@@ -225,7 +226,7 @@ class Exchange implements ViewDataHandler {
       if (ctx.upgrade !== null) {
         const status = isTimeout(err) ? 504 : 502;
         ctx.status = status;
-        ctx.upgrade.socket.end(`HTTP/1.1 ${status} ${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        ctx.upgrade.socket.end(`${statusLine(status)}connection: close\r\ncontent-length: 0\r\n\r\n`);
       } else if (isTimeout(err)) sendText(ctx, 504, 'Gateway Timeout');
       else if (ctx.clientGone || (ctx.res !== null && ctx.res.destroyed && !ctx.res.writableFinished)) {
         ctx.status = 499;

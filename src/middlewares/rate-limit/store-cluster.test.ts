@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'node:events';
 import { attachPrimaryRateLimitStore } from './store-primary.js';
 import { createWorkerRateLimitStore } from './store-worker.js';
-import { send } from '../source-criterion/test-request.js';
+import { send } from '../../../test/support/http-request.js';
 
-const fixture = fileURLToPath(new URL('./cluster-worker.fixture.ts', import.meta.url));
+const fixture = fileURLToPath(new URL('../../../test/support/rate-limit-worker.ts', import.meta.url));
 
 function forkWorker(options: object): Promise<{ worker: Worker; url: string }> {
   return new Promise((resolve, reject) => {

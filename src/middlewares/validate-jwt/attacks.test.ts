@@ -4,7 +4,7 @@ import { generateKeyPair, exportJWK, SignJWT, CompactEncrypt, type JWTPayload, t
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { middleware, validateJwtStatus } from './index.js';
 import type { ValidateJwtOptions } from './schema.js';
-import { serveHandler, serveUpstream, echoHandler, testDeps, type Running } from '../../testing/handler-server.js';
+import { serveHandler, serveUpstream, echoHandler, testDeps, type Running } from '../../../test/support/handler-server.js';
 
 const closers: Array<() => void | Promise<void>> = [];
 const servers: Running[] = [];

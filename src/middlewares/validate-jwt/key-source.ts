@@ -4,8 +4,8 @@
  * [minTtlMs, maxTtlMs]); refreshed in the background when stale; refetched on an
  * unknown `kid` at most once per cooldown; a failed fetch keeps the last good keys.
  */
-import type { VerifyKey } from './jws.js';
-import { importJwks } from './keys.js';
+import type { VerifyKey } from '../../jose/jws.js';
+import { importJwks } from '../../jose/keys.js';
 import { fetchJson, type FetchLimits } from './fetch-json.js';
 
 export interface KeySourceOptions {

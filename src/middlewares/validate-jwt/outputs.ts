@@ -28,7 +28,6 @@ export function headerValue(v: unknown): string | null {
   else s = String(v);
   s = s.replace(UNSAFE, '');
   // Node refuses header values with characters above U+00FF; keep them readable as escapes.
-  // eslint-disable-next-line no-control-regex
   if (/[^\t\x20-\xff]/.test(s)) s = s.replace(/[^\t\x20-\xff]/g, (c) => encodeURIComponent(c));
   return s.length > 4096 ? s.slice(0, 4096) : s;
 }

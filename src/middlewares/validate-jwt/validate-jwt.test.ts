@@ -4,7 +4,7 @@ import { generateKeyPair, exportJWK, SignJWT, type JWTPayload, type CryptoKey } 
 import { createPublicKey, createHmac, randomBytes } from 'node:crypto';
 import { middleware } from './index.js';
 import type { ValidateJwtOptions } from './schema.js';
-import { serveHandler, echoHandler, testDeps, type Echo, type Running } from '../../testing/handler-server.js';
+import { serveHandler, echoHandler, testDeps, type Echo, type Running } from '../../../test/support/handler-server.js';
 
 const closers: Array<() => void | Promise<void>> = [];
 const servers: Running[] = [];
@@ -66,7 +66,7 @@ test('missing token: JWT not present. with RFC 6750 header', async () => {
 
 test('wrong scheme and malformed tokens: Invalid JWT. (token never echoed)', async () => {
   const t = await sign(good());
-  let res = await fetch(url, { headers: { authorization: `Basic ${t}` } });
+  const res = await fetch(url, { headers: { authorization: `Basic ${t}` } });
   assert.equal(res.status, 401);
   assert.deepEqual(await res.json(), { statusCode: 401, message: 'Invalid JWT.' });
   for (const bad of ['abc', 'a.b.c', `${t}x!`, '....', t.split('.').slice(0, 2).join('.')]) {

@@ -5,8 +5,8 @@
  * an unknown `kid` triggers a permitted refetch.
  */
 import { parseDuration } from '../../util/duration.js';
-import { ALL_ALGS, verifySignature, parseCompact, type ParsedJws, type VerifyKey } from './jws.js';
-import { importInlineKey } from './keys.js';
+import { ALL_ALGS, verifySignature, parseCompact, type ParsedJws, type VerifyKey } from '../../jose/jws.js';
+import { importInlineKey } from '../../jose/keys.js';
 import { RemoteKeySource, type KeySourceStatus } from './key-source.js';
 import { checkClaims, compileClaimRules, MESSAGES, type ClaimRules } from './claims.js';
 import { TokenCache, tokenKey, type CachedToken } from './token-cache.js';

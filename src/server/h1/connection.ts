@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ChunkedDecoder } from '../../http1/chunked.js';
 import { BodyKind, parseRequestHead, type RequestHead } from '../../http1/request-head.js';
-import { REASONS } from '../../http1/tokens.js';
+import { reasonPhrase } from '../../http1/reasons.js';
 import type { ClientRequest } from '../../http/exchange.js';
 import { H1ResponseWriter, type WriterHost } from './writer.js';
 
@@ -71,7 +71,7 @@ const MAX_DISCARD = 256 * 1024;
 const LINGER_MS = 5_000;
 
 function errorAnswer(status: number, reason: string): string {
-  const text = REASONS[status] ?? 'Error';
+  const text = reasonPhrase(status);
   const body = `${text}: ${reason}\n`;
   return `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }

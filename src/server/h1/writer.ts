@@ -10,7 +10,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../../http/exchange.js';
 import type { ResponseWriter } from '../../http/response-writer.js';
 import { hasToken } from '../../http1/request-head.js';
-import { statusLine, TCHAR } from '../../http1/tokens.js';
+import { statusLine } from '../../http1/reasons.js';
+import { INVALID_VALUE_CHAR, isToken } from '../../http1/tokens.js';
 
 /** What the writer needs from its connection. */
 export interface WriterHost {
@@ -27,7 +28,6 @@ export interface WriterHost {
 
 /** Head and body up to this size are copied into one buffer (one send); larger bodies go out corked (one writev). */
 const COALESCE = 4096;
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const LAST_CHUNK = '0\r\n\r\n';
 
 let dateSecond = -1;
@@ -43,14 +43,8 @@ function httpDate(): string {
   return dateValue;
 }
 
-function validName(k: string): boolean {
-  if (k.length === 0) return false;
-  for (let i = 0; i < k.length; i++) if (TCHAR[k.charCodeAt(i)] !== 1) return false;
-  return true;
-}
-
 function headerLine(k: string, v: string): string {
-  if (INVALID_VALUE.test(v)) throw new TypeError(`invalid character in the value of response header "${k}"`);
+  if (INVALID_VALUE_CHAR.test(v)) throw new TypeError(`invalid character in the value of response header "${k}"`);
   return `${k}: ${v}\r\n`;
 }
 
@@ -128,7 +122,7 @@ export class H1ResponseWriter implements ResponseWriter {
           break;
         default:
       }
-      if (!validName(k)) throw new TypeError(`invalid response header name "${k}"`);
+      if (!isToken(k)) throw new TypeError(`invalid response header name "${k}"`);
       if (typeof v === 'object') for (const x of v) out += headerLine(k, x);
       else out += headerLine(k, typeof v === 'string' ? v : String(v));
     }
@@ -256,7 +250,11 @@ export class H1ResponseWriter implements ResponseWriter {
     this.head = null;
     if (this.ended) return; // over, or detached by the connection (which answers on its own)
     this.ended = true;
-    this.conn.socket.destroy();
+    const socket = this.conn.socket;
+    // A close-delimited body (HTTP/1.0 client, no content-length) ends when the connection
+    // does: a FIN would read as its end, only a reset tells the client it was cut.
+    if (this.headersSent && !this.noBody && !this.chunked && this.length < 0) socket.resetAndDestroy();
+    else socket.destroy();
   }
 
   addTrailers(trailers: OutgoingHttpHeaders): void {
@@ -265,7 +263,7 @@ export class H1ResponseWriter implements ResponseWriter {
     for (const k in trailers) {
       const v = trailers[k];
       if (v === undefined) continue;
-      if (!validName(k)) throw new TypeError(`invalid trailer name "${k}"`);
+      if (!isToken(k)) throw new TypeError(`invalid trailer name "${k}"`);
       if (typeof v === 'object') for (const x of v) t += headerLine(k, x);
       else t += headerLine(k, String(v));
     }

@@ -5,7 +5,7 @@ import { createServer as createHttpServer, type IncomingHttpHeaders, type Reques
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Readable, type Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { RawPool, type RawPoolOptions } from './raw-pool.js';
+import { RawPool, type RawPoolOptions } from './pool.js';
 
 // --- a handler that records what it is told (undici 7's handler API) --------
 

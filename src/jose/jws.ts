@@ -1,5 +1,7 @@
 /**
  * JWS compact serialization: parsing and signature checks with node:crypto.
+ * One of the JOSE primitives (src/jose/), shared by the validateJwt middleware
+ * and the token issuer (src/identity/); it imports nothing else of the project.
  * Synchronous on purpose (the request path awaits nothing once keys are known).
  * Every key is bound to one algorithm family when it is imported (keys.ts), so an
  * RSA public key can never be used as an HMAC secret.

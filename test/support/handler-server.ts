@@ -1,15 +1,16 @@
 /**
  * Test helpers: run a Handler (a middleware chain or a service) on a real
  * loopback HTTP server, and start simple real upstream servers.
- * Used by unit tests beside the code; never imported by production code.
+ * Used by unit tests beside the code; kept under test/ so that nothing of it
+ * is in the shipped build (tsconfig.json builds src/ and bench/).
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { contextFromRequest } from '../server/make-context.js';
-import { sendText } from '../http/answers.js';
-import type { Handler, Middleware } from '../http/handler.js';
-import { silentLogger } from '../log.js';
-import type { MiddlewareDeps, RateLimitStore } from '../middlewares/types.js';
+import { contextFromRequest } from '../../src/server/make-context.js';
+import { sendText } from '../../src/http/answers.js';
+import type { Handler, Middleware } from '../../src/http/handler.js';
+import { silentLogger } from '../../src/log.js';
+import type { MiddlewareDeps, RateLimitStore } from '../../src/middlewares/types.js';
 
 export interface Running {
   url: string;

@@ -1,14 +1,16 @@
 /**
  * Test fixture (not a test): a cluster worker that serves the rateLimit
  * middleware backed by the IPC worker store on its own loopback port, tells
- * the primary its URL, and exits when asked. Run by store-cluster.test.ts.
+ * the primary its URL, and exits when asked. Started by
+ * src/middlewares/rate-limit/store-cluster.test.ts as the cluster's worker
+ * script (`cluster.setupPrimary({ exec })`, through tsx).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { contextFromRequest } from '../../server/make-context.js';
-import { echoHandler, testDeps } from '../../testing/handler-server.js';
-import { createWorkerRateLimitStore } from './store-worker.js';
-import { middleware as rateLimit } from './index.js';
+import { contextFromRequest } from '../../src/server/make-context.js';
+import { echoHandler, testDeps } from './handler-server.js';
+import { createWorkerRateLimitStore } from '../../src/middlewares/rate-limit/store-worker.js';
+import { middleware as rateLimit } from '../../src/middlewares/rate-limit/index.js';
 
 const store = createWorkerRateLimitStore(process, { timeoutMs: 2000 });
 const options = JSON.parse(process.env.GH_RL_OPTIONS ?? '{}') as Parameters<typeof rateLimit.create>[0];

@@ -1,6 +1,8 @@
 /**
  * Key import: JWK, PEM (public key or certificate), RSA modulus/exponent, and
  * base64 symmetric secrets. Each key is bound to its family and algorithms here.
+ * Used by validateJwt (configured and fetched keys) and by the token issuer
+ * (registered client certificates).
  */
 import { createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { algsForKey, type KeyFamily, type VerifyKey } from './jws.js';

@@ -1,6 +1,6 @@
 /**
  * The raw pool lends its read memory to handlers that implement
- * `onResponseDataView` (raw-pool.ts): these tests check that memory a handler
+ * `onResponseDataView` (raw/connection.ts, raw/exchange.ts): these tests check that memory a handler
  * said it kept is never read into again, that memory it released is reused,
  * and that handlers without the method get copies they may keep.
  */
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
-import { RawPool, type ViewDataHandler } from './raw-pool.js';
+import { RawPool, type ViewDataHandler } from './pool.js';
 
 const servers: Server[] = [];
 const pools: RawPool[] = [];

@@ -1,11 +1,12 @@
 /**
- * Shared helpers for the kubernetes provider tests (YAML text → documents →
- * fragment, and a small Service/Endpoints/Middleware base). Test-only.
+ * Shared helpers for the Kubernetes objects tests
+ * (src/providers/formats/kubernetes/): YAML text → documents → fragment, and
+ * a small Service/Endpoints/Middleware base.
  */
 import assert from 'node:assert/strict';
-import type { SourceDocument } from '../../../config/model.js';
-import { fromKubernetesObjects, type KubernetesConvertOptions } from './convert.js';
-import { parseYamlDocuments } from './documents.js';
+import type { SourceDocument } from '../../src/config/model.js';
+import { fromKubernetesObjects, type KubernetesConvertOptions } from '../../src/providers/formats/kubernetes/convert.js';
+import { parseYamlDocuments } from '../../src/providers/formats/kubernetes/documents.js';
 
 export function yamlDocs(text: string, file = 'test.yaml'): SourceDocument[] {
   const { documents, issues } = parseYamlDocuments(text, file);

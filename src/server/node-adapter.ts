@@ -1,0 +1,192 @@
+/**
+ * The part of an entry point that runs on node's own servers: node:http for
+ * what the fast path does not serve (upgrades, Expect, CONNECT, absolute-form
+ * targets, or every request with `http.server=node`), node:http2 for cleartext
+ * HTTP/2 with prior knowledge (gRPC), and WebSocket upgrades, whose rejections
+ * are written on the raw socket (SocketResponseWriter). It turns node's
+ * request and response objects into an exchange of the entry point
+ * (entrypoint.ts), which owns the context, the handler and the bookkeeping.
+ */
+import { createServer as createHttp1, type IncomingHttpHeaders, type IncomingMessage, type Server as Http1Server, type ServerResponse } from 'node:http';
+import { createServer as createHttp2, type ServerHttp2Session, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import type { RequestContext } from '../http/exchange.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { reasonPhrase } from '../http1/reasons.js';
+import { normalizeIp } from '../http/host.js';
+import { NodeResponseWriter, SocketResponseWriter } from './node-writers.js';
+
+/** The client socket of an upgrade request and the bytes read past its head. */
+export interface Upgrade {
+  socket: Duplex;
+  head: Buffer;
+}
+
+/** What the adapter needs from its entry point. */
+export interface NodeExchangeHost {
+  readonly closing: boolean;
+  /**
+   * Open an exchange for a request node parsed: apply the forwarded-headers
+   * policy to `headers`, build the context (its body is the request itself
+   * when it has one) and count it in flight. The caller then runs it.
+   */
+  open(req: IncomingMessage, rw: ResponseWriter, remoteIp: string, headers: IncomingHttpHeaders, url: string, upgrade: Upgrade | null): RequestContext;
+  /** Run the handler for an opened exchange. */
+  run(ctx: RequestContext): void;
+  /** The exchange is over: the response finished (`completed`), or the client went away. */
+  finish(ctx: RequestContext, completed: boolean): void;
+}
+
+export interface NodeAdapterOptions {
+  /** Max request header bytes (431 beyond). */
+  maxHeaderSize: number;
+  /** ms; 0 disables. */
+  readTimeout: number;
+  /** Time allowed for a request head, ms. */
+  headersTimeout: number;
+  idleTimeout: number;
+  writeTimeout: number;
+}
+
+const PEER = Symbol('gatehouse.peer');
+
+/** A Duplex over `socket` that starts with the bytes already read (unshifted). */
+export function replayStream(socket: Socket): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  (d as unknown as Record<symbol, string | undefined>)[PEER] = socket.remoteAddress;
+  socket.on('data', (chunk: Buffer) => {
+    if (!d.push(chunk)) socket.pause();
+  });
+  socket.once('end', () => d.push(null));
+  socket.once('close', () => d.destroy());
+  socket.once('error', (err) => d.destroy(err));
+  socket.resume();
+  return d;
+}
+
+/** Peer address of a request, also for HTTP/2 streams carried over a replay stream. */
+function peerAddress(req: IncomingMessage): string | undefined {
+  const direct = req.socket?.remoteAddress;
+  if (direct !== undefined) return direct;
+  const inner = (req.socket as unknown as { stream?: Record<symbol, string | undefined> } | undefined)?.stream;
+  return inner?.[PEER];
+}
+
+/** node:http and node:http2 servers that never listen themselves: the entry point hands them connections. */
+export class NodeAdapter {
+  private readonly h1: Http1Server;
+  private readonly h2: Http2Server;
+
+  constructor(private readonly host: NodeExchangeHost, private readonly opts: NodeAdapterOptions) {
+    this.h1 = createHttp1({
+      maxHeaderSize: opts.maxHeaderSize,
+      requestTimeout: opts.readTimeout,
+      headersTimeout: opts.headersTimeout,
+      keepAliveTimeout: opts.idleTimeout,
+      connectionsCheckingInterval: 1000,
+    }, (req, res) => this.onRequest(req, res, null));
+    this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onRequest(req, null, { socket, head }));
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const body = reasonPhrase(code);
+      socket.end(`HTTP/1.1 ${code} ${body}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    });
+    this.h2 = createHttp2({ maxSessionMemory: 64, settings: { maxHeaderListSize: opts.maxHeaderSize } });
+    // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
+    if (opts.idleTimeout > 0) this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
+    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null));
+  }
+
+  /**
+   * node:http starts its header/request timeout checks when the server emits
+   * 'listening'; this server never listens itself (connections come from the
+   * entry point's net listener), so the entry point starts them explicitly.
+   */
+  started(): void {
+    this.h1.emit('listening');
+  }
+
+  /** An HTTP/1.x connection for node:http; `first` are the bytes already read from it. */
+  http1(socket: Socket, first: Buffer): void {
+    socket.pause();
+    socket.unshift(first);
+    this.h1.emit('connection', socket);
+    socket.resume();
+  }
+
+  /**
+   * An HTTP/2 connection (the preface is in `first`). node:http2 reads a
+   * net.Socket's handle natively and would miss the bytes already read; it
+   * gets a stream that replays them instead.
+   */
+  http2(socket: Socket, first: Buffer): void {
+    socket.pause();
+    socket.unshift(first);
+    this.h2.emit('connection', replayStream(socket));
+  }
+
+  /** Stop node's timeout checks and close idle HTTP/1 connections (the entry point destroys the rest). */
+  closeIdle(): void {
+    this.h1.close(() => undefined);
+    this.h1.closeIdleConnections();
+  }
+
+  close(): void {
+    this.h2.close();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse | null, upgrade: Upgrade | null): void {
+    const host = this.host;
+    const remoteIp = normalizeIp(peerAddress(req));
+    let headers = req.headers;
+    if (req.httpVersionMajor === 2) {
+      // Pseudo-headers stay on the request (its method/url read them); upstream gets a clean copy.
+      const clean: IncomingMessage['headers'] = {};
+      for (const k in headers) if (k.charCodeAt(0) !== 58 /* : */) clean[k] = headers[k];
+      const authority = headers[':authority'];
+      if (clean.host === undefined && typeof authority === 'string') clean.host = authority;
+      headers = clean;
+    }
+    const rw: NodeResponseWriter | SocketResponseWriter = res !== null ? new NodeResponseWriter(res) : new SocketResponseWriter(upgrade!.socket);
+    const ctx = host.open(req, rw, remoteIp, headers, req.url ?? '/', upgrade);
+    rw.ctx = ctx;
+    if (headers !== req.headers) ctx.headers = headers;
+    // One listener per exchange (never extra properties on node's objects: that would
+    // change their hidden classes and slow node's own code down).
+    if (res !== null) {
+      ctx.res = res;
+      const wt = this.opts.writeTimeout;
+      if (wt > 0) {
+        // writeTimeout: the whole response must be written within this time (Go's WriteTimeout).
+        const timer = setTimeout(() => res.destroy(), wt);
+        res.once('close', () => {
+          clearTimeout(timer);
+          host.finish(ctx, res.writableFinished);
+        });
+      } else res.once('close', () => host.finish(ctx, res.writableFinished));
+      if (host.closing) res.setHeader('connection', 'close');
+    } else {
+      upgrade!.socket.once('close', () => host.finish(ctx, false));
+    }
+    host.run(ctx);
+  }
+}
