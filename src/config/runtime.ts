@@ -9,6 +9,20 @@ import type { MiddlewareConfig, RouterConfig, ServersTransportConfig, ServiceCon
 
 export type ItemStatus = 'enabled' | 'disabled' | 'warning';
 
+/**
+ * A reference from a service or middleware to another item, as written and as
+ * the compiler resolved it. The build follows `name` and never resolves again.
+ */
+export interface ResolvedRef {
+  readonly kind: 'service' | 'middleware' | 'serversTransport';
+  /** Field path inside the item's configuration, e.g. `weighted.services[0].name`. */
+  readonly field: string;
+  /** The name as written (`svc`, `svc@other`). */
+  readonly ref: string;
+  /** The qualified name it resolves to (`svc@file`); the item may not exist (then this one is disabled). */
+  readonly name: string;
+}
+
 interface RuntimeItem {
   /** Qualified name, `name@provider`. */
   name: string;
@@ -35,7 +49,10 @@ export interface RuntimeMiddleware extends RuntimeItem {
   /** Middleware type key, e.g. `headers`. */
   type: string;
   config: MiddlewareConfig;
+  /** Routers and middlewares that use it (sorted). */
   usedBy: string[];
+  /** Services and middlewares its options point to (`chain`, `errors`). */
+  refs: ResolvedRef[];
 }
 
 export type ServiceKind = 'loadbalancer' | 'weighted' | 'mirroring' | 'failover' | 'internal';
@@ -43,11 +60,16 @@ export type ServiceKind = 'loadbalancer' | 'weighted' | 'mirroring' | 'failover'
 export interface RuntimeService extends RuntimeItem {
   type: ServiceKind;
   config: ServiceConfig;
+  /** Routers, services and middlewares that use it (sorted). */
   usedBy: string[];
+  /** Child services and the serversTransport it points to. */
+  refs: ResolvedRef[];
 }
 
 export interface RuntimeServersTransport extends RuntimeItem {
   config: ServersTransportConfig;
+  /** Services that use it (sorted). */
+  usedBy: string[];
 }
 
 export interface Snapshot {

@@ -1,9 +1,14 @@
+/**
+ * Middleware definitions by configuration key (and alias), with option
+ * validation (the shared schema-error formatter) and the references each
+ * type declares. Satisfies the compiler's `KindRegistry`.
+ */
 import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from '../config/compile/validate.js';
+import type { KindRegistry, Problem, Reference } from '../config/compile/registry.js';
 import type { MiddlewareDefinition } from './types.js';
 
-/** Middleware definitions by config key (and alias), with option validation. */
-export class MiddlewareRegistry {
+export class MiddlewareRegistry implements KindRegistry<MiddlewareDefinition> {
   private readonly byKey: Map<string, MiddlewareDefinition> = new Map();
 
   constructor(defs: readonly MiddlewareDefinition<TSchema>[]) {
@@ -22,19 +27,17 @@ export class MiddlewareRegistry {
     return [...new Set([...this.byKey.values()].map((d) => d.type))].sort();
   }
 
-  /** Validate options; returns problems as `{ path, message }` with dotted paths relative to the options. */
-  validate(def: MiddlewareDefinition, options: unknown): Array<{ path: string; message: string }> {
-    const out: Array<{ path: string; message: string }> = [];
-    for (const e of Value.Errors(def.schema, options)) {
-      const path = e.path.split('/').filter((p) => p !== '').join('.');
-      out.push({ path, message: describeSchemaError(e.message, e.value) });
-      if (out.length >= 20) break;
-    }
-    return out;
+  typeOf(def: MiddlewareDefinition): string {
+    return def.type;
   }
-}
 
-function describeSchemaError(message: string, value: unknown): string {
-  const got = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 60) ?? String(value);
-  return `${message.replace(/^Expected/, 'expected')} (got ${got})`;
+  /** Validate options; returns problems with dotted paths relative to the options. */
+  validate(def: MiddlewareDefinition, options: unknown): Problem[] {
+    return schemaProblems(def.schema, options);
+  }
+
+  /** The services and middlewares valid `options` point to (none when the type declares no `references`). */
+  references(def: MiddlewareDefinition, options: unknown): Reference[] {
+    return def.references?.(options) ?? [];
+  }
 }

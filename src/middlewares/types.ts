@@ -1,8 +1,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Handler, Middleware } from '../http/handler.js';
 import type { Logger } from '../log.js';
+import type { Reference } from '../config/compile/registry.js';
 
-export type { Handler, Middleware };
+export type { Handler, Middleware, Reference };
 
 /**
  * Cross-worker state for middlewares that must hold a limit across all worker
@@ -23,9 +24,13 @@ export interface MiddlewareDeps {
   readonly name: string;
   /** Provider suffix of the name (`file`, `kubernetescrd`, `internal`). */
   readonly provider: string;
-  /** Handler of a service by (possibly unqualified) name; throws Error with a clear message if unknown or broken. */
+  /**
+   * Handler of a service, by the name as written in the options. Only names
+   * that `references` declared are answered (the compiler resolved them);
+   * throws an Error with a clear message otherwise.
+   */
   service(name: string): Handler;
-  /** Another middleware by (possibly unqualified) name (chain); throws if unknown, broken or cyclic. */
+  /** Another middleware (chain), by the name as written; the same rule as `service`. */
   middleware(name: string): Middleware;
   readonly rateLimitStore: RateLimitStore;
   readonly log: Logger;
@@ -37,7 +42,9 @@ export interface MiddlewareDeps {
 
 /**
  * One middleware kind. `type` is its key in configuration (`headers`, `basicAuth`, …);
- * `schema` is the single source of its option types and validation; `create`
+ * `schema` is the single source of its option types and validation; `references`
+ * names the services and middlewares the options point to, so the compiler
+ * checks them (missing, disabled, cycles) before any worker builds; `create`
  * builds the middleware once per configuration snapshot and may throw an Error
  * whose message names the offending field (`field: message`) for semantic problems.
  */
@@ -46,6 +53,12 @@ export interface MiddlewareDefinition<S extends TSchema = TSchema> {
   /** Other accepted keys (e.g. ipWhiteList for ipAllowList). */
   readonly aliases?: readonly string[];
   readonly schema: S;
+  /**
+   * The services and middlewares the (valid) options point to, with the field
+   * path inside the options (`service`, `middlewares[0]`). Names as written:
+   * the compiler qualifies them. Omit when the options reference nothing.
+   */
+  references?(options: Static<S>): Reference[];
   create(options: Static<S>, deps: MiddlewareDeps): Middleware;
 }
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Middleware } from '../../http/handler.js';
-import { echoHandler, serveHandler, testDeps, type Echo } from '../../testing/handler-server.js';
-import { send } from '../source-criterion/test-request.js';
+import { echoHandler, serveHandler, testDeps, type Echo } from '../../../test/support/handler-server.js';
+import { send } from '../../../test/support/http-request.js';
 import { middleware } from './index.js';
 
 /** A middleware that appends its tag to the x-trace request header. */

@@ -1,7 +1,8 @@
 /**
  * chain (Traefik): a reusable list of other middlewares, applied in order
- * (the first is the outermost). References are resolved once per snapshot
- * through deps.middleware, which reports unknown, broken or cyclic names.
+ * (the first is the outermost). The names are declared as references, so
+ * the compiler reports unknown, broken or cyclic ones; deps.middleware hands
+ * over the ones it resolved.
  */
 import { Type } from '@sinclair/typebox';
 import type { Handler, Middleware } from '../../http/handler.js';
@@ -17,6 +18,7 @@ export const ChainSchema = Type.Object(
 export const middleware = defineMiddleware({
   type: 'chain',
   schema: ChainSchema,
+  references: (o) => o.middlewares.map((name, i) => ({ kind: 'middleware' as const, name, field: `middlewares[${i}]` })),
   create(o, deps) {
     const list: Middleware[] = [];
     for (let i = 0; i < o.middlewares.length; i++) {

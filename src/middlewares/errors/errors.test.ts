@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Handler } from '../../http/handler.js';
-import { serveHandler, serveUpstream, testDeps, type Running } from '../../testing/handler-server.js';
+import { serveHandler, serveUpstream, testDeps, type Running } from '../../../test/support/handler-server.js';
 import { buildLoadBalancer } from '../../services/load-balancer.js';
 import { PoolSet } from '../../upstream/pools.js';
 import { silentLogger } from '../../log.js';
-import { send } from '../source-criterion/test-request.js';
+import { send } from '../../../test/support/http-request.js';
 import { middleware } from './index.js';
 import { parseCodeRanges } from './status-ranges.js';
 

@@ -42,6 +42,8 @@ function plain(ctx: RequestContext, code: number): void {
 export const middleware = defineMiddleware({
   type: 'errors',
   schema: ErrorsSchema,
+  // Checked by the compiler (missing, disabled) before any worker builds.
+  references: (o) => [{ kind: 'service', name: o.service, field: 'service' }],
   create(o, deps) {
     let ranges: CodeRanges;
     try {

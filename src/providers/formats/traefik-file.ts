@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue, SourceLocation } from '../../errors.js';
+import { describeSchemaError } from '../../config/compile/validate.js';
 import { closest } from '../../util/closest.js';
 import { emptyFragment, type ConfigFragment, type Item, type SourceDocument } from '../../config/model.js';
 import { RouterSchema, ServersTransportSchema, ServiceSchema } from '../../config/schema.js';
@@ -162,16 +163,10 @@ function validate(section: Section, name: string, value: unknown, doc: SourceDoc
     if (seen.has(e.path)) continue;
     seen.add(e.path);
     const rel = e.path.split('/').filter((p) => p !== '').map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
-    fail(rel, describe(e.message, e.value));
+    fail(rel, describeSchemaError(e));
     if (seen.size >= 10) break;
   }
   return false;
-}
-
-function describe(message: string, value: unknown): string {
-  const m = message.replace(/^Expected/, 'expected');
-  if (m.startsWith('Unexpected property')) return 'unknown field';
-  return value === undefined ? m : `${m}, got ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}`;
 }
 
 /** Line of the closest existing ancestor of `path`. */

@@ -1,0 +1,103 @@
+/**
+ * The qualify and validate passes for serversTransports, services and
+ * middlewares: each item of each fragment gets its qualified name and a
+ * runtime entry, its shape is checked (one schema-error formatter), and, when
+ * the shape is right, the references it declares are queued for the resolve
+ * pass. A service's or middleware's kind comes from its registry.
+ */
+import type { ConfigFragment, Item } from '../model.js';
+import type { RuntimeMiddleware, RuntimeService, RuntimeServersTransport, ServiceKind, Snapshot } from '../runtime.js';
+import { ServersTransportSchema, type MiddlewareConfig, type ServersTransportConfig, type ServiceConfig } from '../schema.js';
+import { didYouMean } from '../../util/closest.js';
+import { qualify } from './qualify.js';
+import type { KindRegistry, Problem } from './registry.js';
+import type { RefNode } from './resolve.js';
+import type { StatusBook, StatusItem } from './status.js';
+import { schemaProblems } from './validate.js';
+
+/** What the passes share. */
+export interface PassContext {
+  readonly snap: Snapshot;
+  readonly book: StatusBook;
+  /** Items whose references the resolve pass follows. */
+  readonly nodes: RefNode[];
+}
+
+export function collectTransport(ctx: PassContext, frag: ConfigFragment, local: string, item: Item<ServersTransportConfig>): void {
+  const name = qualify(local, frag.provider);
+  const rt: RuntimeServersTransport = { name, provider: frag.provider, status: 'enabled', errors: [], source: item.source, config: item.value, usedBy: [] };
+  ctx.snap.serversTransports[name] = ctx.book.track('serversTransport', rt);
+  record(ctx, rt, '', schemaProblems(ServersTransportSchema, item.value), true);
+}
+
+export function collectService<S>(ctx: PassContext, registry: KindRegistry<S, ServiceKind>, frag: ConfigFragment, local: string, item: Item<ServiceConfig>): void {
+  const name = qualify(local, frag.provider);
+  const cfg = item.value as Record<string, unknown>;
+  const rs: RuntimeService = { name, provider: frag.provider, type: 'loadbalancer', status: 'enabled', errors: [], source: item.source, config: item.value, usedBy: [], refs: [] };
+  ctx.snap.services[name] = ctx.book.track('service', rs);
+  const keys = isObject(cfg) ? Object.keys(cfg) : [];
+  const unknown = keys.filter((k) => registry.get(k) === undefined);
+  for (const k of unknown) ctx.book.addError(rs, `unknown service kind "${k}"${didYouMean(k, registry.types())}`, true, k);
+  const kinds = keys.flatMap((key) => {
+    const def = registry.get(key);
+    return def === undefined ? [] : [{ key, def }];
+  });
+  const only = kinds.length === 1 ? kinds[0] : undefined;
+  if (only === undefined) {
+    const expected = `expected exactly one of ${registry.types().join(', ')}`;
+    // An unknown key alone already says what is wrong.
+    if (unknown.length === 0 || kinds.length > 1) ctx.book.addError(rs, kinds.length === 0 ? expected : `${expected}, got ${kinds.map((k) => k.key).join(' and ')}`, true);
+    return;
+  }
+  rs.type = registry.typeOf(only.def);
+  checkKind(ctx, rs, registry, only.def, only.key, cfg[only.key], 'service');
+}
+
+export function collectMiddleware<M>(ctx: PassContext, registry: KindRegistry<M>, frag: ConfigFragment, local: string, item: Item<MiddlewareConfig>): void {
+  const name = qualify(local, frag.provider);
+  const keys = isObject(item.value) ? Object.keys(item.value) : [];
+  const rm: RuntimeMiddleware = { name, provider: frag.provider, type: keys[0] ?? '', status: 'enabled', errors: [], source: item.source, config: item.value, usedBy: [], refs: [] };
+  ctx.snap.middlewares[name] = ctx.book.track('middleware', rm);
+  if (keys.length !== 1) {
+    ctx.book.addError(rm, `expected exactly one middleware type, got ${keys.length === 0 ? 'none' : keys.join(', ')}`, true);
+    return;
+  }
+  const key = keys[0] as string;
+  const def = registry.get(key);
+  if (def === undefined) {
+    ctx.book.addError(rm, `unknown middleware type "${key}"${didYouMean(key, registry.types())}`, true, key);
+    return;
+  }
+  rm.type = registry.typeOf(def);
+  checkKind(ctx, rm, registry, def, key, item.value[key], 'middleware');
+}
+
+/** Shape, then (when the shape is right) meaning and references, through the kind's registry. */
+function checkKind<D>(ctx: PassContext, item: RuntimeService | RuntimeMiddleware, registry: KindRegistry<D>, def: D, key: string, value: unknown, label: 'service' | 'middleware'): void {
+  const shape = registry.validate(def, value);
+  record(ctx, item, key, shape, true);
+  if (shape.length > 0) return;
+  record(ctx, item, key, registry.check?.(def, value) ?? [], false);
+  const declared = registry.references(def, value).map((r) => ({ ...r, field: joinField(key, r.field) }));
+  if (declared.length > 0) ctx.nodes.push({ label, item, declared, resolved: item.refs });
+}
+
+/** Each problem as an error of `item`, its path under `prefix` (the kind's key); `shape`: schema problems, which name their field. */
+function record(ctx: PassContext, item: StatusItem, prefix: string, problems: readonly Problem[], shape: boolean): void {
+  for (const p of problems) {
+    const field = joinField(prefix, p.path) || undefined;
+    if (shape) ctx.book.addFieldError(item, p.message, p.critical !== false, field);
+    else ctx.book.addError(item, p.message, p.critical !== false, field);
+  }
+}
+
+/** `chain` + `middlewares[0]` → `chain.middlewares[0]`; `[0]` joins without a dot. */
+export function joinField(prefix: string, path: string): string {
+  if (prefix === '') return path;
+  if (path === '') return prefix;
+  return path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
