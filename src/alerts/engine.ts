@@ -99,7 +99,13 @@ export class AlertEngine {
   /** Apply the AlertRules of a new snapshot: unchanged rules keep their state. Returns the rules' issues. */
   update(resources: readonly Resource[]): ConfigIssue[] {
     const { rules, issues } = compileAlertRules(resources);
-    if (this.closed) return issues;
+    this.apply(rules);
+    return issues;
+  }
+
+  /** Apply compiled rules (the snapshot's `alerts` section): unchanged rules keep their state. */
+  apply(rules: readonly CompiledAlertRule[]): void {
+    if (this.closed) return;
     const next = new Set(rules.map((r) => r.name));
     for (const [name, st] of this.rules) {
       if (!next.has(name)) this.drop(st);
@@ -116,7 +122,6 @@ export class AlertEngine {
       // First look soon after start (metrics of the current window already count).
       setTimeout(() => void this.evaluate(st), Math.min(1000, rule.everyMs)).unref();
     }
-    return issues;
   }
 
   /** Stop a rule's timer; a firing instance of a removed or changed rule is resolved. */

@@ -12,10 +12,7 @@
  */
 import { silentLogger } from '../log.js';
 import { formatIssue } from '../errors.js';
-import { ConfigManager } from '../config/manager.js';
-import { builtinRegistry } from '../middlewares/builtin.js';
-import { internalServiceNames } from '../server/serving.js';
-import { staticIssues } from '../server/serve.js';
+import { createConfigWatcher } from '../server/config-pipeline.js';
 import { loadServeOptions } from './serve-command.js';
 import type { Snapshot } from '../config/runtime.js';
 import { AdminError, adminGet, adminJson, adminTarget, type AdminTarget } from './admin-client.js';
@@ -144,20 +141,10 @@ export async function checkMain(argv0: string[], env: NodeJS.ProcessEnv = proces
   const argv = flags.rest;
   const o = loadServeOptions(argv);
   if (o === null) return 1;
-  const manager = new ConfigManager({
-    file: o.file === null ? null : { ...o.file, watch: false },
-    kubernetes: o.kubernetes,
-    entryPoints: o.entryPoints.map((e) => e.name),
-    defaultEntryPoints: o.defaultEntryPoints,
-    defaultRuleSyntax: o.defaultRuleSyntax,
-    registry: builtinRegistry(),
-    internalRoutes: { api: o.api.insecure ? 'traefik' : null, dashboard: o.api.dashboard, ping: o.ping !== null && o.ping.entryPoint !== '' ? o.ping.entryPoint : null, metrics: o.metrics?.entryPoint ?? null, identity: o.identity.insecure ? 'traefik' : null, redirections: o.redirections },
-    internalServices: internalServiceNames(o),
-    staticIssues: staticIssues(o),
-    log: silentLogger,
-  });
-  const snap = await manager.start();
-  await manager.close();
+  // The same providers and compiler as serve, read once.
+  const watcher = createConfigWatcher(o, { log: silentLogger, watch: false });
+  const snap = await watcher.start();
+  await watcher.close();
   console.log(renderCheck(snap));
   const errors = snap.issues.filter((i) => i.severity !== 'warning');
   const warnings = snap.issues.filter((i) => i.severity === 'warning');

@@ -8,7 +8,7 @@ import { tokenMain } from './token.js';
 import { hashSecretMain } from './hash-secret.js';
 import { compileIdentity, IdentityProvider, verifySecretHash } from '../identity/index.js';
 import { silentLogger } from '../log.js';
-import { serveHandler } from '../testing/handler-server.js';
+import { serveHandler } from '../../test/support/handler-server.js';
 
 const TID = '625422dd-8ffb-45a9-9232-4132babb1324';
 const API = '06b2a484-141c-42d3-9d73-32bec5910b06';

@@ -7,7 +7,7 @@ import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader, decodeJwt, genera
 import { compileIdentity, IdentityProvider, hashSecret, type IdentityConfig } from './index.js';
 import type { Resource } from '../config/model.js';
 import { silentLogger } from '../log.js';
-import { serveHandler, echoHandler, testDeps, type Echo, type Running } from '../testing/handler-server.js';
+import { serveHandler, echoHandler, testDeps, type Echo, type Running } from '../../test/support/handler-server.js';
 import { middleware as validateJwt } from '../middlewares/validate-jwt/index.js';
 
 const TID = '625422dd-8ffb-45a9-9232-4132babb1324';

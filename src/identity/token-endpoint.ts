@@ -8,7 +8,7 @@ import { createSign, randomBytes } from 'node:crypto';
 import type { RequestContext } from '../http/exchange.js';
 import { sendJson } from '../http/answers.js';
 import type { Logger } from '../log.js';
-import { parseCompact, verifySignature } from '../middlewares/validate-jwt/jws.js';
+import { parseCompact, verifySignature } from '../jose/jws.js';
 import { aadError, shown } from './aad-errors.js';
 import { readBody, BodyError } from './read-body.js';
 import { FailureLimiter } from './failure-limiter.js';

@@ -1,29 +1,27 @@
 /**
- * The composition root of `gatehouse serve`. With one worker everything runs
- * in this process. With several, this process is the primary: it runs the
- * providers and compiles configuration, and node:cluster workers (sharing the
- * listening sockets) build handlers from the snapshots it sends them.
+ * The composition root of `gatehouse serve`: the primary half (providers,
+ * compile, alerts) and the serving half (entry points, handlers, telemetry)
+ * over a backplane. With one worker both halves run in this process over the
+ * LocalBackplane; with several, this process is the primary and node:cluster
+ * workers (sharing the listening sockets) run the serving half over the
+ * cluster backplane (worker-main.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
-import { ConfigManager } from '../config/manager.js';
 import type { ConfigFragment } from '../config/model.js';
-import type { Snapshot } from '../config/runtime.js';
-import { builtinRegistry } from '../middlewares/builtin.js';
+import { LocalBackplane } from '../cluster/local.js';
+import { ClusterPrimaryBackplane } from '../cluster/cluster-primary.js';
+import type { Addresses, PrimaryMessage, WorkerMessage } from '../cluster/protocol.js';
 import type { ServeOptions } from './options.js';
-import { createServing, internalServiceNames } from './serving.js';
-import { createMemoryRateLimitStore } from '../middlewares/rate-limit/store-memory.js';
-import { attachPrimaryRateLimitStore } from '../middlewares/rate-limit/store-primary.js';
-import { attachPrimaryObservers, prepareIdentityKeys } from './observers.js';
-import { createObservers } from './observers.js';
-import type { ConfigIssue } from '../errors.js';
-import { AlertEngine } from '../alerts/engine.js';
+import type { ConfigWatcher } from './config-watcher.js';
+import { startPrimary } from './primary.js';
+import { startServing } from './serving.js';
 
 export interface RunningGatehouse {
   /** Bound address of every entry point (as seen by the serving process). */
-  readonly addresses: Record<string, { host: string; port: number }>;
-  readonly manager: ConfigManager;
+  readonly addresses: Addresses;
+  readonly watcher: ConfigWatcher;
   /** Stop: drain in-flight requests, close listeners and pools. */
   close(): Promise<void>;
 }
@@ -33,77 +31,27 @@ export interface ServeDeps {
   extraFragments?: readonly ConfigFragment[];
 }
 
-/** Messages between primary and workers (all tagged `gh`). */
-export type PrimaryMessage =
-  | { gh: 'init'; options: ServeOptions; snapshot: Snapshot }
-  | { gh: 'snapshot'; snapshot: Snapshot }
-  | { gh: 'shutdown' };
-export type WorkerMessage = { gh: 'hello' } | { gh: 'ready'; addresses: Record<string, { host: string; port: number }> } | { gh: 'stopped' };
-
-export function staticIssues(o: ServeOptions): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  if (o.kubernetesCrd) {
-    out.push({ severity: 'warning', file: '(static configuration)', field: 'providers.kubernetesCRD', message: 'the kubernetescrd provider needs a Kubernetes API server, which is not available in this build yet; Kubernetes objects (IngressRoute, Middleware, Service, Endpoints) are read from the file provider instead' });
-  }
-  return out;
-}
-
-function createManager(o: ServeOptions, deps: ServeDeps): ConfigManager {
-  return new ConfigManager({
-    file: o.file,
-    kubernetes: o.kubernetes,
-    entryPoints: o.entryPoints.map((e) => e.name),
-    defaultEntryPoints: o.defaultEntryPoints,
-    defaultRuleSyntax: o.defaultRuleSyntax,
-    registry: builtinRegistry(),
-    internalRoutes: {
-      api: o.api.insecure ? 'traefik' : null,
-      dashboard: o.api.dashboard,
-      ping: o.ping !== null && o.ping.entryPoint !== '' ? o.ping.entryPoint : null,
-      metrics: o.metrics?.entryPoint ?? null,
-      identity: o.identity.insecure ? 'traefik' : null,
-      redirections: o.redirections,
-    },
-    internalServices: internalServiceNames(o),
-    extraFragments: deps.extraFragments,
-    staticIssues: staticIssues(o),
-    throttleMs: o.throttleMs,
-    log: deps.log.child({ provider: 'file' }),
-  });
+/** Names of the running providers as Traefik's /api/overview shows them. */
+export function providerNames(o: ServeOptions): string[] {
+  return [...(o.file !== null ? ['File'] : []), ...(o.kubernetesCrd ? ['KubernetesCRD'] : [])];
 }
 
 export async function serve(o: ServeOptions, deps: ServeDeps): Promise<RunningGatehouse> {
-  return o.workers <= 1 ? serveSingle(o, deps) : servePrimary(o, deps);
+  return o.workers <= 1 ? serveInProcess(o, deps) : serveCluster(o, deps);
 }
 
-async function serveSingle(o: ServeOptions, deps: ServeDeps): Promise<RunningGatehouse> {
-  const manager = createManager(o, deps);
-  const store = createMemoryRateLimitStore();
-  const observers = await createObservers(o, deps.log);
-  const gateway = createServing(o, { log: deps.log, rateLimitStore: store, hooks: { ...observers.hooks, lastErrors: () => (manager.snapshot?.issues ?? []).filter((i) => i.severity !== 'warning').map((i) => i.message) } });
-  const alerts = new AlertEngine({ metrics: observers.metrics, log: deps.log.child({ service: 'alerts' }), health: () => gateway.current?.serverStatus() ?? {} });
-  observers.setAlertSource(() => alerts.states());
-  const first = await manager.start((s) => {
-    observers.onSnapshot(s);
-    gateway.apply(s);
-    alerts.update(s.resources);
-  });
-  // Listen first: middlewares that pre-fetch from this gateway (validateJwt → identity@internal) can reach it.
-  await gateway.listen();
-  observers.onSnapshot(first);
-  gateway.apply(first);
-  alerts.update(first.resources);
-  const addresses: Record<string, { host: string; port: number }> = {};
-  for (const e of o.entryPoints) addresses[e.name] = gateway.entryPoint(e.name)!.address;
+/** The primary plus one serving half in this process, over the local backplane. */
+async function serveInProcess(o: ServeOptions, deps: ServeDeps): Promise<RunningGatehouse> {
+  const bp = new LocalBackplane(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {});
+  const primary = await startPrimary(o, bp, deps);
+  const serving = await startServing(o, bp, { log: deps.log, rotateKeys: true, providers: providerNames(o) });
   return {
-    addresses,
-    manager,
+    addresses: serving.addresses,
+    watcher: primary.watcher,
     async close() {
-      await manager.close();
-      alerts.close();
-      await gateway.close();
-      await observers.close();
-      store.close();
+      await primary.close();
+      await serving.close();
+      bp.close();
     },
   };
 }
@@ -113,29 +61,18 @@ function workerScript(): string {
   return fileURLToPath(new URL(self.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', self));
 }
 
-async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGatehouse> {
+/** This process is the primary; workers run the serving half. */
+async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGatehouse> {
   const log = deps.log;
-  const manager = createManager(o, deps);
-  await prepareIdentityKeys(o, log);
-  const obs = attachPrimaryObservers(cluster, o);
-  const alerts = new AlertEngine({ metrics: obs.store, log: log.child({ service: 'alerts' }) });
-  obs.setAlertSource(() => alerts.states());
-  let snapshot = await manager.start((s) => {
-    snapshot = s;
-    obs.onSnapshot(s);
-    alerts.update(s.resources);
-    for (const w of workers) if (w.isConnected()) w.send({ gh: 'snapshot', snapshot: s } satisfies PrimaryMessage);
-  });
-  obs.onSnapshot(snapshot);
-  alerts.update(snapshot.resources);
+  const bp = new ClusterPrimaryBackplane(cluster, o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {});
+  const primary = await startPrimary(o, bp, deps);
   // Round-robin (node's default): the primary accepts and hands connections out.
   // SCHED_NONE (each worker accepts) measured no better and varied 20% between runs.
   cluster.schedulingPolicy = cluster.SCHED_RR;
   cluster.setupPrimary({ exec: workerScript(), execArgv: process.execArgv, silent: false });
-  const detachRl = attachPrimaryRateLimitStore(cluster);
   const workers = new Set<Worker>();
   let stopping = false;
-  let addresses: Record<string, { host: string; port: number }> = {};
+  let addresses: Addresses = {};
   let restarts = 0;
 
   const fork = (): Promise<void> =>
@@ -144,7 +81,7 @@ async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
       workers.add(w);
       const onMsg = (m: WorkerMessage): void => {
         // The worker says hello once its message listener exists (messages sent before would be lost).
-        if (m?.gh === 'hello') w.send({ gh: 'init', options: o, snapshot } satisfies PrimaryMessage);
+        if (m?.gh === 'hello' && bp.latest !== null) w.send({ gh: 'init', options: o, snapshot: bp.latest } satisfies PrimaryMessage<ServeOptions>);
         else if (m?.gh === 'ready') {
           addresses = m.addresses;
           resolve();
@@ -168,11 +105,10 @@ async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
     get addresses() {
       return addresses;
     },
-    manager,
+    watcher: primary.watcher,
     async close() {
       stopping = true;
-      await manager.close();
-      alerts.close();
+      await primary.close();
       const grace = Math.max(...o.entryPoints.map((e) => e.graceTimeout), 0) + 5000;
       await Promise.all(
         [...workers].map(
@@ -191,8 +127,7 @@ async function servePrimary(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
             }),
         ),
       );
-      detachRl();
-      obs.detach();
+      bp.close();
     },
   };
 }

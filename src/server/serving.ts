@@ -1,84 +1,95 @@
 /**
- * Builds the serving side of one process (the only process, or a cluster
- * worker): the Gateway with its internal services wired to the state they
- * report on.
+ * The serving half of Gatehouse, the same in the one process and in every
+ * cluster worker: telemetry, the internal services, the identity issuer and
+ * the Gateway, listening on the entry points, with every snapshot the
+ * backplane delivers applied by the one list of serving listeners.
  */
 import type { Logger } from '../log.js';
-import type { RateLimitStore } from '../middlewares/types.js';
+import type { Snapshot } from '../config/runtime.js';
+import { sectionOf } from '../config/kinds.js';
 import { builtinRegistry } from '../middlewares/builtin.js';
+import { IdentityProvider, emptyIdentitySection, identityKind, materializeIdentity } from '../identity/index.js';
+import type { ServingBackplane } from '../cluster/backplane.js';
+import type { Addresses } from '../cluster/protocol.js';
 import { Gateway } from './gateway.js';
 import type { ServeOptions } from './options.js';
-import { createApiHandler } from '../admin/api.js';
-import { createPingHandler } from '../admin/ping.js';
-import { createDashboardHandler } from '../admin/dashboard.js';
-import type { Handler } from '../http/handler.js';
-import type { RequestContext } from '../http/exchange.js';
-import type { Snapshot } from '../config/runtime.js';
-import { sendText } from '../http/answers.js';
+import { createTelemetry } from './telemetry.js';
+import { createInternalServices } from './internal-services.js';
 
-export interface ServingHooks {
-  /** Called at the end of every exchange (telemetry, access log). */
-  onEnd?: ((ctx: RequestContext) => void) | null;
-  /** Called right before the router table handles a request (live tap, body byte count). */
-  onStart?: ((ctx: RequestContext) => void) | null;
-  /** Extra internal services (identity@internal, prometheus@internal, …). */
-  internal?: Record<string, Handler>;
-  /** Errors of the configuration pipeline to show in /api/overview. */
-  lastErrors?: () => string[];
-  /** Gatehouse's live traffic endpoints, served by api@internal under /api/gatehouse/. */
-  observeApi?: Handler;
-  /** Called once with the gateway built here (telemetry reads its connection and health gauges). */
-  attach?: (gateway: Gateway) => void;
+export interface ServingDeps {
+  log: Logger;
+  /** Rotate the issuer's signing keys while running (only where one process owns them). */
+  rotateKeys: boolean;
+  /** Names of the providers the primary runs (for /api/overview). */
+  providers: string[];
 }
 
-export function internalServiceNames(o: ServeOptions): string[] {
-  const names = ['noop@internal'];
-  if (o.api.enabled || o.api.insecure) {
-    names.push('api@internal');
-    if (o.api.dashboard) names.push('dashboard@internal');
-  }
-  if (o.ping !== null) names.push('ping@internal');
-  if (o.metrics !== null) names.push('prometheus@internal');
-  if (o.identity.enabled || o.identity.insecure) names.push('identity@internal');
-  return names;
+export interface Serving {
+  readonly gateway: Gateway;
+  readonly addresses: Addresses;
+  /** Drain in-flight requests and close listeners, pools and telemetry. */
+  close(): Promise<void>;
 }
 
-export function createServing(o: ServeOptions, deps: { log: Logger; rateLimitStore: RateLimitStore; hooks?: ServingHooks }): Gateway {
-  const startDate = new Date().toISOString();
+const NEVER_MS = 365 * 24 * 3600 * 1000;
+
+export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: ServingDeps): Promise<Serving> {
+  const { log } = deps;
+  const telemetry = createTelemetry(o, bp, log);
+  const identityEnabled = o.identity.enabled || o.identity.insecure;
+  const idp = identityEnabled
+    ? new IdentityProvider({
+        dataDir: o.dataDir,
+        issuerBaseUrl: o.identity.issuerBaseUrl ?? undefined,
+        log: log.child({ service: 'identity@internal' }),
+        // The primary creates the keys before serving starts; only a sole process rotates them while running.
+        ...(deps.rotateKeys ? {} : { rotationIntervalMs: NEVER_MS }),
+      })
+    : null;
+  await idp?.init();
+  let latest: Snapshot | null = null;
   let gateway: Gateway | null = null;
-  const emptyView = (): Snapshot => ({ revision: 0, createdAt: startDate, routers: {}, middlewares: {}, services: {}, serversTransports: {}, resources: [], issues: [] });
-  const dashboard = createDashboardHandler();
-  const api = createApiHandler({
-      view: () => gateway?.current?.view ?? emptyView(),
-      serverStatus: () => gateway?.current?.serverStatus() ?? {},
-      entryPoints: () => o.entryPoints.map((e) => ({ name: e.name, address: `${e.host ?? ''}:${e.port}`, forwardedHeaders: { insecure: e.forwarded.insecure, trustedIPs: [...e.forwarded.trustedIPs] } })),
-      providers: () => [...(o.file !== null ? ['File'] : []), ...(o.kubernetesCrd ? ['KubernetesCRD'] : [])],
-      features: () => ({ accessLog: o.accessLog !== null, metrics: o.metrics !== null ? 'Prometheus' : '', tracing: '' }),
-      startDate,
-      lastErrors: () => deps.hooks?.lastErrors?.() ?? [],
-      ...(deps.hooks?.observeApi !== undefined ? { gatehouse: deps.hooks.observeApi } : {}),
+  const internal = createInternalServices(o, {
+    gateway: () => gateway,
+    snapshot: () => latest,
+    providers: () => deps.providers,
+    observeApi: telemetry.observeApi,
+    prometheus: telemetry.prometheus,
+    identity: idp?.handler ?? null,
   });
-  const internal: Record<string, Handler> = {
-    'noop@internal': (ctx) => sendText(ctx, 418, "I'm a teapot"),
-    // As in Traefik, api@internal also serves the dashboard when it is enabled.
-    'api@internal': o.api.dashboard ? (ctx) => (ctx.path.startsWith('/api') ? api(ctx) : dashboard(ctx)) : api,
-    'dashboard@internal': dashboard,
-    'ping@internal': createPingHandler(() => gateway?.isShuttingDown ?? false, o.pingTerminatingStatus),
-    ...(deps.hooks?.internal ?? {}),
-  };
   gateway = new Gateway({
     entryPoints: o.entryPoints,
     registry: builtinRegistry(),
-    rateLimitStore: deps.rateLimitStore,
-    log: deps.log,
+    rateLimitStore: bp.rateLimitStore,
+    log,
     dataDir: o.dataDir,
     maxHeaderSize: o.maxHeaderSize,
     internal,
-    onEnd: deps.hooks?.onEnd ?? null,
-    onStart: deps.hooks?.onStart ?? null,
+    onEnd: telemetry.onEnd,
+    onStart: telemetry.onStart,
     entryPointMiddlewares: o.entryPointMiddlewares,
     defaultTransport: o.defaultTransport,
   });
-  deps.hooks?.attach?.(gateway);
-  return gateway;
+  telemetry.attach(gateway);
+  // Listen first: middlewares that fetch from this gateway while they are built (validateJwt → identity@internal) can reach it.
+  await gateway.listen();
+  const gw = gateway;
+  // The serving listeners, in order: every snapshot, the first one included.
+  const unsubscribe = bp.onSnapshot((s) => {
+    latest = s;
+    idp?.update(materializeIdentity(sectionOf(s, identityKind) ?? emptyIdentitySection, process.env));
+    gw.apply(s);
+  });
+  const addresses: Addresses = {};
+  for (const e of o.entryPoints) addresses[e.name] = gw.entryPoint(e.name)!.address;
+  return {
+    gateway: gw,
+    addresses,
+    async close() {
+      unsubscribe();
+      await gw.close();
+      await telemetry.close();
+      await idp?.close();
+    },
+  };
 }

@@ -1,51 +1,51 @@
 /**
  * Entry of a cluster worker: waits for the primary's options and first
- * snapshot, serves, applies every new snapshot, drains on shutdown.
+ * snapshot, runs the serving half over the cluster backplane (which applies
+ * every later snapshot), drains on shutdown.
  */
+import cluster from 'node:cluster';
 import { createLogger } from '../log.js';
-import { createServing } from './serving.js';
-import { createWorkerRateLimitStore } from '../middlewares/rate-limit/store-worker.js';
-import { createObservers } from './observers.js';
-import type { PrimaryMessage, WorkerMessage } from './serve.js';
-import type { Gateway } from './gateway.js';
+import { ClusterWorkerBackplane } from '../cluster/cluster-worker.js';
+import type { PrimaryMessage, WorkerMessage } from '../cluster/protocol.js';
+import type { ServeOptions } from './options.js';
+import { startServing, type Serving } from './serving.js';
+import { providerNames } from './serve.js';
 
-let gateway: Gateway | null = null;
-let stopping = false;
+class Worker {
+  #serving: Serving | null = null;
+  #backplane: ClusterWorkerBackplane | null = null;
+  #stopping = false;
 
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await gateway?.close();
-  process.send?.({ gh: 'stopped' } satisfies WorkerMessage);
-  process.exit(0);
+  async init(m: Extract<PrimaryMessage<ServeOptions>, { gh: 'init' }>): Promise<void> {
+    const o = m.options;
+    const log = createLogger(o.logLevel, o.logFile);
+    this.#backplane = new ClusterWorkerBackplane({ id: String(cluster.worker?.id ?? process.pid), first: m.snapshot, log, ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}) });
+    this.#serving = await startServing(o, this.#backplane, { log, rotateKeys: false, providers: providerNames(o) });
+    process.send?.({ gh: 'ready', addresses: this.#serving.addresses } satisfies WorkerMessage);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.#serving?.close();
+    this.#backplane?.close();
+    process.send?.({ gh: 'stopped' } satisfies WorkerMessage);
+    process.exit(0);
+  }
 }
 
-process.on('message', (m: PrimaryMessage) => {
+const worker = new Worker();
+process.on('message', (m: PrimaryMessage<ServeOptions>) => {
   if (m?.gh === 'init') {
-    void (async () => {
-      const log = createLogger(m.options.logLevel, m.options.logFile);
-      const store = createWorkerRateLimitStore();
-      const observers = await createObservers(m.options, log);
-      gateway = createServing(m.options, { log, rateLimitStore: store, hooks: observers.hooks });
-      await gateway.listen();
-      observers.onSnapshot(m.snapshot);
-      gateway.apply(m.snapshot);
-      const addresses: Record<string, { host: string; port: number }> = {};
-      for (const e of m.options.entryPoints) addresses[e.name] = gateway.entryPoint(e.name)!.address;
-      process.send?.({ gh: 'ready', addresses } satisfies WorkerMessage);
-    })().catch((err: unknown) => {
+    worker.init(m).catch((err: unknown) => {
       console.error('gatehouse worker failed to start:', err);
       process.exit(1);
     });
-  } else if (m?.gh === 'snapshot') {
-    gateway?.apply(m.snapshot);
-  } else if (m?.gh === 'shutdown') {
-    void stop();
-  }
+  } else if (m?.gh === 'shutdown') void worker.stop();
 });
-process.on('SIGTERM', () => void stop());
+process.on('SIGTERM', () => void worker.stop());
 process.send?.({ gh: 'hello' } satisfies WorkerMessage);
 process.on('SIGINT', () => {
   /* the primary decides; Ctrl-C reaches the whole process group */
 });
-process.on('disconnect', () => void stop());
+process.on('disconnect', () => void worker.stop());

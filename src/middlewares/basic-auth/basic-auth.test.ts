@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { request } from 'undici';
-import { echoHandler, serveHandler, testDeps, type Echo } from '../../testing/handler-server.js';
-import { through } from '../shared/test-request.js';
+import { echoHandler, serveHandler, testDeps, type Echo } from '../../../test/support/handler-server.js';
+import { through } from '../../../test/support/middleware-request.js';
 import { MiddlewareOptionError } from '../types.js';
 import { middleware } from './index.js';
 

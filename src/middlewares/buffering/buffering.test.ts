@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Handler } from '../../http/handler.js';
-import { through } from '../shared/test-request.js';
+import { through } from '../../../test/support/middleware-request.js';
 import { middleware } from './index.js';
 
 /** Answers with a body of `size` bytes written in 1 KiB chunks, without Content-Length. */

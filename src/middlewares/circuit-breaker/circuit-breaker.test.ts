@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Handler } from '../../http/handler.js';
-import { serveHandler, testDeps } from '../../testing/handler-server.js';
-import { send } from '../source-criterion/test-request.js';
+import { serveHandler, testDeps } from '../../../test/support/handler-server.js';
+import { send } from '../../../test/support/http-request.js';
 import { middleware } from './index.js';
 import { parseExpression } from './expression.js';
 import { RollingMetrics } from './metrics.js';

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { Handler } from '../../http/handler.js';
-import { echoHandler, serveHandler, serveUpstream, testDeps, type Echo, type Running } from '../../testing/handler-server.js';
-import { send } from '../source-criterion/test-request.js';
+import { echoHandler, serveHandler, serveUpstream, testDeps, type Echo, type Running } from '../../../test/support/handler-server.js';
+import { send } from '../../../test/support/http-request.js';
 import { middleware } from './index.js';
 
 interface Seen {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { echoHandler, serveHandler, testDeps, memoryRateLimitStoreForTests } from '../../testing/handler-server.js';
-import { send } from '../source-criterion/test-request.js';
+import { echoHandler, serveHandler, testDeps, memoryRateLimitStoreForTests } from '../../../test/support/handler-server.js';
+import { send } from '../../../test/support/http-request.js';
 import { middleware, goDuration } from './index.js';
 import { createMemoryRateLimitStore } from './store-memory.js';
 import { TokenBuckets } from './bucket.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDeps } from '../../testing/handler-server.js';
-import { through } from '../shared/test-request.js';
+import { testDeps } from '../../../test/support/handler-server.js';
+import { through } from '../../../test/support/middleware-request.js';
 import { MiddlewareOptionError } from '../types.js';
 import { middleware } from './index.js';
 

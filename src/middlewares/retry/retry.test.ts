@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Handler, Middleware } from '../../http/handler.js';
-import { serveHandler, serveEcho, serveUpstream, testDeps, type Echo, type Running } from '../../testing/handler-server.js';
+import { serveHandler, serveEcho, serveUpstream, testDeps, type Echo, type Running } from '../../../test/support/handler-server.js';
 import { buildLoadBalancer } from '../../services/load-balancer.js';
 import { PoolSet } from '../../upstream/pools.js';
 import { silentLogger } from '../../log.js';
-import { send } from '../source-criterion/test-request.js';
+import { send } from '../../../test/support/http-request.js';
 import { middleware, backoffMs, canReplay } from './index.js';
 
 /** A port nothing listens on (connection refused). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { through } from '../shared/test-request.js';
+import { through } from '../../../test/support/middleware-request.js';
 import { middleware } from './index.js';
 
 test('stripPrefix removes the first matching prefix and sets X-Forwarded-Prefix', async () => {

@@ -1,2 +1,3 @@
-export { FileProvider, MAX_FILE_BYTES, type FileProviderOptions, type FileSnapshot } from './file-provider.js';
+export { FileProvider, type FileProviderOptions } from './file-provider.js';
+export { FileSource, MAX_FILE_BYTES, type FileSourceOptions, type FileDocuments } from './file-source.js';
 export { parseConfigText, formatOf, type ConfigFormat, type ParsedFile } from '../../config/parse-documents.js';

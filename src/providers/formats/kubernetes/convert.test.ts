@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { serveUpstream } from '../../../testing/handler-server.js';
+import { serveUpstream } from '../../../../test/support/handler-server.js';
 import { fromKubernetesObjects, isKubernetesObject } from './convert.js';
 import { parseYamlDocuments } from './documents.js';
-import { convert, errorsOf, route, yamlDocs } from './test-support.js';
+import { convert, errorsOf, route, yamlDocs } from '../../../../test/support/kubernetes-yaml.js';
 import type { SourceDocument } from '../../../config/model.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

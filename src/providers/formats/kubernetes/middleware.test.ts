@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { convert, errorsOf, route, BASE } from './test-support.js';
+import { convert, errorsOf, route, BASE } from '../../../../test/support/kubernetes-yaml.js';
 
 const AUTH = `apiVersion: traefik.io/v1alpha1
 kind: Middleware

@@ -1,0 +1,122 @@
+/**
+ * The configuration side of the composition root: which providers run (the
+ * provider registry: each entry turns the static options into a provider, or
+ * none), and how their fragments become one snapshot (the internal routers,
+ * the compiler, the Gatehouse kind compilers). A new provider is one entry in
+ * PROVIDERS; a new Gatehouse kind is one entry in KIND_COMPILERS.
+ */
+import { formatIssue, type ConfigIssue } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ConfigFragment } from '../config/model.js';
+import { compileConfig } from '../config/compile.js';
+import { compileKinds, type KindCompiler } from '../config/kinds.js';
+import { internalFragment } from '../config/internal.js';
+import { builtinRegistry } from '../middlewares/builtin.js';
+import { builtinServices } from '../services/builtin.js';
+import { FileProvider } from '../providers/file/index.js';
+import type { Provider } from '../providers/types.js';
+import { identityKind } from '../identity/kind.js';
+import { alertRulesKind } from '../alerts/kind.js';
+import { ConfigWatcher, type CompileFn } from './config-watcher.js';
+import type { ServeOptions } from './options.js';
+
+export interface PipelineDeps {
+  log: Logger;
+  /** Watch sources for changes (serve) or read them once (check). */
+  watch: boolean;
+  /** Extra fragments (tests, the demo). */
+  extraFragments?: readonly ConfigFragment[];
+}
+
+type ProviderFactory = (o: ServeOptions, deps: PipelineDeps) => Provider | null;
+
+/** The provider registry, in merge order. */
+const PROVIDERS: readonly ProviderFactory[] = [
+  (o, deps) =>
+    o.file === null
+      ? null
+      : new FileProvider({
+          ...(o.file.filename !== undefined ? { filename: o.file.filename } : {}),
+          ...(o.file.directory !== undefined ? { directory: o.file.directory } : {}),
+          watch: o.file.watch && deps.watch,
+          kubernetes: o.kubernetes,
+          log: deps.log,
+        }),
+];
+
+/** The Gatehouse kind compilers; each fills one section of the snapshot. */
+export const KIND_COMPILERS: readonly KindCompiler[] = [identityKind, alertRulesKind];
+
+export function createProviders(o: ServeOptions, deps: PipelineDeps): Provider[] {
+  return PROVIDERS.map((f) => f(o, deps)).filter((p): p is Provider => p !== null);
+}
+
+/** Internal services that exist with these options (others answer 404 and are refused as references). */
+export function internalServiceNames(o: ServeOptions): string[] {
+  const names = ['noop@internal'];
+  if (o.api.enabled || o.api.insecure) {
+    names.push('api@internal');
+    if (o.api.dashboard) names.push('dashboard@internal');
+  }
+  if (o.ping !== null) names.push('ping@internal');
+  if (o.metrics !== null) names.push('prometheus@internal');
+  if (o.identity.enabled || o.identity.insecure) names.push('identity@internal');
+  return names;
+}
+
+/** Problems of the static configuration reported with every snapshot. */
+export function staticIssues(o: ServeOptions): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  if (o.kubernetesCrd) {
+    out.push({ severity: 'warning', file: '(static configuration)', field: 'providers.kubernetesCRD', message: 'the kubernetescrd provider needs a Kubernetes API server, which is not available in this build yet; Kubernetes objects (IngressRoute, Middleware, Service, Endpoints) are read from the file provider instead' });
+  }
+  return out;
+}
+
+/** Fragments of every provider → one snapshot with its Gatehouse kind sections. */
+export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
+  const registry = builtinRegistry();
+  const services = builtinServices();
+  const internal = internalFragment({
+    api: o.api.insecure ? 'traefik' : null,
+    dashboard: o.api.dashboard,
+    ping: o.ping !== null && o.ping.entryPoint !== '' ? o.ping.entryPoint : null,
+    metrics: o.metrics?.entryPoint ?? null,
+    identity: o.identity.insecure ? 'traefik' : null,
+    redirections: o.redirections,
+  });
+  const fixedIssues = staticIssues(o);
+  const internalServices = internalServiceNames(o);
+  const entryPoints = o.entryPoints.map((e) => e.name);
+  return ({ fragments, issues, revision }) => {
+    const snap = compileConfig({
+      fragments: [...fragments, internal, ...(deps.extraFragments ?? [])],
+      entryPoints,
+      defaultEntryPoints: o.defaultEntryPoints,
+      defaultRuleSyntax: o.defaultRuleSyntax,
+      registry,
+      services,
+      revision,
+      internalServices,
+    });
+    const kinds = compileKinds(KIND_COMPILERS, snap.resources);
+    snap.sections = kinds.sections;
+    // Source problems first: they explain what the items' errors may stem from.
+    snap.issues.unshift(...issues, ...fixedIssues);
+    snap.issues.push(...kinds.issues);
+    logIssues(deps.log, snap.revision, snap.issues);
+    deps.log.info({ revision: snap.revision, routers: Object.keys(snap.routers).length, services: Object.keys(snap.services).length, middlewares: Object.keys(snap.middlewares).length, errors: snap.issues.filter((i) => i.severity !== 'warning').length }, 'configuration compiled');
+    return snap;
+  };
+}
+
+function logIssues(log: Logger, revision: number, issues: readonly ConfigIssue[]): void {
+  for (const i of issues) {
+    if (i.severity === 'warning') log.warn({ file: i.file, revision }, formatIssue(i));
+    else log.error({ file: i.file, revision }, formatIssue(i));
+  }
+}
+
+export function createConfigWatcher(o: ServeOptions, deps: PipelineDeps): ConfigWatcher {
+  return new ConfigWatcher({ providers: createProviders(o, deps), compile: createCompile(o, deps), throttleMs: o.throttleMs, log: deps.log });
+}

@@ -1,0 +1,121 @@
+/**
+ * The configuration watcher (Traefik's `ConfigurationWatcher`): runs every
+ * provider, keeps the last message of each, and after a change (throttled:
+ * a burst of changes compiles once) merges every provider's fragments,
+ * compiles one snapshot and hands it to each listener in order. A provider
+ * that breaks keeps its last good message; a listener that throws is logged
+ * and does not stop the others.
+ */
+import type { ConfigFragment } from '../config/model.js';
+import type { Snapshot } from '../config/runtime.js';
+import type { ConfigIssue } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Provider, ProviderMessage, ProviderStatus } from '../providers/types.js';
+
+/** Compile the merged fragments of every provider (plus the provider issues) into revision `revision`. */
+export type CompileFn = (input: { fragments: ConfigFragment[]; issues: ConfigIssue[]; revision: number }) => Snapshot;
+
+export type SnapshotListener = (snapshot: Snapshot) => void;
+
+export interface ConfigWatcherOptions {
+  providers: readonly Provider[];
+  compile: CompileFn;
+  /** Quiet period after a provider message before compiling (Traefik's providersThrottleDuration). */
+  throttleMs: number;
+  log: Logger;
+}
+
+export class ConfigWatcher {
+  readonly #opts: ConfigWatcherOptions;
+  readonly #last = new Map<string, ProviderMessage>();
+  readonly #failed = new Map<string, ConfigIssue>();
+  readonly #listeners: SnapshotListener[] = [];
+  #revision = 0;
+  #current: Snapshot | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #started = false;
+  #closed = false;
+
+  constructor(opts: ConfigWatcherOptions) {
+    const names = new Set<string>();
+    for (const p of opts.providers) {
+      if (names.has(p.name)) throw new Error(`two providers are named "${p.name}"`);
+      names.add(p.name);
+    }
+    this.#opts = opts;
+  }
+
+  /** The last compiled snapshot (null before start). */
+  get snapshot(): Snapshot | null {
+    return this.#current;
+  }
+
+  /** Listeners run in the order they were added, for every snapshot including the first. */
+  addListener(fn: SnapshotListener): void {
+    this.#listeners.push(fn);
+  }
+
+  providerStatuses(): ProviderStatus[] {
+    return this.#opts.providers.map((p) => p.status());
+  }
+
+  /** Start every provider, compile the first snapshot from their first messages, and tell the listeners. */
+  async start(): Promise<Snapshot> {
+    if (this.#started) throw new Error('ConfigWatcher.start called twice');
+    this.#started = true;
+    await Promise.all(this.#opts.providers.map((p) => this.#startProvider(p)));
+    return this.#compileNow();
+  }
+
+  async #startProvider(p: Provider): Promise<void> {
+    try {
+      await p.start((msg) => this.#onMessage(msg));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#opts.log.error({ provider: p.name, err: message }, 'provider failed to start');
+      this.#failed.set(p.name, { file: `(provider ${p.name})`, message: `the ${p.name} provider failed to start: ${message}` });
+    }
+  }
+
+  #onMessage(msg: ProviderMessage): void {
+    if (this.#closed) return;
+    this.#last.set(msg.provider, msg);
+    this.#failed.delete(msg.provider);
+    // Before start() compiles the first snapshot, messages are only recorded.
+    if (this.#current === null) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (!this.#closed) this.#compileNow();
+    }, this.#opts.throttleMs);
+    this.#timer.unref();
+  }
+
+  #compileNow(): Snapshot {
+    const fragments: ConfigFragment[] = [];
+    const issues: ConfigIssue[] = [...this.#failed.values()];
+    for (const p of this.#opts.providers) {
+      const m = this.#last.get(p.name);
+      if (m === undefined) continue;
+      fragments.push(...m.fragments);
+      issues.push(...m.issues);
+    }
+    const snap = this.#opts.compile({ fragments, issues, revision: ++this.#revision });
+    this.#current = snap;
+    for (const fn of this.#listeners) {
+      try {
+        fn(snap);
+      } catch (err) {
+        this.#opts.log.error({ err, revision: snap.revision }, 'a configuration listener failed');
+      }
+    }
+    return snap;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await Promise.all(this.#opts.providers.map((p) => p.close().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The internal services of one serving process (Traefik's internal
+ * ServiceBuilder): api@internal (with the dashboard when it is enabled),
+ * dashboard@internal, ping@internal, prometheus@internal, identity@internal
+ * and noop@internal, each wired to the state it reports on.
+ */
+import type { Handler } from '../http/handler.js';
+import { answer } from '../http/answers.js';
+import type { Snapshot } from '../config/runtime.js';
+import { createApiHandler } from '../admin/api.js';
+import { createPingHandler } from '../admin/ping.js';
+import { createDashboardHandler } from '../admin/dashboard.js';
+import type { Gateway } from './gateway.js';
+import type { ServeOptions } from './options.js';
+
+export interface InternalServiceDeps {
+  /** The gateway of this process (set once it exists). */
+  gateway: () => Gateway | null;
+  /** The last snapshot this process received. */
+  snapshot: () => Snapshot | null;
+  /** Names of the providers that run. */
+  providers: () => string[];
+  /** `/api/gatehouse/*` */
+  observeApi: Handler;
+  prometheus: Handler;
+  /** identity@internal, when the issuer is enabled. */
+  identity: Handler | null;
+}
+
+export function createInternalServices(o: ServeOptions, deps: InternalServiceDeps): Record<string, Handler> {
+  const startDate = new Date().toISOString();
+  const emptyView = (): Snapshot => ({ revision: 0, createdAt: startDate, routers: {}, middlewares: {}, services: {}, serversTransports: {}, resources: [], issues: [] });
+  const dashboard = createDashboardHandler();
+  const api = createApiHandler({
+    view: () => deps.gateway()?.current?.view ?? emptyView(),
+    serverStatus: () => deps.gateway()?.current?.serverStatus() ?? {},
+    entryPoints: () => o.entryPoints.map((e) => ({ name: e.name, address: `${e.host ?? ''}:${e.port}`, forwardedHeaders: { insecure: e.forwarded.insecure, trustedIPs: [...e.forwarded.trustedIPs] } })),
+    providers: deps.providers,
+    features: () => ({ accessLog: o.accessLog !== null, metrics: o.metrics !== null ? 'Prometheus' : '', tracing: '' }),
+    startDate,
+    lastErrors: () => (deps.snapshot()?.issues ?? []).filter((i) => i.severity !== 'warning').map((i) => i.message),
+    gatehouse: deps.observeApi,
+  });
+  return {
+    'noop@internal': (ctx) => answer(ctx, 'GH_NOOP'),
+    // As in Traefik, api@internal also serves the dashboard when it is enabled.
+    'api@internal': o.api.dashboard ? (ctx) => (ctx.path.startsWith('/api') ? api(ctx) : dashboard(ctx)) : api,
+    'dashboard@internal': dashboard,
+    'ping@internal': createPingHandler(() => deps.gateway()?.isShuttingDown ?? false, o.pingTerminatingStatus),
+    'prometheus@internal': deps.prometheus,
+    ...(deps.identity !== null ? { 'identity@internal': deps.identity } : {}),
+  };
+}
