@@ -1,35 +1,42 @@
 /**
- * Gatehouse's error catalogue. Every error carries a stable `code` (never reused,
- * documented in docs/errors.md), the HTTP `status` a client sees when the error
- * ends a request, and an optional `cause`.
+ * Gatehouse's error catalogue for what goes wrong outside a request: every
+ * configuration issue and every thrown GatehouseError carries a stable code
+ * (never reused, each documented in docs/errors.md; a test keeps the two in
+ * step). Answers the gateway makes to a client have their own table
+ * (src/http/answer-codes.ts); the CLI's exit codes are in src/cli/exit-codes.ts.
  */
-export type ErrorCode =
+
+/** Codes of configuration issues (ConfigIssue.code). */
+export type IssueCode =
+  /** A file or document does not parse (YAML, TOML, JSON syntax), or cannot be read. */
   | 'GH_CONFIG_PARSE'
+  /** An item does not match its schema, or its options are refused. */
   | 'GH_CONFIG_INVALID'
+  /** A reference to something that does not exist, is disabled, or forms a cycle. */
   | 'GH_CONFIG_REFERENCE'
+  /** A router rule does not parse. */
   | 'GH_RULE_SYNTAX'
+  /** A provider cannot run or cannot reach its source. */
+  | 'GH_PROVIDER_UNAVAILABLE';
+
+export type ErrorCode =
+  | IssueCode
+  /** An unknown flag or `GATEHOUSE_*` variable. */
   | 'GH_FLAG_UNKNOWN'
+  /** A flag value of the wrong type or range. */
   | 'GH_FLAG_INVALID'
-  | 'GH_NO_ROUTER'
-  | 'GH_NO_HEALTHY_SERVER'
-  | 'GH_UPSTREAM_FAILED'
-  | 'GH_UPSTREAM_TIMEOUT'
-  | 'GH_SERVICE_DISABLED'
-  | 'GH_BODY_TOO_LARGE'
-  | 'GH_RATE_LIMITED'
-  | 'GH_UNAUTHORIZED'
-  | 'GH_FORBIDDEN'
-  | 'GH_PROVIDER_UNAVAILABLE'
+  /** A fault inside Gatehouse or its environment (a port that cannot be bound, a missing file of the package). */
   | 'GH_INTERNAL';
 
 export class GatehouseError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
-  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+  /** The process exit code when this error ends a command (default 1; 2 for usage errors). */
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, options: { exitCode?: number; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatehouseError';
     this.code = code;
-    this.status = options.status ?? 500;
+    this.exitCode = options.exitCode ?? (code === 'GH_FLAG_UNKNOWN' || code === 'GH_FLAG_INVALID' ? 2 : 1);
   }
 }
 
@@ -48,6 +55,8 @@ export interface SourceLocation {
 export interface ConfigIssue extends SourceLocation {
   message: string;
   severity?: 'error' | 'warning';
+  /** What kind of problem (docs/errors.md); the compiler sets GH_CONFIG_INVALID where nothing more specific applies. */
+  code?: IssueCode;
 }
 
 export function formatIssue(issue: ConfigIssue): string {

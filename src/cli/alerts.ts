@@ -3,6 +3,7 @@
  * running gateway and the state of each alert (firing, resolved, inactive),
  * from `/api/gatehouse/alerts`.
  */
+import { EXIT } from './exit-codes.js';
 import { parseArgs } from 'node:util';
 import type { AlertStateView } from '../alerts/engine.js';
 import { AdminError, adminJson } from './admin-client.js';
@@ -52,31 +53,31 @@ export async function alertsMain(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     a = parseArgs({ args: argv, options: { ...ADMIN_FLAGS, output: { type: 'string', short: 'o' }, state: { type: 'string' } } });
   } catch (e) {
     err.write(`gatehouse alerts: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return EXIT.USAGE;
   }
   if (a.values.help === true) {
     out.write(HELP);
-    return 0;
+    return EXIT.OK;
   }
   if (a.values.output !== undefined && a.values.output !== 'json') {
     err.write(`gatehouse alerts: -o: expected json, got "${a.values.output}"\n`);
-    return 2;
+    return EXIT.USAGE;
   }
   const state = a.values.state;
   if (state !== undefined && !['firing', 'resolved', 'inactive'].includes(state)) {
     err.write(`gatehouse alerts: --state: expected firing, resolved or inactive, got "${state}"\n`);
-    return 2;
+    return EXIT.USAGE;
   }
   try {
     let rows = await adminJson<AlertStateView[]>(targetFrom(a.values, env), '/api/gatehouse/alerts');
     if (!Array.isArray(rows)) throw new AdminError('/api/gatehouse/alerts: expected a JSON array');
     if (state !== undefined) rows = rows.filter((r) => r.state === state);
     out.write(a.values.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderAlerts(rows));
-    return 0;
+    return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {
       err.write(`gatehouse alerts: ${e.message}\n`);
-      return 1;
+      return EXIT.FAILED;
     }
     throw e;
   }

@@ -10,6 +10,7 @@
  * check with a hint. Without an explicit --admin, a gateway that cannot be
  * reached is reported and skipped, not an error.
  */
+import { EXIT } from './exit-codes.js';
 import { silentLogger } from '../log.js';
 import { formatIssue } from '../errors.js';
 import { createConfigWatcher } from '../server/config-pipeline.js';
@@ -140,7 +141,7 @@ export async function checkMain(argv0: string[], env: NodeJS.ProcessEnv = proces
   const flags = splitAdminFlags(argv0);
   const argv = flags.rest;
   const o = loadServeOptions(argv);
-  if (o === null) return 1;
+  if (o === null) return EXIT.FAILED;
   // The same providers and compiler as serve, read once.
   const watcher = createConfigWatcher(o, { log: silentLogger, watch: false });
   const snap = await watcher.start();
@@ -149,11 +150,11 @@ export async function checkMain(argv0: string[], env: NodeJS.ProcessEnv = proces
   const errors = snap.issues.filter((i) => i.severity !== 'warning');
   const warnings = snap.issues.filter((i) => i.severity === 'warning');
   for (const w of warnings) console.log(`warning: ${formatIssue(w)}`);
-  let code = 0;
+  let code: number = EXIT.OK;
   if (errors.length > 0) {
     console.error(`\n${errors.length} error(s):`);
     for (const e of errors) console.error(`  ✖ ${formatIssue(e)}`);
-    code = 1;
+    code = EXIT.FAILED;
   } else console.log('\n✔ configuration is valid');
   if (flags.offline) return code;
 
@@ -164,12 +165,12 @@ export async function checkMain(argv0: string[], env: NodeJS.ProcessEnv = proces
     const t = adminTarget(flags.admin, flags.authEnv, env);
     const checks = await liveChecks(t);
     console.log(renderLiveChecks(checks));
-    if (checks.some((c) => !c.ok)) code = 1;
+    if (checks.some((c) => !c.ok)) code = EXIT.FAILED;
   } catch (err) {
     if (!(err instanceof AdminError)) throw err;
     if (explicit) {
       console.log(`✖ ${err.message}`);
-      code = 1;
+      code = EXIT.FAILED;
     } else console.log(`- no running gateway checked: ${err.message.split('\n')[0]}; pass --admin URL to require one`);
   }
   return code;

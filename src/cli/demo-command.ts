@@ -5,6 +5,7 @@
  * :8000 (admin API on 127.0.0.1:8080), drives add-cli traffic through it and
  * prints curl lines that work as printed. Ctrl-C stops everything.
  */
+import { EXIT } from './exit-codes.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -104,7 +105,7 @@ export async function demoMain(argv: string[]): Promise<number> {
     `--providers.file.directory=${dir}`, '--providers.file.watch', `--datadir=${f.dataDir}`,
     ...(f.workers !== null ? [`--workers=${f.workers}`] : []),
   ]);
-  if (o === null) return 2;
+  if (o === null) return EXIT.USAGE;
   const gw = await serve(o, { log });
   const web = gw.addresses.web!;
   const port = web.port;
@@ -160,5 +161,5 @@ Press Ctrl-C to stop.
   await cli.catch(() => undefined);
   await gw.close();
   await Promise.all(replicas.map((r) => r.close()));
-  return 0;
+  return EXIT.OK;
 }

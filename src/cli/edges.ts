@@ -2,6 +2,7 @@
  * `gatehouse edges [-t 1m] [-o json]`: who talks to whom — caller → router →
  * service → server — with the same golden metrics as `stat`.
  */
+import { EXIT } from './exit-codes.js';
 import { parseArgs } from 'node:util';
 import type { EdgeRow } from '../observe/metrics.js';
 import { AdminError, adminJson } from './admin-client.js';
@@ -34,24 +35,24 @@ export async function edgesMain(argv: string[], env: NodeJS.ProcessEnv, out: Out
     a = parseArgs({ args: argv, options: { ...ADMIN_FLAGS, window: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' } } });
   } catch (e) {
     err.write(`gatehouse edges: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return EXIT.USAGE;
   }
   if (a.values.help === true) {
     out.write(HELP);
-    return 0;
+    return EXIT.OK;
   }
   if (a.values.output !== undefined && a.values.output !== 'json') {
     err.write(`gatehouse edges: -o: expected json, got "${a.values.output}"\n`);
-    return 2;
+    return EXIT.USAGE;
   }
   try {
     const rows = await adminJson<EdgeRow[]>(targetFrom(a.values, env), `/api/gatehouse/edges?${new URLSearchParams({ window: a.values.window ?? '1m' })}`);
     out.write(a.values.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderEdges(rows));
-    return 0;
+    return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {
       err.write(`gatehouse edges: ${e.message}\n`);
-      return 1;
+      return EXIT.FAILED;
     }
     throw e;
   }

@@ -3,6 +3,7 @@
  * passwordCredentials. The secret comes from --secret-env VAR, --secret-file
  * PATH, or is generated with --generate (then printed once, with its hash).
  */
+import { EXIT } from './exit-codes.js';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hashSecret } from '../identity/secret-hash.js';
@@ -24,37 +25,37 @@ export async function hashSecretMain(argv: string[], env: NodeJS.ProcessEnv, out
       secret = name === undefined ? undefined : env[name];
       if (secret === undefined || secret === '') {
         out.write(`hash-secret: environment variable ${name ?? '(missing)'} is not set\n`);
-        return 2;
+        return EXIT.USAGE;
       }
     } else if (flag === '--secret-file') {
       const path = value();
       if (path === undefined) {
         out.write(USAGE);
-        return 2;
+        return EXIT.USAGE;
       }
       try {
         secret = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
       } catch (err) {
         out.write(`hash-secret: cannot read ${path}: ${(err as Error).message}\n`);
-        return 2;
+        return EXIT.USAGE;
       }
     } else if (flag === '--generate') {
       secret = randomBytes(30).toString('base64url');
       generated = true;
     } else if (flag === '--help' || flag === '-h') {
       out.write(USAGE);
-      return 0;
+      return EXIT.OK;
     } else {
       out.write(`hash-secret: unknown argument ${flag}\n${USAGE}`);
-      return 2;
+      return EXIT.USAGE;
     }
   }
   if (secret === undefined) {
     out.write(USAGE);
-    return 2;
+    return EXIT.USAGE;
   }
   const hash = await hashSecret(secret);
   if (generated) out.write(`secret: ${secret}\nsecretHash: ${hash}\n`);
   else out.write(`${hash}\n`);
-  return 0;
+  return EXIT.OK;
 }

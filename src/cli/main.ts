@@ -6,6 +6,8 @@
 import { serveMain } from './serve-command.js';
 import { checkMain } from './check-command.js';
 import { VERSION } from '../version.js';
+import { GatehouseError } from '../errors.js';
+import { EXIT } from './exit-codes.js';
 
 const HELP = `gatehouse ${VERSION}: an API gateway with Traefik's configuration
 
@@ -34,11 +36,11 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === undefined || cmd.startsWith('-')) {
     if (cmd === '--help' || cmd === '-h') {
       console.log(HELP);
-      return 0;
+      return EXIT.OK;
     }
     if (cmd === '--version') {
       console.log(VERSION);
-      return 0;
+      return EXIT.OK;
     }
     return serveMain(argv);
   }
@@ -63,20 +65,20 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./hash-secret.js')).hashSecretMain(rest, process.env, process.stdout);
     case 'add':
       await (await import('../demo/add-server.js')).addServerMain(rest);
-      return 0;
+      return EXIT.OK;
     case 'add-cli':
       await (await import('../demo/add-cli.js')).addCliMain(rest, process.env);
-      return 0;
+      return EXIT.OK;
     case 'version':
       console.log(VERSION);
-      return 0;
+      return EXIT.OK;
     case 'help':
       console.log(HELP);
-      return 0;
+      return EXIT.OK;
     case 'alerts': return (await import('./alerts.js')).alertsMain(rest, process.env, process.stdout);
     default:
       console.error(`gatehouse: unknown command "${cmd}"\n\n${HELP}`);
-      return 2;
+      return EXIT.USAGE;
   }
 }
 
@@ -86,6 +88,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
+    process.exitCode = err instanceof GatehouseError ? err.exitCode : EXIT.FAILED;
   },
 );

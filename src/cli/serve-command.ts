@@ -1,3 +1,4 @@
+import { EXIT } from './exit-codes.js';
 import { createLogger } from '../log.js';
 import { ConfigError, formatIssue } from '../errors.js';
 import { parseStaticConfig, describeStaticConfig } from '../config/static.js';
@@ -20,10 +21,10 @@ export function loadServeOptions(argv: string[]): ServeOptions | null {
 export async function serveMain(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(['usage: gatehouse serve [flags]', '', ...describeStaticConfig()].join('\n'));
-    return 0;
+    return EXIT.OK;
   }
   const o = loadServeOptions(argv);
-  if (o === null) return 2;
+  if (o === null) return EXIT.USAGE;
   const log = createLogger(o.logLevel, o.logFile);
   const running = await serve(o, { log });
   const eps = Object.entries(running.addresses).map(([n, a]) => `${n}=${a.host}:${a.port}`).join(' ');
@@ -43,5 +44,5 @@ export async function serveMain(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  return 0;
+  return EXIT.OK;
 }

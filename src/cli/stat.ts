@@ -3,6 +3,7 @@
  * [--from caller] [--to name] [-o json|wide]`: golden metrics per item, as
  * `linkerd viz stat` prints them, from the running gateway's admin API.
  */
+import { EXIT } from './exit-codes.js';
 import { parseArgs } from 'node:util';
 import type { StatKind, StatRow } from '../observe/metrics.js';
 import { STAT_KINDS } from '../observe/metrics.js';
@@ -79,21 +80,21 @@ export async function statMain(argv: string[], env: NodeJS.ProcessEnv, out: Out,
     });
   } catch (e) {
     err.write(`gatehouse stat: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return EXIT.USAGE;
   }
   if (a.values.help === true) {
     out.write(HELP);
-    return 0;
+    return EXIT.OK;
   }
   const kind = (a.positionals[0] ?? 'routers') as StatKind;
   if (!STAT_KINDS.includes(kind)) {
     err.write(`gatehouse stat: unknown kind "${kind}"; expected one of ${STAT_KINDS.join(', ')}\n`);
-    return 2;
+    return EXIT.USAGE;
   }
   const o = a.values.output;
   if (o !== undefined && o !== 'json' && o !== 'wide') {
     err.write(`gatehouse stat: -o: expected json or wide, got "${o}"\n`);
-    return 2;
+    return EXIT.USAGE;
   }
   try {
     const t = targetFrom(a.values, env);
@@ -102,11 +103,11 @@ export async function statMain(argv: string[], env: NodeJS.ProcessEnv, out: Out,
     if (a.values.to !== undefined) q.set('to', a.values.to);
     const rows = await adminJson<StatRow[]>(t, `/api/gatehouse/stat?${q}`);
     out.write(o === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderStat(rows, o === 'wide'));
-    return 0;
+    return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {
       err.write(`gatehouse stat: ${e.message}\n`);
-      return 1;
+      return EXIT.FAILED;
     }
     throw e;
   }

@@ -5,6 +5,7 @@
  * one line per req/rsp/end event in Linkerd's tap format, or one JSON object
  * per line. Reads the admin API's Server-Sent Events stream.
  */
+import { EXIT } from './exit-codes.js';
 import { parseArgs } from 'node:util';
 import { formatTapLine, type TapEvent } from '../observe/tap.js';
 import { AdminError, adminSse } from './admin-client.js';
@@ -51,21 +52,21 @@ export async function tapMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
     });
   } catch (e) {
     err.write(`gatehouse tap: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return EXIT.USAGE;
   }
   const v = a.values;
   if (v.help === true) {
     out.write(HELP);
-    return 0;
+    return EXIT.OK;
   }
   if (v.output !== undefined && v.output !== 'json') {
     err.write(`gatehouse tap: -o: expected json, got "${v.output}"\n`);
-    return 2;
+    return EXIT.USAGE;
   }
   const count = v.count === undefined ? Infinity : Number(v.count);
   if (!(count > 0)) {
     err.write('gatehouse tap: --count: expected a positive integer\n');
-    return 2;
+    return EXIT.USAGE;
   }
   const q = new URLSearchParams();
   const pairs: Array<[string, string | undefined]> = [
@@ -86,7 +87,7 @@ export async function tapMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
       ms = parseDuration(v.duration);
     } catch (e) {
       err.write(`gatehouse tap: --duration: ${(e as Error).message}\n`);
-      return 2;
+      return EXIT.USAGE;
     }
     timer = setTimeout(() => ac.abort(), ms);
   }
@@ -103,11 +104,11 @@ export async function tapMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
       out.write(v.output === 'json' ? `${JSON.stringify(e)}\n` : `${formatTapLine(e)}\n${v.headers === true ? headerLines(e) : ''}`);
       if (e.type === 'end' && ++ended >= count) ac.abort();
     }, ac.signal);
-    return 0;
+    return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {
       err.write(`gatehouse tap: ${e.message}\n`);
-      return 1;
+      return EXIT.FAILED;
     }
     throw e;
   } finally {

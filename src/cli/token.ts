@@ -3,6 +3,7 @@
  * POSTs to <url>/<tenant>/oauth2/v2.0/token and prints the access token
  * (or, with --decode, its header and claims).
  */
+import { EXIT } from './exit-codes.js';
 import { request } from 'undici';
 
 const USAGE = `usage: gatehouse token --tenant ID|DOMAIN --client-id ID (--client-secret S | --client-secret-env VAR)
@@ -29,18 +30,18 @@ export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, out: Nod
     }
     if (a === '--help' || a === '-h') {
       out.write(USAGE);
-      return 0;
+      return EXIT.OK;
     }
     const eq = a.indexOf('=');
     const flag = eq > 0 ? a.slice(0, eq) : a;
     if (!['--tenant', '--client-id', '--client-secret', '--client-secret-env', '--scope', '--url'].includes(flag)) {
       out.write(`token: unknown argument ${flag}\n${USAGE}`);
-      return 2;
+      return EXIT.USAGE;
     }
     const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (v === undefined) {
       out.write(`token: ${flag} needs a value\n`);
-      return 2;
+      return EXIT.USAGE;
     }
     o[flag.slice(2)] = v;
   }
@@ -49,7 +50,7 @@ export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, out: Nod
     secret = env[o['client-secret-env']];
     if (secret === undefined || secret === '') {
       out.write(`token: environment variable ${o['client-secret-env']} is not set\n`);
-      return 2;
+      return EXIT.USAGE;
     }
   }
   const tenant = o.tenant;
@@ -57,7 +58,7 @@ export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, out: Nod
   const scope = o.scope;
   if (tenant === undefined || clientId === undefined || scope === undefined || secret === undefined) {
     out.write(USAGE);
-    return 2;
+    return EXIT.USAGE;
   }
   const base = (o.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const url = `${base}/${encodeURIComponent(tenant)}/oauth2/v2.0/token`;
@@ -75,7 +76,7 @@ export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, out: Nod
     text = await res.body.text();
   } catch (err) {
     out.write(`token: request to ${url} failed: ${(err as Error).message}\n`);
-    return 1;
+    return EXIT.FAILED;
   }
   let body: Record<string, unknown> = {};
   try {
@@ -86,13 +87,13 @@ export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, out: Nod
   if (status !== 200 || typeof body.access_token !== 'string') {
     const desc = typeof body.error_description === 'string' ? body.error_description : text.slice(0, 500);
     out.write(`token: HTTP ${status}: ${typeof body.error === 'string' ? `${body.error}: ` : ''}${desc}\n`);
-    return 1;
+    return EXIT.FAILED;
   }
   if (!decode) {
     out.write(`${body.access_token}\n`);
-    return 0;
+    return EXIT.OK;
   }
   const parts = body.access_token.split('.');
   out.write(`${JSON.stringify({ header: decodePart(parts[0]), claims: decodePart(parts[1]), expires_in: body.expires_in }, null, 2)}\n`);
-  return 0;
+  return EXIT.OK;
 }

@@ -3,6 +3,7 @@
  * best, worst and last latency and success rate, refreshed every second like
  * `linkerd viz top`. `--once` prints a single frame (scripts, tests).
  */
+import { EXIT } from './exit-codes.js';
 import { parseArgs } from 'node:util';
 import type { TopRow } from '../observe/metrics.js';
 import { AdminError, adminJson } from './admin-client.js';
@@ -56,21 +57,21 @@ export async function topMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
     });
   } catch (e) {
     err.write(`gatehouse top: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return EXIT.USAGE;
   }
   if (a.values.help === true) {
     out.write(HELP);
-    return 0;
+    return EXIT.OK;
   }
   const sort = (a.values.sort ?? 'count') as SortKey;
   if (!SORTS.includes(sort)) {
     err.write(`gatehouse top: --sort: expected one of ${SORTS.join(', ')}, got "${sort}"\n`);
-    return 2;
+    return EXIT.USAGE;
   }
   const limit = Number(a.values.limit ?? '20');
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
     err.write('gatehouse top: --limit: expected an integer from 1 to 500\n');
-    return 2;
+    return EXIT.USAGE;
   }
   try {
     const t = targetFrom(a.values, env);
@@ -79,7 +80,7 @@ export async function topMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
     if (a.values.once === true) {
       const rows = await frame();
       out.write(a.values.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderTop(rows));
-      return 0;
+      return EXIT.OK;
     }
     const stop = signal ?? abortOnSigint();
     while (!stop.aborted) {
@@ -94,11 +95,11 @@ export async function topMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
         }, { once: true });
       });
     }
-    return 0;
+    return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {
       err.write(`gatehouse top: ${e.message}\n`);
-      return 1;
+      return EXIT.FAILED;
     }
     throw e;
   }

@@ -80,14 +80,14 @@ function parseYaml(file: string, text: string): ParsedFile {
     const err = doc.errors[0];
     if (err !== undefined) {
       const line = err.linePos?.[0].line ?? lc.linePos(err.pos[0]).line;
-      return { documents: [], error: { file, line, message: `invalid YAML: ${firstLine(err.message)}` } };
+      return { documents: [], error: { file, line, code: 'GH_CONFIG_PARSE', message: `invalid YAML: ${firstLine(err.message)}` } };
     }
     if (doc.contents === null) continue;
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      return { documents: [], error: { file, line: lc.linePos(doc.range?.[0] ?? 0).line, message: `invalid YAML: ${(e as Error).message}` } };
+      return { documents: [], error: { file, line: lc.linePos(doc.range?.[0] ?? 0).line, code: 'GH_CONFIG_PARSE', message: `invalid YAML: ${(e as Error).message}` } };
     }
     if (value === null || value === undefined) continue;
     out.push({ file, index, value, lineOf: (path) => yamlLineOf(doc, lc, path) });
@@ -120,7 +120,7 @@ function parseJson(file: string, text: string): ParsedFile {
     const lm = /line (\d+)/.exec(msg);
     const pm = /position (\d+)/.exec(msg);
     const line = lm !== null ? Number(lm[1]) : pm !== null ? lineOfOffset(text, Number(pm[1])) : jsonErrorLine(text, msg);
-    return { documents: [], error: { file, line, message: `invalid JSON: ${msg.split('\n', 1)[0]}` } };
+    return { documents: [], error: { file, line, code: 'GH_CONFIG_PARSE', message: `invalid JSON: ${msg.split('\n', 1)[0]}` } };
   }
   if (value === null) return { documents: [] };
   // JSON is YAML: reuse the YAML parser for positions only.
@@ -135,8 +135,8 @@ function parseTomlFile(file: string, text: string): ParsedFile {
   try {
     value = parseToml(text);
   } catch (e) {
-    if (e instanceof TomlError) return { documents: [], error: { file, line: e.line, message: `invalid TOML: ${firstLine(e.message.replace(/^Invalid TOML document: /, ''))}` } };
-    return { documents: [], error: { file, message: `invalid TOML: ${(e as Error).message}` } };
+    if (e instanceof TomlError) return { documents: [], error: { file, line: e.line, code: 'GH_CONFIG_PARSE', message: `invalid TOML: ${firstLine(e.message.replace(/^Invalid TOML document: /, ''))}` } };
+    return { documents: [], error: { file, code: 'GH_CONFIG_PARSE', message: `invalid TOML: ${(e as Error).message}` } };
   }
   // TomlDate and friends become plain strings so values stay JSON-like.
   value = JSON.parse(JSON.stringify(value)) as unknown;

@@ -59,7 +59,7 @@ export function parseServer(server: string): Target {
   try {
     url = new URL(/^https?:\/\//i.test(s) ? s : `http://${s}`);
   } catch {
-    throw new GatehouseError('GH_FLAG_INVALID', `invalid server "${server}": expected http://host:port, grpc://host:port or host:port`, { status: 2 });
+    throw new GatehouseError('GH_FLAG_INVALID', `invalid server "${server}": expected http://host:port, grpc://host:port or host:port`, { exitCode: 2 });
   }
   return { kind: 'http', origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
 }
@@ -182,7 +182,7 @@ export async function runAddCli(opts: AddCliOptions): Promise<AddCliReport> {
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
   const timeoutMs = opts.timeoutMs ?? 5000;
   const intervalMs = opts.reportIntervalMs ?? 1000;
-  if (!(rate >= 0) || !Number.isFinite(rate)) throw new GatehouseError('GH_FLAG_INVALID', `invalid rate ${rate}: expected a number >= 0`, { status: 2 });
+  if (!(rate >= 0) || !Number.isFinite(rate)) throw new GatehouseError('GH_FLAG_INVALID', `invalid rate ${rate}: expected a number >= 0`, { exitCode: 2 });
   const target = parseServer(opts.server);
   const caller = target.kind === 'http' ? httpCaller(target, { concurrency, timeoutMs, hostHeader: opts.hostHeader }) : grpcCaller(target, { timeoutMs, hostHeader: opts.hostHeader });
 
@@ -356,7 +356,7 @@ const CLI_HELP = `gatehouse add-cli [--server URL] [--rate 10] [--concurrency 4]
 
 function number(value: string, what: string, min: number): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what} "${value}": expected a number >= ${min}`, { status: 2 });
+  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what} "${value}": expected a number >= ${min}`, { exitCode: 2 });
   return n;
 }
 
@@ -364,7 +364,7 @@ function duration(value: string, what: string): number {
   try {
     return parseDuration(value);
   } catch (err) {
-    throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what}: ${(err as Error).message}`, { status: 2 });
+    throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what}: ${(err as Error).message}`, { exitCode: 2 });
   }
 }
 
@@ -374,7 +374,7 @@ function duration(value: string, what: string): number {
  */
 export async function addCliMain(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   if (argv.some((a) => a === '--client-secret' || a.startsWith('--client-secret='))) {
-    throw new GatehouseError('GH_FLAG_INVALID', 'secrets are not accepted as flag values: put the secret in an environment variable and pass --client-secret-env NAME', { status: 2 });
+    throw new GatehouseError('GH_FLAG_INVALID', 'secrets are not accepted as flag values: put the secret in an environment variable and pass --client-secret-env NAME', { exitCode: 2 });
   }
   const f = parseFlags(argv, CLI_FLAGS);
   if (f.has('help')) {
@@ -383,7 +383,7 @@ export async function addCliMain(argv: string[], env: NodeJS.ProcessEnv, out: No
   }
   const pick = (flag: string, envName: string): string | undefined => f.get(flag) ?? (env[envName] || undefined);
   const server = pick('server', 'SERVER');
-  if (server === undefined) throw new GatehouseError('GH_FLAG_INVALID', 'no server: set SERVER (e.g. http://127.0.0.1:8081) or pass --server', { status: 2 });
+  if (server === undefined) throw new GatehouseError('GH_FLAG_INVALID', 'no server: set SERVER (e.g. http://127.0.0.1:8081) or pass --server', { exitCode: 2 });
   const rate = pick('rate', 'RATE');
   const conc = pick('concurrency', 'CONCURRENCY');
   const dur = pick('duration', 'DURATION');
@@ -395,8 +395,8 @@ export async function addCliMain(argv: string[], env: NodeJS.ProcessEnv, out: No
     const clientId = pick('client-id', 'CLIENT_ID');
     const secretVar = pick('client-secret-env', 'CLIENT_SECRET_ENV') ?? 'CLIENT_SECRET';
     const clientSecret = env[secretVar];
-    if (clientId === undefined) throw new GatehouseError('GH_FLAG_INVALID', '--token-url needs --client-id (or CLIENT_ID)', { status: 2 });
-    if (clientSecret === undefined || clientSecret === '') throw new GatehouseError('GH_FLAG_INVALID', `--token-url needs the client secret in environment variable ${secretVar}`, { status: 2 });
+    if (clientId === undefined) throw new GatehouseError('GH_FLAG_INVALID', '--token-url needs --client-id (or CLIENT_ID)', { exitCode: 2 });
+    if (clientSecret === undefined || clientSecret === '') throw new GatehouseError('GH_FLAG_INVALID', `--token-url needs the client secret in environment variable ${secretVar}`, { exitCode: 2 });
     const scope = pick('scope', 'SCOPE');
     getToken = clientCredentialsTokenProvider({ tokenUrl, clientId, clientSecret, ...(scope !== undefined ? { scope } : {}) });
   }

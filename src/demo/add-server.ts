@@ -243,16 +243,16 @@ export function parseFlags(argv: readonly string[], known: readonly string[]): M
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new GatehouseError('GH_FLAG_INVALID', `unexpected argument "${arg}"`, { status: 2 });
+    if (!arg.startsWith('--')) throw new GatehouseError('GH_FLAG_INVALID', `unexpected argument "${arg}"`, { exitCode: 2 });
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (!known.includes(name)) throw new GatehouseError('GH_FLAG_UNKNOWN', `unknown flag --${name}${didYouMean(name, known)}`, { status: 2 });
+    if (!known.includes(name)) throw new GatehouseError('GH_FLAG_UNKNOWN', `unknown flag --${name}${didYouMean(name, known)}`, { exitCode: 2 });
     if (name === 'help') {
       out.set(name, 'true');
       continue;
     }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new GatehouseError('GH_FLAG_INVALID', `flag --${name} needs a value`, { status: 2 });
+    if (value === undefined) throw new GatehouseError('GH_FLAG_INVALID', `flag --${name} needs a value`, { exitCode: 2 });
     out.set(name, value);
   }
   return out;
@@ -262,7 +262,7 @@ export function parseFlags(argv: readonly string[], known: readonly string[]): M
 export function parsePort(value: string, what: string, allowOff = false): number | null {
   if (allowOff && /^(off|none|false|disabled)$/i.test(value)) return null;
   const n = Number(value);
-  if (!/^\d{1,5}$/.test(value) || n > 65535) throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what} "${value}": expected a port number 0-65535${allowOff ? ' or "off"' : ''}`, { status: 2 });
+  if (!/^\d{1,5}$/.test(value) || n > 65535) throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what} "${value}": expected a port number 0-65535${allowOff ? ' or "off"' : ''}`, { exitCode: 2 });
   return n;
 }
 

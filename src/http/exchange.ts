@@ -6,6 +6,7 @@
 import type { IncomingMessage, IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { ResponseWriter } from './response-writer.js';
+import type { AnswerCode } from './answer-codes.js';
 
 /**
  * The request as the client sent it. node:http's IncomingMessage satisfies
@@ -60,6 +61,8 @@ export class RequestContext {
   originStatus = 0;
   /** Number of retries performed. */
   retries = 0;
+  /** Why the gateway answered itself (answer-codes.ts); null when the backend answered. Set by `answer()`. */
+  code: AnswerCode | null = null;
   /**
    * Installed by the retry middleware. The proxy calls it when an attempt failed
    * before any response byte came back (connection refused/reset, timeout),

@@ -52,6 +52,8 @@ export interface AccessLogEntry {
   responseHeaders?: Record<string, string | string[] | number | undefined>;
   tlsVersion?: string;
   tlsCipher?: string;
+  /** Why the gateway answered itself (docs/errors.md); absent when the backend answered. */
+  gatehouseCode?: string;
 }
 
 export interface AccessLogFields {
@@ -130,6 +132,7 @@ export function jsonFields(e: AccessLogEntry, requestCount: number, now: number)
     DownstreamContentSize: e.downstreamContentSize,
     DownstreamStatus: e.downstreamStatus,
     Duration: Math.round(e.durationMs * NS),
+    ...(e.gatehouseCode !== undefined ? { GatehouseCode: e.gatehouseCode } : {}),
     OriginContentSize: e.originContentSize,
     OriginDuration: Math.round(e.originDurationMs * NS),
     OriginStatus: e.originStatus,

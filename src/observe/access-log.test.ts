@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { AccessLog, type AccessLogEntry } from './access-log.js';
 import { accessLogEntryFromContext, exchangeRecordFromContext } from './from-context.js';
-import { serveHandler } from '../testing/handler-server.js';
+import { serveHandler } from '../../test/support/handler-server.js';
 import { sendText } from '../http/answers.js';
 import { MetricsStore } from './metrics.js';
 

@@ -70,6 +70,7 @@ export function exchangeRecordFromContext(ctx: RequestContext, x: ExchangeExtras
     at: performance.timeOrigin + end,
     path: ctx.originalPath,
     protocol,
+    code: ctx.code,
   };
 }
 
@@ -135,6 +136,7 @@ export function accessLogEntryFromContext(ctx: RequestContext, x: AccessLogExtra
     serviceUrl: ctx.serverUrl,
     serviceAddr: serviceAddr(ctx.serverUrl),
     entryPointName: ctx.entryPoint,
+    ...(ctx.code !== null ? { gatehouseCode: ctx.code } : {}),
     requestHeaders: ctx.req.headers,
     ...(x.responseHeaders !== undefined ? { responseHeaders: x.responseHeaders } : {}),
   };

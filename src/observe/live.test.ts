@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { performance } from 'node:perf_hooks';
-import { serveHandler } from '../testing/handler-server.js';
+import { serveHandler } from '../../test/support/handler-server.js';
 import type { RequestContext } from '../http/exchange.js';
 import { LiveExchanges } from './live.js';
 import { TapBus, type TapEvent } from './tap.js';

@@ -135,6 +135,7 @@ export class LiveExchanges {
       grpcStatus,
     };
     if (rh !== undefined) e.responseHeaders = rh;
+    if (ctx.code !== null) e.code = ctx.code;
     return e;
   }
 
@@ -162,6 +163,7 @@ export class LiveExchanges {
       const rsp = w.rsp ?? this.rspEvent(ctx, w.req, endMs, grpcStatus);
       if (w.rsp === null) this.bus.publish(rsp);
       const end: TapEvent = { ...rsp, type: 'end', status: ctx.status, latencyMs: round3(endMs - ctx.start), grpcStatus, bytes: ctx.bytesOut };
+      if (ctx.code !== null) end.code = ctx.code;
       if (w.counted) end.requestBytes = w.bytesIn;
       this.bus.publish(end);
     }

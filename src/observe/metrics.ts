@@ -66,6 +66,8 @@ export interface ExchangeRecord {
   path?: string;
   /** Defaults to 'grpc' when grpcStatus is set, else 'http'. */
   protocol?: ExchangeProtocol;
+  /** Why the gateway answered itself (src/http/answer-codes.ts); absent or null when the backend answered. */
+  code?: string | null;
 }
 
 export type StatKind = 'entrypoints' | 'routers' | 'services' | 'servers' | 'callers';
@@ -280,6 +282,7 @@ export class MetricsStore {
       t.bump(f.sv, sec, bi, e.bytesIn, e.bytesOut);
       if (e.retries > 0) t.addRetries(e.service, e.retries);
     }
+    if (e.code !== undefined && e.code !== null) t.addAnswer(e.code, e.entryPoint);
     t.bump(f.cl, sec, bi, e.bytesIn, e.bytesOut);
     t.bump(f.cd, sec, bi, e.bytesIn, e.bytesOut);
   }

@@ -9,7 +9,7 @@
  * `traefik_entrypoint_open_connections` gauges are written.
  */
 import type { PrometheusSnapshot } from './metrics.js';
-import type { TotalsSeries, TotalsTable } from './totals.js';
+import { SEP, type TotalsSeries, type TotalsTable } from './totals.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -133,6 +133,13 @@ export function renderPrometheus(snap: PrometheusSnapshot, opts: PrometheusOptio
     for (const [svc, n] of t.retries) w.sample('traefik_service_retries_total', labelString(['service'], [svc]), n);
     w.family('traefik_service_server_up', 'gauge', 'service server is up, described by gauge value of 0 or 1.');
     for (const s of snap.serverUp) w.sample('traefik_service_server_up', labelString(['service', 'url'], [s.service, s.url]), s.up ? 1 : 0);
+  }
+  if (t.answers.size > 0) {
+    w.family('gatehouse_answers_total', 'counter', 'Answers the gateway made itself, by reason (docs/errors.md) and entry point.');
+    for (const [k, n] of t.answers) {
+      const i = k.indexOf(SEP);
+      w.sample('gatehouse_answers_total', labelString(['code', 'entrypoint'], [k.slice(0, i), k.slice(i + 1)]), n);
+    }
   }
 
   w.counterFrom('gatehouse_requests_total', 'Requests by caller, router and service, classified success or failure (5xx, connection errors, timeouts, gRPC server faults).', ['caller', 'router', 'service', 'classification'], t.callers, (s) => s.count);

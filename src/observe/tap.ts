@@ -48,6 +48,8 @@ export interface TapEvent {
   bytes: number;
   /** `end`: request body bytes read (absent when not counted). */
   requestBytes?: number;
+  /** `rsp`, `end`: why the gateway answered itself (docs/errors.md); absent when the backend answered. */
+  code?: string;
   requestHeaders?: TapHeaders;
   responseHeaders?: TapHeaders;
 }

@@ -42,6 +42,8 @@ export interface TotalsDelta {
   cd: TotalsSeries[];
   /** [service, retries]. */
   rr: Array<[string, number]>;
+  /** [answer code, entry point, count]: answers the gateway made itself. */
+  an?: Array<[string, string, number]>;
 }
 
 export type TotalsTable = Map<string, TotalsSeries>;
@@ -59,6 +61,8 @@ export class Totals {
   readonly callerDurations: TotalsTable = new Map();
   /** service → retries */
   readonly retries = new Map<string, number>();
+  /** code SEP entry point → answers the gateway made itself */
+  readonly answers = new Map<string, number>();
 
   constructor(readonly bounds: readonly number[] = DEFAULT_PROM_BUCKETS) {}
 
@@ -93,6 +97,11 @@ export class Totals {
     if (n > 0) this.retries.set(service, (this.retries.get(service) ?? 0) + n);
   }
 
+  addAnswer(code: string, entryPoint: string, n = 1): void {
+    const k = code + SEP + entryPoint;
+    this.answers.set(k, (this.answers.get(k) ?? 0) + n);
+  }
+
   toDelta(): TotalsDelta {
     return {
       ep: [...this.entrypoints.values()],
@@ -101,11 +110,15 @@ export class Totals {
       cl: [...this.callers.values()],
       cd: [...this.callerDurations.values()],
       rr: [...this.retries],
+      an: [...this.answers].map(([k, n]): [string, string, number] => {
+        const i = k.indexOf(SEP);
+        return [k.slice(0, i), k.slice(i + 1), n];
+      }),
     };
   }
 
   get empty(): boolean {
-    return this.entrypoints.size === 0 && this.callers.size === 0 && this.retries.size === 0;
+    return this.entrypoints.size === 0 && this.callers.size === 0 && this.retries.size === 0 && this.answers.size === 0;
   }
 
   /**
@@ -119,6 +132,7 @@ export class Totals {
     mergeTable(this.callers, d.cl, this.bounds.length, mapLabels && ((l) => mapLabels('cl', l)));
     mergeTable(this.callerDurations, d.cd, this.bounds.length, mapLabels && ((l) => mapLabels('cd', l)));
     for (const [svc, n] of d.rr) if (typeof svc === 'string' && Number.isFinite(n)) this.addRetries(svc, n);
+    for (const [code, ep, n] of d.an ?? []) if (typeof code === 'string' && typeof ep === 'string' && Number.isFinite(n) && n > 0) this.addAnswer(code, ep, n);
   }
 }
 

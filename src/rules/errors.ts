@@ -9,7 +9,7 @@ export class RuleSyntaxError extends GatehouseError {
   readonly rule: string;
   readonly position: number;
   constructor(rule: string, position: number, message: string) {
-    super('GH_RULE_SYNTAX', `${message} at position ${position}`, { status: 500 });
+    super('GH_RULE_SYNTAX', `${message} at position ${position}`);
     this.name = 'RuleSyntaxError';
     this.rule = rule;
     this.position = position;

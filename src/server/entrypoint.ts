@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RequestContext, type ClientRequest } from '../http/exchange.js';
-import { sendText } from '../http/answers.js';
+import { answer } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { normalizeHost, normalizeIp } from '../http/host.js';
@@ -225,7 +225,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
       this.handler(ctx);
     } catch (err) {
       this.opts.log.error({ err, router: ctx.routerName }, 'handler failed');
-      sendText(ctx, 500, 'Internal Server Error');
+      answer(ctx, 'GH_INTERNAL');
     }
   }
 

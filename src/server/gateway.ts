@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { buildRuntime, type Runtime } from './build.js';
 import { EntryPoint, type EntryPointSpec } from './entrypoint.js';
 import type { Handler } from '../http/handler.js';
+import { answer } from '../http/answers.js';
 import type { RequestContext } from '../http/exchange.js';
 
 /** One entry point as configured; defined beside the entry point, which is built from it. */
@@ -109,8 +110,4 @@ export class Gateway {
   }
 }
 
-const notReady: Handler = (ctx) => {
-  const body = 'Service Unavailable: configuration not loaded yet';
-  ctx.rw.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length, 'retry-after': '1' });
-  ctx.rw.end(body);
-};
+const notReady: Handler = (ctx) => answer(ctx, 'GH_NOT_READY');

@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import type { MirroringConfig, WeightedConfig } from '../config/schema.js';
 import { RequestContext } from '../http/exchange.js';
-import { sendText } from '../http/answers.js';
+import { answer } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 
@@ -28,7 +28,7 @@ export function buildWeighted(cfg: WeightedConfig, children: readonly ChildServi
       if (best === null || e.current > best.current) best = e;
     }
     if (best === null) {
-      sendText(ctx, 503, 'Service Unavailable');
+      answer(ctx, 'GH_NO_HEALTHY_SERVER');
       return;
     }
     best.current -= total;
@@ -112,7 +112,7 @@ export function buildMirroring(cfg: MirroringConfig, main: ChildService, mirrors
         },
         final(cb) {
           cb();
-          if (tooBig) sendText(ctx, 413, 'Request Entity Too Large');
+          if (tooBig) answer(ctx, 'GH_BODY_TOO_LARGE');
           else run(Buffer.concat(chunks));
         },
       }),

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LoadBalancerConfig, ServersTransportConfig } from '../config/schema.js';
-import { sendText } from '../http/answers.js';
+import { answer } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../http/exchange.js';
@@ -112,7 +112,7 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
     const needCookie = sticky !== undefined && server === null;
     if (server === null) server = pick();
     if (server === null) {
-      sendText(ctx, 503, 'Service Unavailable');
+      answer(ctx, 'GH_NO_HEALTHY_SERVER');
       return;
     }
     if (needCookie) ctx.rw = new StickyCookieWriter(ctx.rw, `${cookieName}=${server.stickyValue}${cookieAttrs}`);

@@ -7,7 +7,7 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
-import { sendText } from '../http/answers.js';
+import { answer } from '../http/answers.js';
 import type { RequestContext } from '../http/exchange.js';
 import { statusLine } from '../http1/reasons.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -175,7 +175,7 @@ class Exchange implements ViewDataHandler {
       this.finished = true;
       this.ctx.upstreamError = err as Error;
       controller.abort(err as Error);
-      sendText(this.ctx, 500, 'Internal Server Error');
+      answer(this.ctx, 'GH_INTERNAL');
       this.done?.(err as Error);
     }
   }
@@ -226,12 +226,13 @@ class Exchange implements ViewDataHandler {
       if (ctx.upgrade !== null) {
         const status = isTimeout(err) ? 504 : 502;
         ctx.status = status;
+        ctx.code = isTimeout(err) ? 'GH_UPSTREAM_TIMEOUT' : 'GH_UPSTREAM_FAILED';
         ctx.upgrade.socket.end(`${statusLine(status)}connection: close\r\ncontent-length: 0\r\n\r\n`);
-      } else if (isTimeout(err)) sendText(ctx, 504, 'Gateway Timeout');
+      } else if (isTimeout(err)) answer(ctx, 'GH_UPSTREAM_TIMEOUT');
       else if (ctx.clientGone || (ctx.res !== null && ctx.res.destroyed && !ctx.res.writableFinished)) {
         ctx.status = 499;
         ctx.rw.destroy();
-      } else sendText(ctx, 502, 'Bad Gateway');
+      } else answer(ctx, 'GH_UPSTREAM_FAILED');
     } else {
       // Mid-response failure: abort so the client never mistakes a truncated body for a complete one.
       ctx.upstreamError = err;

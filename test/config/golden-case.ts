@@ -83,7 +83,7 @@ function deepFreeze<T>(v: T): T {
 }
 
 const issueJson = (i: ConfigIssue): Record<string, unknown> => ({
-  file: i.file === undefined ? undefined : basename(i.file), line: i.line, object: i.object, field: i.field, severity: i.severity, message: i.message,
+  file: i.file === undefined ? undefined : basename(i.file), line: i.line, object: i.object, field: i.field, severity: i.severity, code: i.code ?? 'GH_CONFIG_INVALID', message: i.message,
 });
 
 const byName = <T extends { name: string }>(table: Record<string, T>, keep: (t: T) => boolean, f: (t: T) => Record<string, unknown>): Record<string, unknown> =>

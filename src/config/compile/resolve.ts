@@ -54,7 +54,7 @@ export function resolveReferences(snap: Snapshot, nodes: readonly RefNode[], boo
       const table = tables[ref.kind];
       const target = table[q];
       if (target === undefined) {
-        book.addError(node.item, `the ${ref.kind} "${q}" does not exist${suggest(q, Object.keys(table))}`, true, ref.field);
+        book.addError(node.item, `the ${ref.kind} "${q}" does not exist${suggest(q, Object.keys(table))}`, true, ref.field, 'GH_CONFIG_REFERENCE');
         continue;
       }
       target.usedBy.push(node.item.name);
@@ -62,7 +62,7 @@ export function resolveReferences(snap: Snapshot, nodes: readonly RefNode[], boo
       if (child !== undefined) visit(child);
       // Members of one cycle all carry the cycle error; saying "disabled" about each other adds nothing.
       const sameCycle = child !== undefined && inCycle.has(node) && inCycle.has(child);
-      if (target.status === 'disabled' && !sameCycle) book.addError(node.item, disabledBecause(ref.kind, target), true, ref.field);
+      if (target.status === 'disabled' && !sameCycle) book.addError(node.item, disabledBecause(ref.kind, target), true, ref.field, 'GH_CONFIG_REFERENCE');
     }
     path.pop();
     state.set(node, 'done');
@@ -79,7 +79,7 @@ function markCycle(book: StatusBook, members: readonly RefNode[], inCycle: Set<R
   const text = `${first.label} reference cycle: ${[...members, first].map((m) => m.item.name).join(' → ')}`;
   for (const m of members) {
     inCycle.add(m);
-    book.addError(m.item, text, true);
+    book.addError(m.item, text, true, undefined, 'GH_CONFIG_REFERENCE');
   }
 }
 

@@ -37,11 +37,11 @@ export function collectRouter(ctx: PassContext, defaults: RouterDefaults, frag: 
   try {
     compileRule(cfg.rule, rr.ruleSyntax);
   } catch (err) {
-    ctx.book.addError(rr, `invalid rule: ${err instanceof Error ? err.message : String(err)}`, true, 'rule');
+    ctx.book.addError(rr, `invalid rule: ${err instanceof Error ? err.message : String(err)}`, true, 'rule', 'GH_RULE_SYNTAX');
   }
   const eps = cfg.entryPoints !== undefined && cfg.entryPoints.length > 0 ? cfg.entryPoints : defaults.defaultEntryPoints;
   for (const ep of eps) {
-    if (!defaults.entryPoints.includes(ep)) ctx.book.addError(rr, `entry point "${ep}" does not exist${didYouMean(ep, defaults.entryPoints)}`, true, 'entryPoints');
+    if (!defaults.entryPoints.includes(ep)) ctx.book.addError(rr, `entry point "${ep}" does not exist${didYouMean(ep, defaults.entryPoints)}`, true, 'entryPoints', 'GH_CONFIG_REFERENCE');
   }
   rr.entryPoints = eps.filter((e) => defaults.entryPoints.includes(e));
   const declared: Reference[] = [

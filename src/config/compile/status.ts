@@ -6,7 +6,7 @@
  * and the API say the same thing. The compiler and the build both record
  * through this one helper.
  */
-import type { ConfigIssue, SourceLocation } from '../../errors.js';
+import type { ConfigIssue, IssueCode, SourceLocation } from '../../errors.js';
 import type { ItemStatus, Snapshot } from '../runtime.js';
 
 /** How an item is named in an issue's `object`: `router "web@file"`. */
@@ -43,8 +43,8 @@ export class StatusBook {
   }
 
   /** Record `message` on `item` (and as an issue): critical → disabled, otherwise a warning. */
-  addError(item: StatusItem, message: string, critical: boolean, field?: string): void {
-    this.record(item, message, message, critical, field);
+  addError(item: StatusItem, message: string, critical: boolean, field?: string, code: IssueCode = 'GH_CONFIG_INVALID'): void {
+    this.record(item, message, message, critical, field, code);
   }
 
   /**
@@ -54,10 +54,10 @@ export class StatusBook {
    * the issue carries the field apart.
    */
   addFieldError(item: StatusItem, message: string, critical: boolean, field: string | undefined): void {
-    this.record(item, field === undefined ? message : `${field}: ${message}`, message, critical, field);
+    this.record(item, field === undefined ? message : `${field}: ${message}`, message, critical, field, 'GH_CONFIG_INVALID');
   }
 
-  private record(item: StatusItem, text: string, message: string, critical: boolean, field: string | undefined): void {
+  private record(item: StatusItem, text: string, message: string, critical: boolean, field: string | undefined, code: IssueCode): void {
     item.errors.push(text);
     if (critical) item.status = 'disabled';
     else if (item.status !== 'disabled') item.status = 'warning';
@@ -68,6 +68,7 @@ export class StatusBook {
       // Always set: the source's own field (where the item is defined) is not where the problem is.
       field,
       message,
+      code,
       ...(critical ? {} : { severity: 'warning' as const }),
     });
   }

@@ -6,7 +6,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
 import { verifyPassword, type StoredHash } from './hashes.js';
@@ -60,7 +60,7 @@ export const middleware = defineMiddleware({
     const cache = new Map<string, true>();
 
     const deny = (ctx: RequestContext): void => {
-      sendText(ctx, 401, '401 Unauthorized\n', { 'www-authenticate': challenge });
+      answer(ctx, 'GH_UNAUTHORIZED', { headers: { 'www-authenticate': challenge } });
     };
     const accept = (ctx: RequestContext, next: Handler, user: string): void => {
       if (removeHeader) delete ctx.headers.authorization;

@@ -6,7 +6,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, type Handler } from '../types.js';
 import { BufferingWriter } from './writer.js';
@@ -39,11 +39,11 @@ export const middleware = defineMiddleware({
     const holdReq = maxReq > 0 ? maxReq : memReq;
 
     const tooLarge = (ctx: RequestContext): void => {
-      sendText(ctx, 413, 'Request Entity Too Large', { connection: 'close' });
+      answer(ctx, 'GH_BODY_TOO_LARGE', { headers: { connection: 'close' } });
     };
 
     const proceed = (ctx: RequestContext, next: Handler): void => {
-      ctx.rw = new BufferingWriter(ctx.rw, maxRes, memRes);
+      ctx.rw = new BufferingWriter(ctx.rw, maxRes, memRes, () => (ctx.code = 'GH_RESPONSE_TOO_LARGE'));
       next(ctx);
     };
 

@@ -21,6 +21,8 @@ export class BufferingWriter extends ForwardingWriter {
     inner: ResponseWriter,
     private readonly maxBytes: number,
     private readonly memBytes: number,
+    /** Told when the response was over the limit (the exchange records GH_RESPONSE_TOO_LARGE). */
+    private readonly onTooLarge: () => void = () => undefined,
   ) {
     super(inner);
   }
@@ -69,6 +71,7 @@ export class BufferingWriter extends ForwardingWriter {
       return;
     }
     if (this.tooLarge) {
+      this.onTooLarge();
       const body = Buffer.from('Internal Server Error');
       this.inner.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
       this.inner.end(body);

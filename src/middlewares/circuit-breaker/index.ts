@@ -7,7 +7,7 @@
  * upstream attempt (ctx.upstreamError set, or status 502/504).
  */
 import { Type } from '@sinclair/typebox';
-import { STATUS_CODES } from 'node:http';
+import { REASONS } from '../../http1/reasons.js';
 import { performance } from 'node:perf_hooks';
 import { parseDuration } from '../../util/duration.js';
 import type { Handler } from '../../http/handler.js';
@@ -56,8 +56,9 @@ export const middleware = defineMiddleware({
       recoveryMs: duration('recoveryDuration', o.recoveryDuration, 10_000),
       onStateChange: (from, to) => deps.log.info({ middleware: deps.name, from, to }, 'circuit breaker state change'),
     });
-    const body = Buffer.from(STATUS_CODES[code] ?? '');
+    const body = Buffer.from(REASONS[code] ?? '');
     const fallback = (ctx: RequestContext): void => {
+      ctx.code = 'GH_CIRCUIT_OPEN';
       ctx.rw.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
       ctx.rw.end(body);
     };

@@ -6,7 +6,7 @@
  * the client's headers (Host included), as in Traefik.
  */
 import { Type } from '@sinclair/typebox';
-import { STATUS_CODES } from 'node:http';
+import { REASONS } from '../../http1/reasons.js';
 import { performance } from 'node:perf_hooks';
 import { RequestContext } from '../../http/exchange.js';
 import type { Handler } from '../../http/handler.js';
@@ -34,7 +34,7 @@ const DROP: Record<string, true> = Object.assign(Object.create(null) as Record<s
 });
 
 function plain(ctx: RequestContext, code: number): void {
-  const body = Buffer.from(STATUS_CODES[code] ?? '');
+  const body = Buffer.from(REASONS[code] ?? '');
   ctx.rw.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
   ctx.rw.end(body);
 }

@@ -18,6 +18,7 @@ import { Pool } from 'undici';
 import type { Handler } from '../../http/handler.js';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../../http/exchange.js';
+import type { AnswerCode } from '../../http/answer-codes.js';
 import { defineMiddleware, MiddlewareOptionError, type MiddlewareDeps } from '../types.js';
 import { ForwardAuthSchema, type ForwardAuthOptions } from './schema.js';
 import { authRequestHeaders, canonicalHeaderKey, HOP } from './request-headers.js';
@@ -65,7 +66,8 @@ function pem(value: string | undefined, deps: MiddlewareDeps, field: string): st
   }
 }
 
-function empty(ctx: RequestContext, status: number): void {
+function empty(ctx: RequestContext, status: number, code: AnswerCode): void {
+  ctx.code = code;
   if (ctx.rw.headersSent) return ctx.rw.destroy();
   ctx.rw.writeHead(status, { 'content-length': 0 });
   ctx.rw.end();
@@ -131,10 +133,10 @@ export const middleware = defineMiddleware({
           try {
             body = await readBody(ctx.body, maxBody, AUTH_TIMEOUT_MS);
           } catch (err) {
-            return empty(ctx, err instanceof TooLarge ? 401 : 500);
+            return err instanceof TooLarge ? empty(ctx, 401, 'GH_BODY_TOO_LARGE') : empty(ctx, 500, 'GH_INTERNAL');
           }
         }
-        if (body.length > maxBody) return empty(ctx, 401);
+        if (body.length > maxBody) return empty(ctx, 401, 'GH_BODY_TOO_LARGE');
         ctx.body = body;
       }
       const headers = authRequestHeaders(ctx, trust, allowed);
@@ -161,7 +163,7 @@ export const middleware = defineMiddleware({
         resBody = Buffer.concat(chunks);
       } catch (err) {
         log.debug({ middleware: deps.name, err: (err as Error).message }, 'forwardAuth: error calling the auth server');
-        return empty(ctx, 500);
+        return empty(ctx, 500, 'GH_AUTH_SERVER_FAILED');
       }
       const rh = res.headers;
       if (headerField !== '') {
@@ -176,10 +178,11 @@ export const middleware = defineMiddleware({
           try {
             out.location = o.preserveLocationHeader === true ? (new URL(loc, 'http://x'), loc) : new URL(loc, url).toString();
           } catch {
-            return empty(ctx, 500);
+            return empty(ctx, 500, 'GH_AUTH_SERVER_FAILED');
           }
         }
         out['content-length'] = resBody.length;
+        ctx.code = 'GH_AUTH_DENIED';
         if (ctx.rw.headersSent) return ctx.rw.destroy();
         ctx.rw.writeHead(res.statusCode, out);
         ctx.rw.end(resBody);
@@ -203,7 +206,7 @@ export const middleware = defineMiddleware({
       function forwardAuth(ctx) {
         check(ctx, next).catch((err: unknown) => {
           log.error({ middleware: deps.name, err: (err as Error).message }, 'forwardAuth: handler failed');
-          empty(ctx, 500);
+          empty(ctx, 500, 'GH_INTERNAL');
         });
       };
   },

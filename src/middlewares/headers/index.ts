@@ -4,7 +4,7 @@
  * request only allocates its response-writer wrapper when responses are edited.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import type { RequestContext } from '../../http/exchange.js';
 import type { ResponseWriter } from '../../http/response-writer.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
@@ -74,7 +74,7 @@ export const middleware = defineMiddleware({
       function headers(ctx) {
         if (secure !== null) {
           if (secure.checkHosts && !secure.hostAllowed(ctx)) {
-            sendText(ctx, 500, 'Bad Host');
+            answer(ctx, 'GH_INTERNAL', { body: 'Bad Host' });
             return;
           }
           const r = secure.sslRedirect(ctx);

@@ -6,6 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Handler } from '../../http/handler.js';
+import { answer } from '../../http/answers.js';
 import { defineMiddleware, MiddlewareOptionError } from '../types.js';
 import { compileSourceCriterion, SourceCriterionSchema } from '../source-criterion/index.js';
 import { DoneWriter } from '../circuit-breaker/done-writer.js';
@@ -26,15 +27,14 @@ export const middleware = defineMiddleware({
     const amount = o.amount;
     const source = compileSourceCriterion(o.sourceCriterion, 'host');
     const counts = new Map<string, number>();
-    const body = Buffer.from(`max connections reached: ${amount}`);
+    const body = `max connections reached: ${amount}`;
     deps.onClose(() => counts.clear());
     return (next: Handler): Handler =>
       function inFlightReq(ctx) {
         const key = source(ctx);
         const n = counts.get(key) ?? 0;
         if (n >= amount) {
-          ctx.rw.writeHead(429, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
-          ctx.rw.end(body);
+          answer(ctx, 'GH_TOO_MANY_IN_FLIGHT', { body });
           return;
         }
         counts.set(key, n + 1);

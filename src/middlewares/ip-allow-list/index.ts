@@ -2,9 +2,9 @@
  * ipAllowList (alias ipWhiteList): accept only clients whose IP, as chosen by
  * ipStrategy, is in sourceRange; others get rejectStatusCode (403) "Forbidden".
  */
-import { STATUS_CODES } from 'node:http';
+import { REASONS } from '../../http1/reasons.js';
 import { Type } from '@sinclair/typebox';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import { defineMiddleware, MiddlewareOptionError, type Handler } from '../types.js';
 import { ipRangesOption } from '../shared/ip-ranges-option.js';
 import { compileIpStrategy, IpStrategySchema } from '../shared/ip-strategy.js';
@@ -28,13 +28,13 @@ export const middleware = defineMiddleware({
     const clientIp = compileIpStrategy(options.ipStrategy, 'ipStrategy');
     const status = options.rejectStatusCode ?? 403;
     if (status < 100 || status > 599) throw new MiddlewareOptionError('rejectStatusCode', `${status} is not an HTTP status code`);
-    const body = STATUS_CODES[status] ?? 'Forbidden';
+    const body = REASONS[status] ?? 'Forbidden';
     return (next: Handler): Handler =>
       function ipAllowList(ctx) {
         const ip = clientIp(ctx);
         // Traefik's IsAuthorized: an X-Forwarded-For entry may carry a port.
         if (ip !== '' && ranges.containsHost(ip)) next(ctx);
-        else sendText(ctx, status, body);
+        else answer(ctx, 'GH_FORBIDDEN', { status, body });
       };
   },
 });

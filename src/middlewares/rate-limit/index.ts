@@ -12,7 +12,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { parseDuration } from '../../util/duration.js';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import type { Handler } from '../../http/handler.js';
 import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError, type RateLimitStore } from '../types.js';
@@ -49,14 +49,7 @@ export function goDuration(ms: number): string {
 }
 
 function deny(ctx: RequestContext, retryAfterMs: number): void {
-  const body = 'Too Many Requests';
-  ctx.rw.writeHead(429, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': body.length,
-    'retry-after': String(Math.floor(retryAfterMs / 1000) + 1),
-    'x-retry-in': goDuration(retryAfterMs),
-  });
-  ctx.rw.end(body);
+  answer(ctx, 'GH_RATE_LIMITED', { headers: { 'retry-after': String(Math.floor(retryAfterMs / 1000) + 1), 'x-retry-in': goDuration(retryAfterMs) } });
 }
 
 export const middleware = defineMiddleware({
@@ -93,7 +86,7 @@ export const middleware = defineMiddleware({
           next(ctx);
         } catch (err) {
           log.error({ middleware: deps.name, err: (err as Error).message }, 'handler failed after rateLimit');
-          sendText(ctx, 500, 'Internal Server Error');
+          answer(ctx, 'GH_INTERNAL');
         }
       };
       const proceed = (ctx: RequestContext, r: Reservation): void => {

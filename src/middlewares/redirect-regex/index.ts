@@ -4,7 +4,7 @@
  * (302/307, or 301/308 when permanent).
  */
 import { Type } from '@sinclair/typebox';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, type Handler } from '../types.js';
 import { replacerOption } from '../shared/go-regex-option.js';
@@ -44,7 +44,7 @@ export const middleware = defineMiddleware({
           return;
         }
         if (/[\r\n]/.test(newUrl) || !URL.canParse(newUrl, oldUrl)) {
-          sendText(ctx, 500, 'Internal Server Error');
+          answer(ctx, 'GH_INTERNAL');
           return;
         }
         sendRedirect(ctx, newUrl, permanent);

@@ -4,7 +4,7 @@
  * to X-Replaced-Path. A result that is not valid percent-encoding answers 500.
  */
 import { Type } from '@sinclair/typebox';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import { defineMiddleware, type Handler } from '../types.js';
 import { addRequestHeader } from '../../http/headers.js';
 import { replacerOption } from '../shared/go-regex-option.js';
@@ -31,7 +31,7 @@ export const middleware = defineMiddleware({
           if (replacer.test(current)) {
             const replaced = replacer.replaceAll(current);
             if (pathUnescape(replaced) === null) {
-              sendText(ctx, 500, 'invalid escape in the replaced path');
+              answer(ctx, 'GH_INTERNAL', { body: 'invalid escape in the replaced path' });
               return;
             }
             addRequestHeader(ctx.headers, 'x-replaced-path', current);

@@ -114,6 +114,7 @@ class Attempts {
       this.next(ctx);
     } catch {
       if (!this.rw.headersSent) {
+        ctx.code = 'GH_INTERNAL';
         const body = 'Internal Server Error';
         this.rw.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
         this.rw.end(body);

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { REASONS } from '../../http1/reasons.js';
 import type { RequestContext } from '../../http/exchange.js';
 
 /**
@@ -9,7 +9,7 @@ import type { RequestContext } from '../../http/exchange.js';
 export function sendRedirect(ctx: RequestContext, location: string, permanent: boolean): void {
   const get = ctx.method === 'GET';
   const status = permanent ? (get ? 301 : 308) : get ? 302 : 307;
-  const body = Buffer.from(STATUS_CODES[status] ?? '');
+  const body = Buffer.from(REASONS[status] ?? '');
   if (ctx.rw.headersSent) {
     ctx.rw.destroy();
     return;

@@ -4,7 +4,7 @@
  * lifetime, audience, issuer and required claims checked; claims copied into
  * headers; the token optionally removed before the backend.
  */
-import { sendJson } from '../../http/answers.js';
+import { answerJson } from '../../http/answers.js';
 import type { Handler } from '../../http/handler.js';
 import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError } from '../types.js';
@@ -97,7 +97,8 @@ export const middleware = defineMiddleware({
     const fail = (ctx: RequestContext, status: number, message: string): void => {
       const text = override !== undefined && status === validator.failCode ? override : message;
       deps.log.debug({ middleware: deps.name, reason: message }, 'validateJwt: request refused');
-      sendJson(ctx, status, { statusCode: status, message: text }, {
+      const code = message === MESSAGES.keysUnavailable ? 'GH_TOKEN_KEYS_UNAVAILABLE' : status === validator.failCode ? 'GH_TOKEN_REJECTED' : 'GH_INTERNAL';
+      answerJson(ctx, code, status, { statusCode: status, message: text }, {
         'www-authenticate': `Bearer error="invalid_token", error_description="${quoted(text)}"`,
       });
     };
@@ -132,7 +133,7 @@ export const middleware = defineMiddleware({
               } catch (err) {
                 deps.log.error({ middleware: deps.name, err: (err as Error).message }, 'validateJwt: next handler threw');
                 if (ctx.rw.headersSent) ctx.rw.destroy();
-                else sendJson(ctx, 500, { statusCode: 500, message: 'Internal error.' });
+                else answerJson(ctx, 'GH_INTERNAL', 500, { statusCode: 500, message: 'Internal error.' });
               }
             },
             () => fail(ctx, 500, 'Token validation failed unexpectedly.'),

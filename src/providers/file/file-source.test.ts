@@ -85,7 +85,7 @@ test('a missing single file is an issue, not a crash', async () => {
   try {
     const s = await p.load();
     assert.deepEqual(s.documents, []);
-    assert.deepEqual(s.issues, [{ file: join(dir, 'nope.yaml'), message: 'file not found' }]);
+    assert.deepEqual(s.issues, [{ file: join(dir, 'nope.yaml'), code: 'GH_CONFIG_PARSE', message: 'file not found' }]);
   } finally {
     await p.close();
     rmSync(dir, { recursive: true, force: true });

@@ -127,7 +127,7 @@ export class FileSource {
       try {
         const st = await stat(file);
         if (st.size > MAX_FILE_BYTES) {
-          const error: ConfigIssue = { file, message: `file is larger than ${MAX_FILE_BYTES} bytes` };
+          const error: ConfigIssue = { file, code: 'GH_CONFIG_PARSE', message: `file is larger than ${MAX_FILE_BYTES} bytes` };
           if (prev?.error?.message !== error.message) changed = true;
           this.#files.set(file, { text: prev?.text ?? '', good: prev?.good ?? [], error });
           continue;
@@ -139,7 +139,7 @@ export class FileSource {
           this.#files.delete(file);
           changed = true;
         }
-        if (this.#filename !== undefined) issues.push({ file, message: code === 'ENOENT' ? 'file not found' : `cannot read file: ${code ?? (e as Error).message}` });
+        if (this.#filename !== undefined) issues.push({ file, code: 'GH_CONFIG_PARSE', message: code === 'ENOENT' ? 'file not found' : `cannot read file: ${code ?? (e as Error).message}` });
         continue;
       }
       if (prev !== undefined && prev.text === text) continue;

@@ -5,7 +5,7 @@
  * entry point answers 503 rather than serving without it.
  */
 import type { Snapshot } from '../../config/runtime.js';
-import { sendText } from '../../http/answers.js';
+import { answer } from '../../http/answers.js';
 import type { Handler, Middleware } from '../../http/handler.js';
 import type { Logger } from '../../log.js';
 import { RouterTable, type RouteEntry } from '../../router/table.js';
@@ -19,8 +19,8 @@ export interface EntryPointBuildContext {
   middleware(name: string): Middleware | undefined;
 }
 
-const notFound: Handler = (ctx) => sendText(ctx, 404, '404 page not found');
-const broken: Handler = (ctx) => sendText(ctx, 503, 'Service Unavailable');
+const notFound: Handler = (ctx) => answer(ctx, 'GH_NO_ROUTER');
+const broken: Handler = (ctx) => answer(ctx, 'GH_ENTRYPOINT_BROKEN');
 
 export function buildEntryPoints(view: Snapshot, routes: readonly BuiltRoute[], ctx: EntryPointBuildContext): Record<string, Handler> {
   const out: Record<string, Handler> = Object.create(null) as Record<string, Handler>;
