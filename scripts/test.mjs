@@ -22,6 +22,9 @@ if (files.length === 0) { console.error('no test files found'); process.exit(1);
 if (filter.length === 0) {
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json'], { stdio: 'inherit' });
   if (tsc.status !== 0) { console.error('typecheck failed'); process.exit(tsc.status ?? 1); }
+  // The layer rule (docs/architecture.md): a folder imports only lower layers; no import cycle.
+  const layers = spawnSync(process.execPath, ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs', 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], { stdio: 'inherit' });
+  if (layers.status !== 0) { console.error('layer check failed: see docs/architecture.md, "Layers"'); process.exit(layers.status ?? 1); }
 }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
