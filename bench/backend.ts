@@ -57,7 +57,13 @@ export interface Backend {
 }
 
 /** Starts an origin on `port`, pinned to `cpus`, in its own folder under `dir`; waits until it answers both bodies. */
-export async function startBackend(name: string, dir: string, port: number, cpus: string | null, prefer: 'nginx' | 'node'): Promise<Backend> {
+export async function startBackend(
+  name: string,
+  dir: string,
+  port: number,
+  cpus: string | null,
+  prefer: 'nginx' | 'node',
+): Promise<Backend> {
   const home = join(dir, name);
   mkdirSync(join(home, 'tmp'), { recursive: true });
   mkdirSync(join(home, 'html'), { recursive: true });

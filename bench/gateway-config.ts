@@ -30,7 +30,14 @@ export async function benchConfig(upstream: string): Promise<BenchConfig> {
     .setExpirationTime('6h')
     .sign(secret);
   const lines: string[] = ['http:', '  routers:'];
-  lines.push('    calc:', '      rule: "PathPrefix(`/`)"', '      entryPoints: [web]', '      middlewares: [calcheader]', '      service: origin', '      priority: 1');
+  lines.push(
+    '    calc:',
+    '      rule: "PathPrefix(`/`)"',
+    '      entryPoints: [web]',
+    '      middlewares: [calcheader]',
+    '      service: origin',
+    '      priority: 1',
+  );
   lines.push(
     '    calcjwt:',
     `      rule: "Host(\`${JWT_HOST}\`)"`,

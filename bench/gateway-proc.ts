@@ -61,10 +61,14 @@ export async function startGateway(o: GatewayStart): Promise<GatewayProc> {
     if (big.body.length !== BIG_BYTES) throw new Error(`GET ${BIG_PATH} returned ${big.body.length} bytes, expected ${BIG_BYTES}`);
     const denied = await get(url + SMALL_PATH, { host: JWT_HOST });
     if (denied.status !== 401) throw new Error(`JWT route without a token answered ${denied.status}, expected 401`);
-    await waitFor(`${o.name} JWT route`, async () => {
-      const ok = await get(url + SMALL_PATH, { host: JWT_HOST, authorization: o.authorization });
-      return ok.status === 200 && ok.body === '20';
-    }, 10_000);
+    await waitFor(
+      `${o.name} JWT route`,
+      async () => {
+        const ok = await get(url + SMALL_PATH, { host: JWT_HOST, authorization: o.authorization });
+        return ok.status === 200 && ok.body === '20';
+      },
+      10_000,
+    );
   } catch (err) {
     proc.child.kill('SIGKILL');
     throw new Error(`${o.name}: ${err instanceof Error ? err.message : String(err)}\n${proc.output()}`);

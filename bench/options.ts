@@ -116,4 +116,3 @@ export function cpuLayout(pin: boolean): Layout {
   if (!pin || n < 2 || !hasCommand('taskset')) return { loadgen: null, origin: null, proxy: null, proxyAll: null };
   return { loadgen: '0', origin: '0', proxy: '1', proxyAll: `0-${n - 1}` };
 }
-

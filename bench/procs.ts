@@ -29,7 +29,13 @@ export function hasCommand(cmd: string): boolean {
 }
 
 /** Starts `cmd args` pinned to `cpus` ("0", "1", "0,1"; null = not pinned). */
-export function startPinned(name: string, cpus: string | null, cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Started {
+export function startPinned(
+  name: string,
+  cpus: string | null,
+  cmd: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Started {
   const [file, argv] = cpus !== null ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, [...args]];
   const child = spawn(file, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

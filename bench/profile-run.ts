@@ -44,6 +44,11 @@ export async function profileRun(o: BenchOptions, layout: Layout, dir: string, s
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
     if (files.length === 0) throw new Error(`${sc.name}: no .cpuprofile written in ${profDir}`);
     const profile = JSON.parse(readFileSync(join(profDir, files[0] as string), 'utf8')) as CpuProfile;
-    console.log(formatSummary(`${sc.name}: ${Math.round(r.rps)} req/s under the profiler (profiling slows the process), ${join(profDir, files[0] as string)}`, summarizeProfile(profile)));
+    console.log(
+      formatSummary(
+        `${sc.name}: ${Math.round(r.rps)} req/s under the profiler (profiling slows the process), ${join(profDir, files[0] as string)}`,
+        summarizeProfile(profile),
+      ),
+    );
   }
 }

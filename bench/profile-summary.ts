@@ -129,7 +129,14 @@ export function summarizeProfile(p: CpuProfile): ProfileSummary {
   fn.delete('(idle)');
   file.delete('(idle)');
   area.delete('idle');
-  return { totalMs: total, busyMs: busy, functions: ranked(fn, busy), files: ranked(file, busy), areas: ranked(area, busy), gatehouseInclusive: ranked(incl, busy) };
+  return {
+    totalMs: total,
+    busyMs: busy,
+    functions: ranked(fn, busy),
+    files: ranked(file, busy),
+    areas: ranked(area, busy),
+    gatehouseInclusive: ranked(incl, busy),
+  };
 }
 
 export function formatSummary(title: string, s: ProfileSummary, top = 30): string {

@@ -35,7 +35,13 @@ interface Target {
 }
 
 async function measure(rows: Row[], targets: readonly Target[], o: BenchOptions, layout: Layout): Promise<void> {
-  const w = (durationS: number, headers: Record<string, string>): WrkOptions => ({ cpus: layout.loadgen, threads: o.threads, connections: o.connections, durationS, headers });
+  const w = (durationS: number, headers: Record<string, string>): WrkOptions => ({
+    cpus: layout.loadgen,
+    threads: o.threads,
+    connections: o.connections,
+    durationS,
+    headers,
+  });
   const pathOf = (b: 'small' | '16KiB'): string => (b === 'small' ? SMALL_PATH : BIG_PATH);
   const rowOf = (t: Target, b: 'small' | '16KiB'): Row => {
     let r = rows.find((x) => x.id === t.id && x.body === b);
@@ -47,7 +53,8 @@ async function measure(rows: Row[], targets: readonly Target[], o: BenchOptions,
   };
   for (const b of ['small', '16KiB'] as const) for (const t of targets) if (t.bodies.includes(b)) rowOf(t, b);
   log(`priming every configuration for ${o.primeS}s per body (not recorded)`);
-  for (const b of ['small', '16KiB'] as const) for (const t of targets) if (t.bodies.includes(b)) await wrk(t.url + pathOf(b), w(o.primeS, t.headers), false);
+  for (const b of ['small', '16KiB'] as const)
+    for (const t of targets) if (t.bodies.includes(b)) await wrk(t.url + pathOf(b), w(o.primeS, t.headers), false);
   for (let round = 1; round <= o.rounds; round++) {
     // counterbalanced: odd rounds A B C, even rounds C B A, so a slow drift hits every row alike
     const order = round % 2 === 1 ? targets : [...targets].reverse();
@@ -60,7 +67,9 @@ async function measure(rows: Row[], targets: readonly Target[], o: BenchOptions,
         const r = await wrk(url, w(o.durationS, t.headers));
         const cpuS = cpuSeconds(t.pid) - c0;
         rowOf(t, b).samples.push({ ...r, round, cpuS });
-        log(`r${round} ${t.id.padEnd(14)} ${b.padEnd(5)} rps=${Math.round(r.rps)} p50=${r.p50ms.toFixed(2)}ms p99=${r.p99ms.toFixed(2)}ms cpu=${((100 * cpuS) / (r.seconds || 1)).toFixed(0)}% errors=${r.socketErrors + r.non2xx}`);
+        log(
+          `r${round} ${t.id.padEnd(14)} ${b.padEnd(5)} rps=${Math.round(r.rps)} p50=${r.p50ms.toFixed(2)}ms p99=${r.p99ms.toFixed(2)}ms cpu=${((100 * cpuS) / (r.seconds || 1)).toFixed(0)}% errors=${r.socketErrors + r.non2xx}`,
+        );
       }
     }
   }
@@ -77,17 +86,24 @@ function verdicts(rows: readonly Row[]): string[] {
   const plain = find('gh-1w', 'small');
   if (jwt !== undefined && plain !== undefined) {
     const r = pairedRatio(jwt, plain);
-    lines.push(`- JWT route (validateJwt + claimsToHeaders) / plain route, 1 worker, small body: **${r.toFixed(2)}×** (target ≥ 0.90: ${r >= 0.9 ? 'met' : 'NOT met'}).`);
+    lines.push(
+      `- JWT route (validateJwt + claimsToHeaders) / plain route, 1 worker, small body: **${r.toFixed(2)}×** (target ≥ 0.90: ${r >= 0.9 ? 'met' : 'NOT met'}).`,
+    );
   }
   for (const body of ['small', '16KiB']) {
     const one = find('gh-1w', body);
     const all = find('gh-all', body);
-    if (one !== undefined && all !== undefined) lines.push(`- all workers / 1 worker, ${body}: ${pairedRatio(all, one).toFixed(2)}× (the all-workers gateway shares cores with wrk and the origin).`);
+    if (one !== undefined && all !== undefined)
+      lines.push(
+        `- all workers / 1 worker, ${body}: ${pairedRatio(all, one).toFixed(2)}× (the all-workers gateway shares cores with wrk and the origin).`,
+      );
   }
   const d = find('direct', 'small');
   const g = find('gh-1w', 'small');
   if (d !== undefined && g !== undefined) {
-    lines.push(`- p99, 1 worker, small: ${median(g.samples.map((s) => s.p99ms)).toFixed(2)} ms (direct ${median(d.samples.map((s) => s.p99ms)).toFixed(2)} ms).`);
+    lines.push(
+      `- p99, 1 worker, small: ${median(g.samples.map((s) => s.p99ms)).toFixed(2)} ms (direct ${median(d.samples.map((s) => s.p99ms)).toFixed(2)} ms).`,
+    );
   }
   for (const body of ['small', '16KiB']) {
     const on = find('gh-1w', body);
@@ -140,29 +156,101 @@ async function main(): Promise<number> {
     const direct = await startBackend('origin-c1', dir, await freePort(), layout.proxy, o.backend);
     started.push(direct.proc);
     const cfg = await benchConfig(origin.url);
-    const gh1 = await startGateway({ name: 'gh-1w', dir, yaml: cfg.yaml, workers: 1, cpus: layout.proxy, authorization: cfg.authorization });
+    const gh1 = await startGateway({
+      name: 'gh-1w',
+      dir,
+      yaml: cfg.yaml,
+      workers: 1,
+      cpus: layout.proxy,
+      authorization: cfg.authorization,
+    });
     started.push(gh1.proc);
     // The same build with per-request metrics off, on the same core: the "metrics on / off" pair.
-    const ghOff = await startGateway({ name: 'gh-1w-nomet', dir, yaml: cfg.yaml, workers: 1, cpus: layout.proxy, authorization: cfg.authorization, flags: ['--observability.metrics=false'] });
+    const ghOff = await startGateway({
+      name: 'gh-1w-nomet',
+      dir,
+      yaml: cfg.yaml,
+      workers: 1,
+      cpus: layout.proxy,
+      authorization: cfg.authorization,
+      flags: ['--observability.metrics=false'],
+    });
     started.push(ghOff.proc);
-    const ghN = await startGateway({ name: 'gh-all', dir, yaml: cfg.yaml, workers: o.workers, cpus: layout.proxyAll, authorization: cfg.authorization });
+    const ghN = await startGateway({
+      name: 'gh-all',
+      dir,
+      yaml: cfg.yaml,
+      workers: o.workers,
+      cpus: layout.proxyAll,
+      authorization: cfg.authorization,
+    });
     started.push(ghN.proc);
     const jwtHeaders = { host: JWT_HOST, authorization: cfg.authorization };
     const both = ['small', '16KiB'] as const;
     const targets: Target[] = [
-      { id: 'direct', label: `direct (${origin.kind} origin on the proxy's core)`, baseline: null, url: direct.url, headers: {}, pid: direct.proc.pid, bodies: both },
-      { id: 'gh-1w', label: 'Gatehouse, 1 worker (metrics on)', baseline: 'direct', url: gh1.url, headers: {}, pid: gh1.proc.pid, bodies: both },
-      { id: 'gh-1w-nomet', label: 'Gatehouse, 1 worker, metrics off', baseline: 'gh-1w', url: ghOff.url, headers: {}, pid: ghOff.proc.pid, bodies: both },
-      { id: 'gh-1w-jwt', label: 'Gatehouse, 1 worker, JWT route', baseline: 'gh-1w', url: gh1.url, headers: jwtHeaders, pid: gh1.proc.pid, bodies: ['small'] },
-      { id: 'gh-all', label: `Gatehouse, ${o.workers} workers`, baseline: 'direct', url: ghN.url, headers: {}, pid: ghN.proc.pid, bodies: both },
+      {
+        id: 'direct',
+        label: `direct (${origin.kind} origin on the proxy's core)`,
+        baseline: null,
+        url: direct.url,
+        headers: {},
+        pid: direct.proc.pid,
+        bodies: both,
+      },
+      {
+        id: 'gh-1w',
+        label: 'Gatehouse, 1 worker (metrics on)',
+        baseline: 'direct',
+        url: gh1.url,
+        headers: {},
+        pid: gh1.proc.pid,
+        bodies: both,
+      },
+      {
+        id: 'gh-1w-nomet',
+        label: 'Gatehouse, 1 worker, metrics off',
+        baseline: 'gh-1w',
+        url: ghOff.url,
+        headers: {},
+        pid: ghOff.proc.pid,
+        bodies: both,
+      },
+      {
+        id: 'gh-1w-jwt',
+        label: 'Gatehouse, 1 worker, JWT route',
+        baseline: 'gh-1w',
+        url: gh1.url,
+        headers: jwtHeaders,
+        pid: gh1.proc.pid,
+        bodies: ['small'],
+      },
+      {
+        id: 'gh-all',
+        label: `Gatehouse, ${o.workers} workers`,
+        baseline: 'direct',
+        url: ghN.url,
+        headers: {},
+        pid: ghN.proc.pid,
+        bodies: both,
+      },
     ];
     // wrk's headers must reach the JWT route: without the token every answer is a 401
-    const probe = await wrk(gh1.url + SMALL_PATH, { cpus: layout.loadgen, threads: 1, connections: 4, durationS: 1, headers: { host: JWT_HOST } }, false);
-    if (probe.requests === 0 || probe.non2xx !== probe.requests) throw new Error(`JWT route probe: ${probe.non2xx} of ${probe.requests} requests without a token were refused; wrk's Host header does not reach the route`);
+    const probe = await wrk(
+      gh1.url + SMALL_PATH,
+      { cpus: layout.loadgen, threads: 1, connections: 4, durationS: 1, headers: { host: JWT_HOST } },
+      false,
+    );
+    if (probe.requests === 0 || probe.non2xx !== probe.requests)
+      throw new Error(
+        `JWT route probe: ${probe.non2xx} of ${probe.requests} requests without a token were refused; wrk's Host header does not reach the route`,
+      );
     const load0 = loadavg()[0] ?? 0;
     const rows: Row[] = [];
     await measure(rows, targets, o, layout);
-    const rss = [gh1, ghOff, ghN].map((g) => ({ name: g === gh1 ? 'Gatehouse, 1 worker' : g === ghOff ? 'Gatehouse, 1 worker, metrics off' : `Gatehouse, ${g.workers} workers`, procs: peakRssMiB(g.proc.pid) }));
+    const rss = [gh1, ghOff, ghN].map((g) => ({
+      name: g === gh1 ? 'Gatehouse, 1 worker' : g === ghOff ? 'Gatehouse, 1 worker, metrics off' : `Gatehouse, ${g.workers} workers`,
+      procs: peakRssMiB(g.proc.pid),
+    }));
     const model = osCpus()[0]?.model ?? 'unknown CPU';
     console.log(
       [
@@ -179,7 +267,10 @@ async function main(): Promise<number> {
         '',
         '| process | peak RSS per process (MiB) |',
         '|---|---|',
-        ...rss.map((r) => `| ${r.name} | ${r.procs.map((p, i) => `${i === 0 ? (r.procs.length > 1 ? 'primary' : 'worker') : 'worker'} ${p.mib.toFixed(0)}`).join(', ')} |`),
+        ...rss.map(
+          (r) =>
+            `| ${r.name} | ${r.procs.map((p, i) => `${i === 0 ? (r.procs.length > 1 ? 'primary' : 'worker') : 'worker'} ${p.mib.toFixed(0)}`).join(', ')} |`,
+        ),
         '',
         'This machine is shared and its speed drifts: compare the ratios (paired within a round), not absolute requests/s across runs.',
       ].join('\n'),
@@ -197,7 +288,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },
 );

@@ -14,7 +14,16 @@ export const F = {
 } as const;
 
 const LEVELS: Record<string, Level | 'silent'> = {
-  trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', fatal: 'fatal', panic: 'fatal', silent: 'silent', off: 'silent',
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  panic: 'fatal',
+  silent: 'silent',
+  off: 'silent',
 };
 
 /** Traefik's log levels (DEBUG, INFO, WARN, ERROR, FATAL, PANIC) mapped to pino's. */
@@ -24,13 +33,26 @@ export function toPinoLevel(level: string | undefined): Level | 'silent' {
 
 /** A logger writing JSON lines to `destination`: a stream (default stderr) or a file path (appended, asynchronously). */
 export function createLogger(level = 'info', destination: NodeJS.WritableStream | string | null = process.stderr): Logger {
-  const dest = typeof destination === 'string' ? pino.destination({ dest: destination, mkdir: true, sync: false }) : (destination ?? process.stderr);
+  const dest =
+    typeof destination === 'string' ? pino.destination({ dest: destination, mkdir: true, sync: false }) : (destination ?? process.stderr);
   return pino(
     {
       level: toPinoLevel(level),
       base: { pid: process.pid },
       // Never log credentials, even if a caller passes a header object by mistake.
-      redact: { paths: ['*.authorization', '*.cookie', '*.password', '*.secret', '*.clientSecret', '*.token', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          '*.authorization',
+          '*.cookie',
+          '*.password',
+          '*.secret',
+          '*.clientSecret',
+          '*.token',
+          'headers.authorization',
+          'headers.cookie',
+        ],
+        censor: '[redacted]',
+      },
     },
     dest as unknown as pino.DestinationStream,
   );

@@ -24,8 +24,21 @@ function rule(name: string, spec: Record<string, unknown>, line = 3): Resource {
 
 function ex(over: Partial<ExchangeRecord> = {}): ExchangeRecord {
   return {
-    entryPoint: 'web', router: 'calc@file', service: 'add-svc@file', server: 'http://127.0.0.1:9', caller: 'add-cli', method: 'GET',
-    status: 200, grpcStatus: null, latencyMs: 5, bytesIn: 0, bytesOut: 2, retries: 0, upstreamError: false, at: Date.now(), path: '/add/1/2',
+    entryPoint: 'web',
+    router: 'calc@file',
+    service: 'add-svc@file',
+    server: 'http://127.0.0.1:9',
+    caller: 'add-cli',
+    method: 'GET',
+    status: 200,
+    grpcStatus: null,
+    latencyMs: 5,
+    bytesIn: 0,
+    bytesOut: 2,
+    retries: 0,
+    upstreamError: false,
+    at: Date.now(),
+    path: '/add/1/2',
     ...over,
   };
 }
@@ -57,7 +70,11 @@ async function receiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${port}/hook`,
     got,
     script,
-    close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
   };
 }
 
@@ -73,7 +90,15 @@ async function until(fn: () => boolean, ms: number): Promise<boolean> {
 test('AlertRule validation: issues carry file, line and field; both operator spellings', () => {
   const { rules, issues } = compileAlertRules([
     rule('ok', { signal: 'successRate', scope: { service: 'add-svc@file' }, operator: 'LessThan', threshold: 0.95 }),
-    rule('sym', { signal: 'latencyP99', operator: '>=', threshold: 250, windowSize: '10m', evaluationFrequency: '30s', severity: 1, autoMitigate: false }),
+    rule('sym', {
+      signal: 'latencyP99',
+      operator: '>=',
+      threshold: 250,
+      windowSize: '10m',
+      evaluationFrequency: '30s',
+      severity: 1,
+      autoMitigate: false,
+    }),
     rule('bad-op', { signal: 'successRate', operator: 'Above', threshold: 1 }, 10),
     rule('bad-signal', { signal: 'cpu', operator: '<', threshold: 1 }, 20),
     rule('bad-window', { signal: 'requestRate', operator: '<', threshold: 1, windowSize: '2h' }, 30),
@@ -83,7 +108,10 @@ test('AlertRule validation: issues carry file, line and field; both operator spe
     rule('bad-hook', { signal: 'requestRate', operator: '<', threshold: 1, webhooks: [{ url: 'ftp://x' }] }, 70),
     { kind: 'Tenant', name: 'ignored', spec: {}, source: { file: 'x' } },
   ]);
-  assert.deepEqual(rules.map((r) => r.name), ['ok', 'sym']);
+  assert.deepEqual(
+    rules.map((r) => r.name),
+    ['ok', 'sym'],
+  );
   const ok = rules[0]!;
   assert.equal(ok.comparison, '<');
   assert.equal(ok.windowMs, 300_000, 'default window 5m');
@@ -94,7 +122,10 @@ test('AlertRule validation: issues carry file, line and field; both operator spe
   assert.equal(sym.comparison, '>=');
   assert.equal(sym.autoMitigate, false);
   const at = (line: number): string[] => issues.filter((i) => i.line === line).map((i) => `${i.file}:${i.line} ${i.object} ${i.field}`);
-  assert.ok(at(10).some((s) => s === '/conf/alerts.yaml:10 AlertRule bad-op spec.operator'), JSON.stringify(issues));
+  assert.ok(
+    at(10).some((s) => s === '/conf/alerts.yaml:10 AlertRule bad-op spec.operator'),
+    JSON.stringify(issues),
+  );
   assert.ok(at(20).some((s) => s.endsWith('spec.signal')));
   assert.ok(at(30).some((s) => s.endsWith('spec.windowSize')));
   assert.ok(at(40).some((s) => s.endsWith('spec.threshold')));
@@ -190,16 +221,36 @@ test('successRate alert fires and resolves; the receiver gets Alertmanager v4 pa
 test('healthyServers per service, autoMitigate false stays firing until resolved by hand; config reload failures', async () => {
   const rx = await receiver();
   const store = new MetricsStore();
-  let health: Record<string, Record<string, 'UP' | 'DOWN'>> = { 'a@file': { 'http://1': 'UP' }, 'b@file': { 'http://2': 'DOWN', 'http://3': 'DOWN' } };
+  let health: Record<string, Record<string, 'UP' | 'DOWN'>> = {
+    'a@file': { 'http://1': 'UP' },
+    'b@file': { 'http://2': 'DOWN', 'http://3': 'DOWN' },
+  };
   const engine = new AlertEngine({ metrics: store, health: () => health });
   try {
     engine.update([
-      rule('no-healthy', { signal: 'healthyServers', operator: '<', threshold: 1, evaluationFrequency: '1h', windowSize: '1h', autoMitigate: false, webhooks: [{ url: rx.url }] }),
-      rule('reloads', { signal: 'configReloadFailures', operator: 'GreaterThan', threshold: 0, windowSize: '10m', evaluationFrequency: '1h' }),
+      rule('no-healthy', {
+        signal: 'healthyServers',
+        operator: '<',
+        threshold: 1,
+        evaluationFrequency: '1h',
+        windowSize: '1h',
+        autoMitigate: false,
+        webhooks: [{ url: rx.url }],
+      }),
+      rule('reloads', {
+        signal: 'configReloadFailures',
+        operator: 'GreaterThan',
+        threshold: 0,
+        windowSize: '10m',
+        evaluationFrequency: '1h',
+      }),
     ]);
     await engine.evaluateAll();
     const firing = engine.states().filter((s) => s.state === 'firing');
-    assert.deepEqual(firing.map((s) => `${s.rule} ${s.labels.service}`), ['no-healthy b@file']);
+    assert.deepEqual(
+      firing.map((s) => `${s.rule} ${s.labels.service}`),
+      ['no-healthy b@file'],
+    );
     assert.ok(await until(() => rx.got.length === 1, 3000));
     assert.equal(rx.got[0]!.body.receiver, 'no-healthy-webhook-0');
     assert.equal(rx.got[0]!.body.alerts[0]!.labels.service, 'b@file');
@@ -221,8 +272,19 @@ test('healthyServers per service, autoMitigate false stays firing until resolved
     assert.equal(rl.state, 'firing');
     assert.equal(rl.value, 1);
     // Reloading with the same rules keeps the states; removing a rule drops it.
-    engine.update([rule('reloads', { signal: 'configReloadFailures', operator: 'GreaterThan', threshold: 0, windowSize: '10m', evaluationFrequency: '1h' })]);
-    assert.deepEqual(engine.states().map((s) => `${s.rule} ${s.state}`), ['reloads firing']);
+    engine.update([
+      rule('reloads', {
+        signal: 'configReloadFailures',
+        operator: 'GreaterThan',
+        threshold: 0,
+        windowSize: '10m',
+        evaluationFrequency: '1h',
+      }),
+    ]);
+    assert.deepEqual(
+      engine.states().map((s) => `${s.rule} ${s.state}`),
+      ['reloads firing'],
+    );
   } finally {
     engine.close();
     await rx.close();
@@ -234,11 +296,24 @@ test('webhook delivery: retried with back-off, bounded queue, never throws', asy
   const n = new WebhookNotifier({ backoffMs: 30, maxBackoffMs: 200, timeoutMs: 2000 });
   try {
     rx.script.push(503, 502);
-    const payload = buildPayload('r', '', { alertname: 'x' }, [{ status: 'firing', labels: { alertname: 'x' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: '0123456789abcdef' }]);
+    const payload = buildPayload('r', '', { alertname: 'x' }, [
+      {
+        status: 'firing',
+        labels: { alertname: 'x' },
+        annotations: {},
+        startsAt: new Date().toISOString(),
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: '0123456789abcdef',
+      },
+    ]);
     let result: unknown = null;
     n.send(rx.url, {}, payload, (r) => (result = r));
     assert.ok(await until(() => result !== null, 5000));
-    assert.deepEqual({ ...(result as object), at: 0 }, { url: rx.url, receiver: 'r', status: 'delivered', attempts: 3, httpStatus: 200, at: 0 });
+    assert.deepEqual(
+      { ...(result as object), at: 0 },
+      { url: rx.url, receiver: 'r', status: 'delivered', attempts: 3, httpStatus: 200, at: 0 },
+    );
     assert.equal(rx.got.length, 1);
     // 4xx (other than 408/429) is not retried.
     rx.script.push(400);
@@ -267,7 +342,8 @@ test('gatehouse alerts: reads /api/gatehouse/alerts from --admin', async () => {
   engine.update([rule('rps', { signal: 'requestRate', operator: '<', threshold: 1, windowSize: '10s', evaluationFrequency: '1h' })]);
   await engine.evaluateAll();
   const srv = createServer((req, res) => {
-    if (req.url === '/api/gatehouse/alerts') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(engine.states()));
+    if (req.url === '/api/gatehouse/alerts')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(engine.states()));
     else res.writeHead(404).end('{}');
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -280,7 +356,10 @@ test('gatehouse alerts: reads /api/gatehouse/alerts from --admin', async () => {
     out = '';
     assert.equal(await alertsMain(['-o', 'json', '--state', 'firing'], { GATEHOUSE_ADMIN: admin }, w, w), 0);
     const rows = JSON.parse(out) as Array<{ rule: string; state: string }>;
-    assert.deepEqual(rows.map((r) => [r.rule, r.state]), [['rps', 'firing']]);
+    assert.deepEqual(
+      rows.map((r) => [r.rule, r.state]),
+      [['rps', 'firing']],
+    );
     out = '';
     assert.equal(await alertsMain(['--admin', 'http://127.0.0.1:9'], {}, w, w), 1);
     assert.match(out, /cannot reach/);
@@ -293,17 +372,20 @@ test('gatehouse alerts: reads /api/gatehouse/alerts from --admin', async () => {
 
 const promtool = spawnSync('promtool', ['--version']).status === 0;
 
-test('deploy/prometheus/gatehouse-rules.yaml passes promtool check rules and its unit tests', { skip: promtool ? false : 'promtool not installed (Debian package prometheus)' }, () => {
-  const file = join(process.cwd(), 'deploy/prometheus/gatehouse-rules.yaml');
-  const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(check.status, 0, check.stdout + check.stderr);
-  assert.match(check.stdout, /SUCCESS: 4 rules found/);
-  // Rule unit tests: each alert fires on the series it is about, and only then.
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rules-'));
-  try {
-    writeFileSync(
-      join(dir, 'test.yaml'),
-      `rule_files: [${JSON.stringify(file)}]
+test(
+  'deploy/prometheus/gatehouse-rules.yaml passes promtool check rules and its unit tests',
+  { skip: promtool ? false : 'promtool not installed (Debian package prometheus)' },
+  () => {
+    const file = join(process.cwd(), 'deploy/prometheus/gatehouse-rules.yaml');
+    const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    assert.match(check.stdout, /SUCCESS: 4 rules found/);
+    // Rule unit tests: each alert fires on the series it is about, and only then.
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rules-'));
+    try {
+      writeFileSync(
+        join(dir, 'test.yaml'),
+        `rule_files: [${JSON.stringify(file)}]
 evaluation_interval: 1m
 tests:
   - interval: 1m
@@ -363,10 +445,11 @@ tests:
         alertname: GatehouseConfigReloadFailures
         exp_alerts: []
 `,
-    );
-    const t = spawnSync('promtool', ['test', 'rules', join(dir, 'test.yaml')], { encoding: 'utf8', timeout: 20_000 });
-    assert.equal(t.status, 0, t.stdout + t.stderr);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      );
+      const t = spawnSync('promtool', ['test', 'rules', join(dir, 'test.yaml')], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(t.status, 0, t.stdout + t.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -35,7 +35,13 @@ for (const workers of [1, 2]) {
     const log = join(dir, 'access.json');
     const gw = await startGateway({
       workers,
-      flags: ['--api.insecure', '--metrics.prometheus', '--accesslog.format=json', `--accesslog.filepath=${log}`, '--accesslog.bufferingsize=0'],
+      flags: [
+        '--api.insecure',
+        '--metrics.prometheus',
+        '--accesslog.format=json',
+        `--accesslog.filepath=${log}`,
+        '--accesslog.bufferingsize=0',
+      ],
       files: {
         'r.yaml': `http:
   routers:
@@ -51,23 +57,39 @@ for (const workers of [1, 2]) {
     const ac = new AbortController();
     const tap = tapMain(['-o', 'json', '--admin', gw.admin], {}, out, new Buf(), ac.signal);
     try {
-      assert.ok(await eventually(async () => {
-        await get(`${gw.url}/probe`, { host: 'nowhere.test' });
-        return out.s.includes('"type":"end"');
-      }, 8000, 50), 'the tap opened');
+      assert.ok(
+        await eventually(
+          async () => {
+            await get(`${gw.url}/probe`, { host: 'nowhere.test' });
+            return out.s.includes('"type":"end"');
+          },
+          8000,
+          50,
+        ),
+        'the tap opened',
+      );
       assert.equal(await get(`${gw.url}/`, { host: 'ok.test' }), 200);
       assert.equal(await get(`${gw.url}/`, { host: 'down.test' }), 502);
       assert.equal(await get(`${gw.url}/x`, { host: 'nowhere.test' }), 404);
 
       // Metrics: the aggregate of every worker.
-      assert.ok(await eventually(async () => {
-        const text = await (await request(`${gw.admin}/metrics`)).body.text();
-        return /gatehouse_answers_total\{code="GH_UPSTREAM_FAILED",entrypoint="web"\} 1\b/.test(text) && /gatehouse_answers_total\{code="GH_NO_ROUTER",entrypoint="web"\} [2-9]/.test(text);
-      }, 8000), 'gatehouse_answers_total counts each code');
+      assert.ok(
+        await eventually(async () => {
+          const text = await (await request(`${gw.admin}/metrics`)).body.text();
+          return (
+            /gatehouse_answers_total\{code="GH_UPSTREAM_FAILED",entrypoint="web"\} 1\b/.test(text) &&
+            /gatehouse_answers_total\{code="GH_NO_ROUTER",entrypoint="web"\} [2-9]/.test(text)
+          );
+        }, 8000),
+        'gatehouse_answers_total counts each code',
+      );
 
       // Tap: the end events carry the code, and none for the backend's answer.
       assert.ok(await eventually(() => out.s.includes('down.test'), 5000), 'tap saw the 502');
-      const events = out.s.trim().split('\n').map((l) => JSON.parse(l) as { type: string; authority: string; code?: string });
+      const events = out.s
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; authority: string; code?: string });
       const ends = events.filter((e) => e.type === 'end');
       assert.equal(ends.find((e) => e.authority === 'down.test')?.code, 'GH_UPSTREAM_FAILED');
       assert.equal(ends.find((e) => e.authority === 'ok.test')?.code, undefined);
@@ -79,7 +101,10 @@ for (const workers of [1, 2]) {
       up.close();
     }
     // Access log: GatehouseCode only where the gateway answered.
-    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const by = (host: string): Record<string, unknown> | undefined => lines.find((l) => l.RequestHost === host);
     assert.equal(by('ok.test')?.GatehouseCode, undefined);
     assert.equal(by('ok.test')?.DownstreamStatus, 200);

@@ -16,7 +16,12 @@ const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const ROOT = new URL('..', import.meta.url).pathname;
 
 function gatehouse(args: string[], _cwd: string): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, GATEHOUSE_ADMIN: 'http://127.0.0.1:1' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, GATEHOUSE_ADMIN: 'http://127.0.0.1:1' },
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -25,7 +30,21 @@ test('check: the seed configuration with the seed container arguments is valid',
   try {
     writeFileSync(join(dir, 'seed.yaml'), SEED_CALC_YAML);
     writeFileSync(join(dir, 'svc.yaml'), addServiceYaml([{ host: '127.0.0.1', port: 9 }]));
-    const r = gatehouse(['check', '--api', '--accesslog', '--entrypoints.web.Address=:8000', '--entrypoints.web.forwardedheaders.insecure=true', '--providers.kubernetescrd', '--ping', '--accesslog=true', '--log=true', `--providers.file.directory=${dir}`], dir);
+    const r = gatehouse(
+      [
+        'check',
+        '--api',
+        '--accesslog',
+        '--entrypoints.web.Address=:8000',
+        '--entrypoints.web.forwardedheaders.insecure=true',
+        '--providers.kubernetescrd',
+        '--ping',
+        '--accesslog=true',
+        '--log=true',
+        `--providers.file.directory=${dir}`,
+      ],
+      dir,
+    );
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /✔ add-calc-svc-[0-9a-f]+@kubernetescrd\s+enabled\s+\[web\]/);
     assert.match(r.out, /✔ add-calcheader@kubernetescrd\s+enabled\s+headers/);

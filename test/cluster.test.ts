@@ -75,13 +75,16 @@ test('rateLimit holds across workers: 6 per minute in total', async () => {
 });
 
 test('a configuration change reaches every worker', async () => {
-  gw.write('extra.yaml', `
+  gw.write(
+    'extra.yaml',
+    `
 http:
   routers:
     extra:
       rule: Host(\`extra.test\`)
       service: noop@internal
-`);
+`,
+  );
   const ok = await eventually(async () => {
     const codes = new Set<number>();
     for (let i = 0; i < 10; i++) {

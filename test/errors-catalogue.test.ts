@@ -22,7 +22,10 @@ function tableAfter(heading: string): string[][] {
   for (const line of doc.slice(start).split('\n').slice(1)) {
     if (line.startsWith('|')) {
       inTable = true;
-      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
       if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells);
     } else if (inTable) break;
   }
@@ -60,7 +63,8 @@ test('every answer code is documented with its status and body, and every docume
   for (const [code, a] of Object.entries(ANSWERS)) {
     const row = documented.get(code)!;
     if (row[1] !== 'as the auth server') assert.equal(row[1], String(a.status), `${code}: status`);
-    if (a.body !== '' && !row[2]!.startsWith('`max connections')) assert.ok(row[2]!.startsWith(`\`${a.body.trim()}\``), `${code}: body ${JSON.stringify(a.body)} documented as ${row[2]}`);
+    if (a.body !== '' && !row[2]!.startsWith('`max connections'))
+      assert.ok(row[2]!.startsWith(`\`${a.body.trim()}\``), `${code}: body ${JSON.stringify(a.body)} documented as ${row[2]}`);
   }
 });
 
@@ -72,19 +76,24 @@ test('every issue and error code is documented, and every documented one exists'
 });
 
 test('every defined code is raised somewhere in src/', () => {
-  for (const code of Object.keys(ANSWERS)) assert.ok(raisedOutside(code, join('src', 'http', 'answer-codes.ts')).length > 0, `${code} is never raised`);
-  for (const code of new Set([...unionMembers('ErrorCode'), ...unionMembers('IssueCode')])) assert.ok(raisedOutside(code, join('src', 'errors.ts')).length > 0, `${code} is never raised`);
+  for (const code of Object.keys(ANSWERS))
+    assert.ok(raisedOutside(code, join('src', 'http', 'answer-codes.ts')).length > 0, `${code} is never raised`);
+  for (const code of new Set([...unionMembers('ErrorCode'), ...unionMembers('IssueCode')]))
+    assert.ok(raisedOutside(code, join('src', 'errors.ts')).length > 0, `${code} is never raised`);
 });
 
 test('no code in src/ is missing from the catalogues', () => {
   const known = new Set([...Object.keys(ANSWERS), ...unionMembers('ErrorCode'), ...unionMembers('IssueCode')]);
-  for (const s of sources) for (const m of s.text.matchAll(/'(GH_[A-Z_]+)'/g)) assert.ok(known.has(m[1]!), `${s.f}: ${m[1]} is in no catalogue`);
+  for (const s of sources)
+    for (const m of s.text.matchAll(/'(GH_[A-Z_]+)'/g)) assert.ok(known.has(m[1]!), `${s.f}: ${m[1]} is in no catalogue`);
 });
 
 test('the exit codes are documented as defined', () => {
   const rows = tableAfter('## Exit codes of the `gatehouse` command');
   assert.deepEqual(
     rows.map((r) => [Number(r[0]), codeOf(r[1]!)]).sort(),
-    Object.entries(EXIT).map(([k, v]) => [v, k]).sort(),
+    Object.entries(EXIT)
+      .map(([k, v]) => [v, k])
+      .sort(),
   );
 });

@@ -37,14 +37,18 @@ after(async () => {
   await add.close();
 });
 
-function client(): grpc.Client & { Add: (req: { x: number; y: number }, cb: (err: grpc.ServiceError | null, res?: { sum: number }) => void) => void } {
+function client(): grpc.Client & {
+  Add: (req: { x: number; y: number }, cb: (err: grpc.ServiceError | null, res?: { sum: number }) => void) => void;
+} {
   const Ctor = serviceConstructor(calculatorDefinition(), 'calculator.Calculator');
   return new Ctor(`127.0.0.1:${gw.port}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'grpc.test' }) as never;
 }
 
 test('gRPC Add through the gateway (h2c both ways)', async () => {
   const c = client();
-  const sum = await new Promise<number>((resolve, reject) => c.Add({ x: 10, y: 10 }, (err, res) => (err !== null ? reject(err) : resolve(res!.sum))));
+  const sum = await new Promise<number>((resolve, reject) =>
+    c.Add({ x: 10, y: 10 }, (err, res) => (err !== null ? reject(err) : resolve(res!.sum))),
+  );
   assert.equal(sum, 20);
   c.close();
 });

@@ -183,7 +183,10 @@ class RawConn {
   /** Read the next response (for a HEAD request pass head: true). Throws when none arrives whole. */
   async readResponse(opts: { head?: boolean; ms?: number } = {}): Promise<RawResponse> {
     const got = await this.until(() => parseResponse(this.buf, opts.head === true, this.peerDone), opts.ms ?? 3000);
-    if (got === null) throw new Error(`no complete response (peer done: ${this.peerDone}); received ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
+    if (got === null)
+      throw new Error(
+        `no complete response (peer done: ${this.peerDone}); received ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`,
+      );
     this.buf = this.buf.subarray(got.end);
     return got.res;
   }
@@ -212,7 +215,10 @@ const sha = (b: Buffer | string): string => createHash('sha256').update(b).diges
 
 /** Framing invariants every answer of the gateway must keep (RFC 9112 §6). */
 function assertSaneFraming(r: RawResponse): void {
-  assert.ok(!(header(r, 'transfer-encoding') !== undefined && header(r, 'content-length') !== undefined), `transfer-encoding and content-length together: ${r.raw.toString('latin1')}`);
+  assert.ok(
+    !(header(r, 'transfer-encoding') !== undefined && header(r, 'content-length') !== undefined),
+    `transfer-encoding and content-length together: ${r.raw.toString('latin1')}`,
+  );
   assert.ok(r.headers.filter(([k]) => k === 'content-length').length <= 1, 'one content-length at most');
 }
 
@@ -334,7 +340,8 @@ const rawBackend: NetServer = createNet((s) => {
       else if (path === '/overlong-late') {
         s.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello');
         setTimeout(() => s.write(SMUGGLED), 30);
-      } else if (path === '/te-cl') s.write('HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+      } else if (path === '/te-cl')
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
       else s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n\r\n${path}`);
     }
   });
@@ -384,7 +391,14 @@ before(async () => {
   const files = { 'routes.yaml': routes(appPort, rawPort) };
   [gw, gwTimeouts, gwNode, gwShutdown] = await Promise.all([
     startGateway({ files, adminEntryPoint: false }),
-    startGateway({ files, adminEntryPoint: false, flags: ['--entrypoints.web.transport.respondingTimeouts.readTimeout=1s', '--entrypoints.web.transport.respondingTimeouts.idleTimeout=1s'] }),
+    startGateway({
+      files,
+      adminEntryPoint: false,
+      flags: [
+        '--entrypoints.web.transport.respondingTimeouts.readTimeout=1s',
+        '--entrypoints.web.transport.respondingTimeouts.idleTimeout=1s',
+      ],
+    }),
     startGateway({ files, adminEntryPoint: false, flags: ['--entrypoints.web.http.server=node'] }),
     startGateway({ files, adminEntryPoint: false }),
   ]);
@@ -482,7 +496,11 @@ const refusals: Refusal[] = [
     bytes: `POST /refused-clte HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${FOLLOW}`,
     status: 400,
   },
-  { name: 'Transfer-Encoding: gzip', bytes: `POST /refused-gzip HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: gzip\r\n\r\n${FOLLOW}`, status: 501 },
+  {
+    name: 'Transfer-Encoding: gzip',
+    bytes: `POST /refused-gzip HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: gzip\r\n\r\n${FOLLOW}`,
+    status: 501,
+  },
   { name: 'obs-fold', bytes: `GET /refused-fold HTTP/1.1\r\nHost: app.test\r\nX-A: a\r\n b\r\n\r\n${FOLLOW}`, status: 400 },
   { name: 'a bare LF line ending', bytes: `GET /refused-lf HTTP/1.1\r\nHost: app.test\nX-A: a\r\n\r\n${FOLLOW}`, status: 400 },
   {
@@ -493,7 +511,11 @@ const refusals: Refusal[] = [
   { name: 'two Host headers', bytes: `GET /refused-hosts HTTP/1.1\r\nHost: app.test\r\nHost: other.test\r\n\r\n${FOLLOW}`, status: 400 },
   { name: 'no Host on HTTP/1.1', bytes: `GET /refused-nohost HTTP/1.1\r\nX-A: a\r\n\r\n${FOLLOW}`, status: 400 },
   { name: 'HTTP/2.0 request line', bytes: `GET /refused-h2 HTTP/2.0\r\nHost: app.test\r\n\r\n${FOLLOW}`, status: 505 },
-  { name: 'header section over 16 KiB', bytes: `GET /refused-big HTTP/1.1\r\nHost: app.test\r\nX-Big: ${'b'.repeat(17 * 1024)}\r\n\r\n${FOLLOW}`, status: 431 },
+  {
+    name: 'header section over 16 KiB',
+    bytes: `GET /refused-big HTTP/1.1\r\nHost: app.test\r\nX-Big: ${'b'.repeat(17 * 1024)}\r\n\r\n${FOLLOW}`,
+    status: 431,
+  },
   {
     name: 'invalid chunk size',
     bytes: `POST /refused-chunk HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n${FOLLOW}`,
@@ -517,7 +539,11 @@ async function refusedOnce(c: Refusal): Promise<Seen[]> {
 for (const c of refusals) {
   test(`refused: ${c.name} → ${c.status}, once, then closed`, async () => {
     const reached = await refusedOnce(c);
-    assert.deepEqual(reached.filter((s) => s.complete), [], 'no request reached the backend whole');
+    assert.deepEqual(
+      reached.filter((s) => s.complete),
+      [],
+      'no request reached the backend whole',
+    );
     // A broken body is found after the exchange started: checked strictly below.
     if (c.badBody !== true) assert.deepEqual(reached, [], 'the backend saw none of it');
   });
@@ -535,7 +561,16 @@ test('a chunked request body split across writes reaches the backend decoded and
   conn.write('POST /echo-body HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n');
   const big = 'x'.repeat(3000);
   // Split inside sizes, data, CRLFs and the last chunk; one chunk extension.
-  const pieces = ['5\r\nhel', 'lo\r', '\n6;ext=1\r\n wor', 'ld\r\n', `${(3000).toString(16)}\r\n${big.slice(0, 1000)}`, `${big.slice(1000)}\r\n0`, '\r\n', '\r\n'];
+  const pieces = [
+    '5\r\nhel',
+    'lo\r',
+    '\n6;ext=1\r\n wor',
+    'ld\r\n',
+    `${(3000).toString(16)}\r\n${big.slice(0, 1000)}`,
+    `${big.slice(1000)}\r\n0`,
+    '\r\n',
+    '\r\n',
+  ];
   for (const p of pieces) {
     conn.write(p);
     await sleep(10);

@@ -10,7 +10,15 @@ import { request } from 'undici';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startGateway, eventually, type TestGateway, listenLoopback } from './support/gateway.js';
-import { IDENTITY_YAML, protectedCalcYaml, TENANT_ID, API_APP_ID, CLIENT_APP_ID, OTHER_APP_ID, SCOPE } from '../src/demo/identity-scenario.js';
+import {
+  IDENTITY_YAML,
+  protectedCalcYaml,
+  TENANT_ID,
+  API_APP_ID,
+  CLIENT_APP_ID,
+  OTHER_APP_ID,
+  SCOPE,
+} from '../src/demo/identity-scenario.js';
 
 let gw: TestGateway;
 let up: Server;
@@ -28,12 +36,19 @@ before(async () => {
   });
   const port = await listenLoopback(up);
   gw = await startGateway({ files: { 'identity.yaml': IDENTITY_YAML }, flags: ['--identity.insecure'] });
-  gw.write('calc.yaml', protectedCalcYaml(gw.admin, 'add') + `  services:\n    add:\n      loadBalancer:\n        servers: [{ url: "http://127.0.0.1:${port}" }]\n`);
-  assert.ok(await eventually(async () => {
-    const r = await request(`${gw.url}/secure/add/1/1`);
-    await r.body.dump();
-    return r.statusCode === 401;
-  }, 4000), 'protected route is up');
+  gw.write(
+    'calc.yaml',
+    protectedCalcYaml(gw.admin, 'add') +
+      `  services:\n    add:\n      loadBalancer:\n        servers: [{ url: "http://127.0.0.1:${port}" }]\n`,
+  );
+  assert.ok(
+    await eventually(async () => {
+      const r = await request(`${gw.url}/secure/add/1/1`);
+      await r.body.dump();
+      return r.statusCode === 401;
+    }, 4000),
+    'protected route is up',
+  );
 });
 
 after(async () => {

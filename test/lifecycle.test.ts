@@ -19,7 +19,13 @@ async function upstream(delayMs = 0): Promise<{ port: number; close(): void }> {
     else res.end('ok');
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return { port: (s.address() as AddressInfo).port, close: () => { s.closeAllConnections(); s.close(); } };
+  return {
+    port: (s.address() as AddressInfo).port,
+    close: () => {
+      s.closeAllConnections();
+      s.close();
+    },
+  };
 }
 
 const routes = (port: number): string => `
@@ -32,7 +38,10 @@ http:
 
 test('a client that sends headers too slowly gets 408 after readTimeout', async () => {
   const up = await upstream();
-  const gw = await startGateway({ files: { 'r.yaml': routes(up.port) }, flags: ['--entrypoints.web.transport.respondingTimeouts.readTimeout=1s'] });
+  const gw = await startGateway({
+    files: { 'r.yaml': routes(up.port) },
+    flags: ['--entrypoints.web.transport.respondingTimeouts.readTimeout=1s'],
+  });
   try {
     const t0 = Date.now();
     const out = await new Promise<string>((resolve) => {
@@ -53,7 +62,10 @@ test('a client that sends headers too slowly gets 408 after readTimeout', async 
 
 test('an idle keep-alive connection is closed after idleTimeout', async () => {
   const up = await upstream();
-  const gw = await startGateway({ files: { 'r.yaml': routes(up.port) }, flags: ['--entrypoints.web.transport.respondingTimeouts.idleTimeout=500ms'] });
+  const gw = await startGateway({
+    files: { 'r.yaml': routes(up.port) },
+    flags: ['--entrypoints.web.transport.respondingTimeouts.idleTimeout=500ms'],
+  });
   try {
     const closedAfter = await new Promise<number>((resolve) => {
       const s = connect(gw.port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
@@ -71,7 +83,10 @@ test('an idle keep-alive connection is closed after idleTimeout', async () => {
 
 test('shutdown drains in-flight requests; /ping answers 503 while draining', async () => {
   const up = await upstream(800);
-  const gw = await startGateway({ files: { 'r.yaml': routes(up.port) }, flags: ['--ping', '--entrypoints.web.transport.lifeCycle.graceTimeOut=5s'] });
+  const gw = await startGateway({
+    files: { 'r.yaml': routes(up.port) },
+    flags: ['--ping', '--entrypoints.web.transport.lifeCycle.graceTimeOut=5s'],
+  });
   try {
     const ping = await request(`${gw.admin}/ping`);
     assert.equal(await ping.body.text(), 'OK');
@@ -93,7 +108,10 @@ test('access log: Traefik common format and JSON with Traefik field names, secre
   const clf = join(dir, 'access.log');
   const json = join(dir, 'access.json');
   const a = await startGateway({ files: { 'r.yaml': routes(up.port) }, flags: ['--accesslog', `--accesslog.filepath=${clf}`] });
-  const b = await startGateway({ files: { 'r.yaml': routes(up.port) }, flags: ['--accesslog.format=json', `--accesslog.filepath=${json}`] });
+  const b = await startGateway({
+    files: { 'r.yaml': routes(up.port) },
+    flags: ['--accesslog.format=json', `--accesslog.filepath=${json}`],
+  });
   try {
     for (const g of [a, b]) {
       const r = await request(`${g.url}/hello?x=1`, { headers: { authorization: 'Bearer super-secret-token', 'user-agent': 'ua-test' } });
@@ -101,15 +119,20 @@ test('access log: Traefik common format and JSON with Traefik field names, secre
     }
     await a.close();
     await b.close();
-    assert.ok(await eventually(() => {
-      try {
-        return readFileSync(clf, 'utf8').includes('/hello') && readFileSync(json, 'utf8').includes('/hello');
-      } catch {
-        return false;
-      }
-    }, 3000));
+    assert.ok(
+      await eventually(() => {
+        try {
+          return readFileSync(clf, 'utf8').includes('/hello') && readFileSync(json, 'utf8').includes('/hello');
+        } catch {
+          return false;
+        }
+      }, 3000),
+    );
     const line = readFileSync(clf, 'utf8').trim().split('\n').pop()!;
-    assert.match(line, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\?x=1 HTTP\/1\.1" 200 2 "-" "ua-test" \d+ "r@file" "http:\/\/127\.0\.0\.1:\d+" \d+ms$/);
+    assert.match(
+      line,
+      /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\?x=1 HTTP\/1\.1" 200 2 "-" "ua-test" \d+ "r@file" "http:\/\/127\.0\.0\.1:\d+" \d+ms$/,
+    );
     const entry = JSON.parse(readFileSync(json, 'utf8').trim().split('\n').pop()!) as Record<string, unknown>;
     assert.equal(entry.RequestMethod, 'GET');
     assert.equal(entry.RequestPath, '/hello?x=1');
@@ -128,7 +151,10 @@ test('access log: Traefik common format and JSON with Traefik field names, secre
 
 test('writeTimeout aborts a response that takes longer to write', async () => {
   const up = await upstream(3000);
-  const gw = await startGateway({ files: { 'r.yaml': routes(up.port) }, flags: ['--entrypoints.web.transport.respondingTimeouts.writeTimeout=500ms'] });
+  const gw = await startGateway({
+    files: { 'r.yaml': routes(up.port) },
+    flags: ['--entrypoints.web.transport.respondingTimeouts.writeTimeout=500ms'],
+  });
   try {
     const t0 = Date.now();
     await assert.rejects(request(`${gw.url}/slow`).then((r) => r.body.text()));

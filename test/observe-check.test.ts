@@ -49,10 +49,14 @@ after(async () => {
 test('live checks: the unhealthy service fails with a hint, the rest passes', async () => {
   const t = adminTarget(gw.admin, undefined, {});
   let checks = await liveChecks(t);
-  await eventually(async () => {
-    checks = await liveChecks(t);
-    return checks.some((c) => !c.ok && c.text.includes('bad@file'));
-  }, 5000, 100);
+  await eventually(
+    async () => {
+      checks = await liveChecks(t);
+      return checks.some((c) => !c.ok && c.text.includes('bad@file'));
+    },
+    5000,
+    100,
+  );
   const text = renderLiveChecks(checks);
   assert.match(text, /^✔ the admin API answers at http:\/\/127\.0\.0\.1:\d+ \(Gatehouse /m);
   assert.match(text, /^✔ configuration revision \d+ is valid$/m);
@@ -65,7 +69,10 @@ test('live checks: the unhealthy service fails with a hint, the rest passes', as
 });
 
 test('live checks: an unreachable gateway is an AdminError naming the address', async () => {
-  await assert.rejects(liveChecks(adminTarget('http://127.0.0.1:1', undefined, {})), (e: unknown) => e instanceof AdminError && /127\.0\.0\.1:1/.test(e.message));
+  await assert.rejects(
+    liveChecks(adminTarget('http://127.0.0.1:1', undefined, {})),
+    (e: unknown) => e instanceof AdminError && /127\.0\.0\.1:1/.test(e.message),
+  );
 });
 
 test('admin target: credentials from the URL or an environment variable, never in the base', () => {

@@ -70,22 +70,42 @@ test('stat and /metrics aggregate both workers', async () => {
     const text = await m.body.text();
     await agent.close();
     assert.equal(m.statusCode, 200);
-    assert.match(text, /traefik_router_requests_total\{code="200",method="GET",protocol="http",router="calc@file",service="calc@file"\} 60\n/);
+    assert.match(
+      text,
+      /traefik_router_requests_total\{code="200",method="GET",protocol="http",router="calc@file",service="calc@file"\} 60\n/,
+    );
     assert.match(text, /traefik_service_server_up\{service="calc@file",url="http:\/\/127\.0\.0\.1:\d+"\} 1\n/);
     assert.match(text, /traefik_config_reloads_total [1-9]/);
   }
 });
 
 test('a tap on one worker sees the exchanges of every worker', async () => {
-  const out = { s: '', write(x: string) { this.s += x; return true; } };
+  const out = {
+    s: '',
+    write(x: string) {
+      this.s += x;
+      return true;
+    },
+  };
   const ac = new AbortController();
   const done = tapMain(['--path', '/tapped', '-o', 'json', '--admin', gw.admin], {}, out, { write: () => true }, ac.signal);
-  const prefixes = (): Set<string> => new Set(out.s.trim().split('\n').filter((l) => l !== '').map((l) => String((JSON.parse(l) as { id: string }).id).split(':')[0]!));
-  const ok = await eventually(async () => {
-    for (let i = 0; i < 10; i++) await fresh(`/tapped/${i}`);
-    await fresh('/not-tapped');
-    return prefixes().size >= 2;
-  }, 8000, 100);
+  const prefixes = (): Set<string> =>
+    new Set(
+      out.s
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => String((JSON.parse(l) as { id: string }).id).split(':')[0]!),
+    );
+  const ok = await eventually(
+    async () => {
+      for (let i = 0; i < 10; i++) await fresh(`/tapped/${i}`);
+      await fresh('/not-tapped');
+      return prefixes().size >= 2;
+    },
+    8000,
+    100,
+  );
   ac.abort();
   assert.equal(await done, 0);
   assert.ok(ok, `events from workers ${[...prefixes()].join(',')}`);

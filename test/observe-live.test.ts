@@ -51,7 +51,13 @@ before(async () => {
   });
   const port = await listenLoopback(up);
   gw = await startGateway({
-    flags: ['--api.insecure', '--identity.insecure', '--metrics.prometheus', '--metrics.prometheus.buckets=0.05,0.5,2.5', '--observability.callerheader=Client'],
+    flags: [
+      '--api.insecure',
+      '--identity.insecure',
+      '--metrics.prometheus',
+      '--metrics.prometheus.buckets=0.05,0.5,2.5',
+      '--observability.callerheader=Client',
+    ],
     files: {
       'identity.yaml': IDENTITY_YAML,
       'open.yaml': `
@@ -69,11 +75,14 @@ http:
     },
   });
   gw.write('calc.yaml', protectedCalcYaml(gw.admin, 'add'));
-  assert.ok(await eventually(async () => {
-    const r = await request(`${gw.url}/secure/add/1/1`);
-    await r.body.dump();
-    return r.statusCode === 401;
-  }, 4000), 'protected route is up');
+  assert.ok(
+    await eventually(async () => {
+      const r = await request(`${gw.url}/secure/add/1/1`);
+      await r.body.dump();
+      return r.statusCode === 401;
+    }, 4000),
+    'protected route is up',
+  );
 });
 
 after(async () => {
@@ -95,7 +104,10 @@ async function stat(kind: string, extra: string[] = []): Promise<StatRow[]> {
 }
 
 function events(s: string): Array<Record<string, unknown>> {
-  return s.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return s
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 test('tap is live: req while the backend has not answered, rsp when headers go out, end when over', async () => {
@@ -104,14 +116,21 @@ test('tap is live: req while the backend has not answered, rsp when headers go o
   const done = tapMain(['--path', '/hold/', '-o', 'json', '--admin', gw.admin], {}, out, new Buf(), ac.signal);
   try {
     // The tap is open once a probe exchange shows up.
-    assert.ok(await eventually(async () => {
-      const p = get('/hold/probe');
-      await eventually(() => held.has('probe'), 2000, 10);
-      held.get('probe')?.end('p');
-      held.delete('probe');
-      await p;
-      return out.s.includes('"type":"end"');
-    }, 5000, 50), 'the tap opened');
+    assert.ok(
+      await eventually(
+        async () => {
+          const p = get('/hold/probe');
+          await eventually(() => held.has('probe'), 2000, 10);
+          held.get('probe')?.end('p');
+          held.delete('probe');
+          await p;
+          return out.s.includes('"type":"end"');
+        },
+        5000,
+        50,
+      ),
+      'the tap opened',
+    );
     // Late events of the probes may still arrive: look at /hold/a's only.
     const mine = (type: string): Record<string, unknown> | undefined => events(out.s).find((e) => e.path === '/hold/a' && e.type === type);
     const pending = get('/hold/a');
@@ -149,13 +168,21 @@ test('caller attribution: the verified JWT client id (azp), else the configured 
   const t = await request(`${gw.admin}/${TENANT_ID}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_APP_ID, client_secret: SECRET, scope: SCOPE }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: CLIENT_APP_ID,
+      client_secret: SECRET,
+      scope: SCOPE,
+    }).toString(),
   });
   assert.equal(t.statusCode, 200);
   const token = String(((await t.body.json()) as Record<string, unknown>).access_token);
   for (let i = 0; i < 4; i++) {
     // The header does not override a verified token.
-    assert.deepEqual(await get(`/secure/add/${i}/1`, { authorization: `Bearer ${token}`, client: 'spoofed' }), { status: 200, body: String(i + 1) });
+    assert.deepEqual(await get(`/secure/add/${i}/1`, { authorization: `Bearer ${token}`, client: 'spoofed' }), {
+      status: 200,
+      body: String(i + 1),
+    });
   }
   for (let i = 0; i < 3; i++) assert.equal((await get('/add/1/1', { client: 'header-app' })).status, 200);
   for (let i = 0; i < 2; i++) assert.equal((await get('/add/2/2')).status, 200);
@@ -169,7 +196,10 @@ test('caller attribution: the verified JWT client id (azp), else the configured 
 
   // `--from <client id>` selects the token's calls on the protected router.
   const routers = await stat('routers', ['--from', CLIENT_APP_ID]);
-  assert.deepEqual(routers.map((r) => [r.name, r.requests]), [['calc-secure@file', 4]]);
+  assert.deepEqual(
+    routers.map((r) => [r.name, r.requests]),
+    [['calc-secure@file', 4]],
+  );
 
   // The table view lists the client app too.
   const table = new Buf();
@@ -213,9 +243,19 @@ test('static options: --observability.* flags and GATEHOUSE_OBSERVABILITY_* envi
   const base = ['--entrypoints.web.address=127.0.0.1:0'];
   const d = serveOptionsFromStatic(parseStaticConfig({ argv: base, env: {}, cwd: '/tmp' }), '/tmp');
   assert.deepEqual(d.observability, { metrics: true, callerHeader: null });
-  const e = serveOptionsFromStatic(parseStaticConfig({ argv: base, env: { GATEHOUSE_OBSERVABILITY_CALLERHEADER: 'X-Client', GATEHOUSE_OBSERVABILITY_METRICS: 'false' }, cwd: '/tmp' }), '/tmp');
+  const e = serveOptionsFromStatic(
+    parseStaticConfig({
+      argv: base,
+      env: { GATEHOUSE_OBSERVABILITY_CALLERHEADER: 'X-Client', GATEHOUSE_OBSERVABILITY_METRICS: 'false' },
+      cwd: '/tmp',
+    }),
+    '/tmp',
+  );
   assert.deepEqual(e.observability, { metrics: false, callerHeader: 'x-client' });
-  const f = serveOptionsFromStatic(parseStaticConfig({ argv: [...base, '--metrics.prometheus.buckets=0.1,0.1,1'], env: {}, cwd: '/tmp' }), '/tmp');
+  const f = serveOptionsFromStatic(
+    parseStaticConfig({ argv: [...base, '--metrics.prometheus.buckets=0.1,0.1,1'], env: {}, cwd: '/tmp' }),
+    '/tmp',
+  );
   assert.deepEqual(f.metrics?.buckets, [0.1, 1], 'duplicate bounds dropped');
 });
 
@@ -240,14 +280,25 @@ http:
   const ac = new AbortController();
   const done = tapMain(['-o', 'json', '--admin', off.admin], {}, out, new Buf(), ac.signal);
   try {
-    assert.ok(await eventually(async () => {
-      await (await request(`${off.url}/add/1/2`)).body.dump();
-      return out.s.includes('"type":"end"');
-    }, 5000, 50), 'tap works with metrics off');
+    assert.ok(
+      await eventually(
+        async () => {
+          await (await request(`${off.url}/add/1/2`)).body.dump();
+          return out.s.includes('"type":"end"');
+        },
+        5000,
+        50,
+      ),
+      'tap works with metrics off',
+    );
     for (let i = 0; i < 5; i++) await (await request(`${off.url}/add/1/2`)).body.dump();
     const r = await request(`${off.admin}/api/gatehouse/stat?kind=routers`);
     const rows = (await r.body.json()) as StatRow[];
-    assert.equal(rows.reduce((n, x) => n + x.requests, 0), 0, JSON.stringify(rows));
+    assert.equal(
+      rows.reduce((n, x) => n + x.requests, 0),
+      0,
+      JSON.stringify(rows),
+    );
   } finally {
     ac.abort();
     await done;

@@ -93,10 +93,16 @@ test('stat counts, success and percentiles against known traffic', async () => {
   assert.equal(body.find((r) => r.name === 'other@file')?.requests, 3);
 
   const svc = await api<StatRow[]>('/api/gatehouse/stat?kind=services&to=other@file');
-  assert.deepEqual(svc.body.map((r) => [r.name, r.requests]), [['calc@file', 3]]);
+  assert.deepEqual(
+    svc.body.map((r) => [r.name, r.requests]),
+    [['calc@file', 3]],
+  );
 
   const callers = await api<StatRow[]>('/api/gatehouse/stat?kind=callers');
-  assert.ok(callers.body.some((r) => r.name === '127.0.0.1' && r.requests >= 58), JSON.stringify(callers.body));
+  assert.ok(
+    callers.body.some((r) => r.name === '127.0.0.1' && r.requests >= 58),
+    JSON.stringify(callers.body),
+  );
 
   const eps = await api<StatRow[]>('/api/gatehouse/stat?kind=entrypoints');
   const web = eps.body.find((r) => r.name === 'web');
@@ -117,7 +123,17 @@ test('CLI stat -o json prints the contract rows; the table has the linkerd colum
   assert.equal(await statMain(['routers', '-o', 'json', '--admin', gw.admin], {}, out, err), 0, err.s);
   const rows = JSON.parse(out.s) as Array<Record<string, unknown>>;
   assert.ok(Array.isArray(rows) && rows.length >= 2);
-  for (const r of rows) assert.deepEqual(Object.keys(r).sort(), ['latencyP50Ms', 'latencyP95Ms', 'latencyP99Ms', 'name', 'requests', 'rps', 'success', 'tcpConnections']);
+  for (const r of rows)
+    assert.deepEqual(Object.keys(r).sort(), [
+      'latencyP50Ms',
+      'latencyP95Ms',
+      'latencyP99Ms',
+      'name',
+      'requests',
+      'rps',
+      'success',
+      'tcpConnections',
+    ]);
   const table = new Buf();
   assert.equal(await statMain(['services', '-t', '10m'], { GATEHOUSE_ADMIN: gw.admin }, table, err), 0);
   assert.match(table.s, /^NAME\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99\s+TCP_CONN\n/);
@@ -146,20 +162,34 @@ test('CLI errors clearly when the gateway is unreachable', async () => {
 test('tap -o json: filters by router and status, redacts credentials, caps the rate', async () => {
   const out = new Buf();
   const ac = new AbortController();
-  const done = tapMain(['--router', 'calc@file', '--status', '5xx', '--headers', '-o', 'json', '--count', '2', '--admin', gw.admin], {}, out, new Buf(), ac.signal);
+  const done = tapMain(
+    ['--router', 'calc@file', '--status', '5xx', '--headers', '-o', 'json', '--count', '2', '--admin', gw.admin],
+    {},
+    out,
+    new Buf(),
+    ac.signal,
+  );
   // Wait for the tap to be open, then send traffic: only calc's 5xx must show.
-  const ok = await eventually(async () => {
-    await get('/fail', 'calc.test', { authorization: 'Bearer secret-token', cookie: 'sid=abc' });
-    await get('/add/1/2', 'calc.test');
-    await get('/fail', 'other.test');
-    return out.s.split('\n').filter((l) => l.includes('"type":"end"')).length >= 2;
-  }, 5000, 100);
+  const ok = await eventually(
+    async () => {
+      await get('/fail', 'calc.test', { authorization: 'Bearer secret-token', cookie: 'sid=abc' });
+      await get('/add/1/2', 'calc.test');
+      await get('/fail', 'other.test');
+      return out.s.split('\n').filter((l) => l.includes('"type":"end"')).length >= 2;
+    },
+    5000,
+    100,
+  );
   ac.abort();
   assert.equal(await done, 0);
   assert.ok(ok, out.s);
-  const events = out.s.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const events = out.s
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   for (const e of events) {
-    for (const k of ['type', 'id', 'method', 'authority', 'path', 'status', 'latencyMs', 'router', 'service', 'server', 'caller']) assert.ok(k in e, `missing ${k}`);
+    for (const k of ['type', 'id', 'method', 'authority', 'path', 'status', 'latencyMs', 'router', 'service', 'server', 'caller'])
+      assert.ok(k in e, `missing ${k}`);
     assert.equal(e.router, 'calc@file');
     assert.equal(e.path, '/fail');
   }
@@ -177,10 +207,14 @@ test('tap SSE under load respects --max-rps and plain lines follow the linkerd f
   const out = new Buf();
   const ac = new AbortController();
   const done = tapMain(['--max-rps', '5', '--path', '/load', '--admin', gw.admin], {}, out, new Buf(), ac.signal);
-  await eventually(async () => {
-    await get('/load/probe', 'calc.test');
-    return out.s.includes('end id=');
-  }, 3000, 50);
+  await eventually(
+    async () => {
+      await get('/load/probe', 'calc.test');
+      return out.s.includes('end id=');
+    },
+    3000,
+    50,
+  );
   const before = out.s.split('\n').filter((l) => l.startsWith('end ')).length;
   const t0 = Date.now();
   // ~300 requests in about a second, 20 at a time.
@@ -194,6 +228,9 @@ test('tap SSE under load respects --max-rps and plain lines follow the linkerd f
   assert.ok(ends >= 1 && ends <= 5 + Math.ceil(secs * 5) + 1, `${ends} exchanges in ${secs}s`);
   // A live req is not routed yet; rsp (headers sent) carries the destination.
   assert.match(out.s, /^req id=0:\d+ src=127\.0\.0\.1:\d+ dst=- caller=127\.0\.0\.1 :method=GET :authority=calc\.test :path=\/load\/\S+$/m);
-  assert.match(out.s, /^rsp id=0:\d+ src=127\.0\.0\.1:\d+ dst=http:\/\/127\.0\.0\.1:\d+ caller=127\.0\.0\.1 :status=200 latency=\d+µs router=calc@file service=calc@file$/m);
+  assert.match(
+    out.s,
+    /^rsp id=0:\d+ src=127\.0\.0\.1:\d+ dst=http:\/\/127\.0\.0\.1:\d+ caller=127\.0\.0\.1 :status=200 latency=\d+µs router=calc@file service=calc@file$/m,
+  );
   assert.match(out.s, /^end id=0:\d+ .* duration=\d+µs response-length=\d+B$/m);
 });

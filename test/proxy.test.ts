@@ -25,7 +25,12 @@ before(async () => {
   up = createServer((req, res) => {
     lastHeaders = req.headers;
     if (req.url === '/echo') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', connection: 'keep-alive', 'x-hop': 'drop-me', 'keep-alive': 'timeout=5' });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        connection: 'keep-alive',
+        'x-hop': 'drop-me',
+        'keep-alive': 'timeout=5',
+      });
       req.pipe(res);
       return;
     }
@@ -48,8 +53,12 @@ before(async () => {
   // WebSocket echo (minimal RFC 6455 handshake + echo of raw frames)
   up.on('upgrade', (req, socket) => {
     const key = String(req.headers['sec-websocket-key']);
-    const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const accept = createHash('sha1')
+      .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     socket.on('data', (d: Buffer) => socket.write(d));
   });
   upPort = await listen(up);
@@ -124,7 +133,11 @@ after(async () => {
 
 test('streams a request body up and the response back; hop-by-hop headers dropped', async () => {
   const body = Buffer.alloc(256 * 1024, 7);
-  const res = await request(`${gw.url}/echo`, { method: 'POST', body, headers: { host: 'app.test', te: 'gzip', 'proxy-authorization': 'x' } });
+  const res = await request(`${gw.url}/echo`, {
+    method: 'POST',
+    body,
+    headers: { host: 'app.test', te: 'gzip', 'proxy-authorization': 'x' },
+  });
   assert.equal(res.statusCode, 200);
   const got = Buffer.from(await res.body.arrayBuffer());
   assert.equal(got.length, body.length);
@@ -140,7 +153,9 @@ test('a 1 MiB response arrives whole', async () => {
 });
 
 test('forwarded headers: untrusted X-Forwarded-* replaced, X-Forwarded-For appended', async () => {
-  const res = await request(`${gw.url}/x`, { headers: { host: 'app.test', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil', 'x-real-ip': '6.6.6.6' } });
+  const res = await request(`${gw.url}/x`, {
+    headers: { host: 'app.test', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil', 'x-real-ip': '6.6.6.6' },
+  });
   await res.body.dump();
   assert.equal(lastHeaders['x-forwarded-for'], '127.0.0.1');
   assert.equal(lastHeaders['x-forwarded-host'], 'app.test');
@@ -196,7 +211,10 @@ test('malformed request line → 400 and the connection closes', async () => {
 });
 
 test('headers named in Connection are not forwarded', async () => {
-  const out = await raw(gw.port, 'GET /conn HTTP/1.1\r\nHost: app.test\r\nConnection: close, X-Private\r\nX-Private: secret\r\nX-Public: yes\r\n\r\n');
+  const out = await raw(
+    gw.port,
+    'GET /conn HTTP/1.1\r\nHost: app.test\r\nConnection: close, X-Private\r\nX-Private: secret\r\nX-Public: yes\r\n\r\n',
+  );
   assert.match(out, /^HTTP\/1\.1 200 /);
   assert.equal(lastHeaders['x-private'], undefined);
   assert.equal(lastHeaders['x-public'], 'yes');
@@ -210,7 +228,9 @@ test('oversized headers → 431', async () => {
 test('WebSocket upgrade is proxied both ways', async () => {
   const out = await new Promise<string>((resolve) => {
     const s = connect(gw.port, '127.0.0.1', () => {
-      s.write('GET /ws HTTP/1.1\r\nHost: app.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+      s.write(
+        'GET /ws HTTP/1.1\r\nHost: app.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
     });
     let buf = '';
     let sent = false;

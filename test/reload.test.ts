@@ -63,20 +63,25 @@ test('a file that does not parse keeps its last good objects, and the error is v
   assert.equal(await status('b.test'), 200, 'the previous good b.yaml still serves');
   const ov = await request(`${gw.admin}/api/overview`);
   const body = (await ov.body.json()) as { errors: string[] };
-  assert.ok(body.errors.some((e) => /b\.yaml|parse|flow/i.test(e)), JSON.stringify(body.errors));
+  assert.ok(
+    body.errors.some((e) => /b\.yaml|parse|flow/i.test(e)),
+    JSON.stringify(body.errors),
+  );
 });
 
 test('a broken router is disabled with its error; the rest keeps serving', async () => {
   gw.write('c.yaml', route('c', 'c.test').replace('rule: Host(`c.test`)', 'rule: Host(`c.test`) && Pathh(`/x`)'));
-  assert.ok(await eventually(async () => {
-    const r = await request(`${gw.admin}/api/http/routers/c@file`);
-    if (r.statusCode !== 200) {
-      await r.body.dump();
-      return false;
-    }
-    const j = (await r.body.json()) as { status: string; error?: string[] };
-    return j.status === 'disabled' && (j.error ?? []).some((e) => /Pathh/.test(e) && /PathPrefix|Path/.test(e));
-  }, 3000));
+  assert.ok(
+    await eventually(async () => {
+      const r = await request(`${gw.admin}/api/http/routers/c@file`);
+      if (r.statusCode !== 200) {
+        await r.body.dump();
+        return false;
+      }
+      const j = (await r.body.json()) as { status: string; error?: string[] };
+      return j.status === 'disabled' && (j.error ?? []).some((e) => /Pathh/.test(e) && /PathPrefix|Path/.test(e));
+    }, 3000),
+  );
   assert.equal(await status('a.test'), 200);
   assert.equal(await status('c.test'), 404);
 });

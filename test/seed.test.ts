@@ -33,7 +33,10 @@ before(async () => {
   gw = await startGateway({
     files: {
       'seed.yaml': SEED_CALC_YAML,
-      'svc.yaml': addServiceYaml([{ host: '127.0.0.1', port: addPort }, { host: '127.0.0.1', port: spyPort }]),
+      'svc.yaml': addServiceYaml([
+        { host: '127.0.0.1', port: addPort },
+        { host: '127.0.0.1', port: spyPort },
+      ]),
       'admin.yaml': adminYaml(`admin:${bcrypt.hashSync('s3cret', 4)}`),
     },
     flags: ['--api', '--entrypoints.web.forwardedheaders.insecure=true'],
@@ -63,7 +66,9 @@ test('seed: the backend saw l5d-dst-override from the calcheader middleware', as
 });
 
 test('seed: the router carries Traefik kubernetescrd naming and is enabled', async () => {
-  const res = await request(`${gw.url}/api/http/routers`, { headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` } });
+  const res = await request(`${gw.url}/api/http/routers`, {
+    headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` },
+  });
   assert.equal(res.statusCode, 200);
   const routers = (await res.body.json()) as Array<{ name: string; status: string; rule: string; middlewares?: string[] }>;
   const calc = routers.find((r) => r.name.startsWith('add-calc-svc-'));
@@ -78,14 +83,20 @@ test('admin through the gateway: basicAuth protects api@internal', async () => {
   assert.equal(none.statusCode, 401);
   assert.match(String(none.headers['www-authenticate']), /^Basic realm=/);
   await none.body.dump();
-  const bad = await request(`${gw.url}/api/overview`, { headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` } });
+  const bad = await request(`${gw.url}/api/overview`, {
+    headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` },
+  });
   assert.equal(bad.statusCode, 401);
   await bad.body.dump();
-  const ok = await request(`${gw.url}/api/overview`, { headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` } });
+  const ok = await request(`${gw.url}/api/overview`, {
+    headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` },
+  });
   assert.equal(ok.statusCode, 200);
   const body = (await ok.body.json()) as { http: { routers: { total: number } } };
   assert.ok(body.http.routers.total >= 2);
-  const dash = await request(`${gw.url}/dashboard/`, { headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` } });
+  const dash = await request(`${gw.url}/dashboard/`, {
+    headers: { host: 'admin.127.0.0.1.nip.io', authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` },
+  });
   assert.equal(dash.statusCode, 200);
   assert.match(await dash.body.text(), /<title>Gatehouse<\/title>/);
 });

@@ -114,17 +114,23 @@ test('weighted round robin: weights 3:1', async () => {
 
 test('a server failing its health check leaves the rotation and comes back', async () => {
   healthy[1] = false;
-  assert.ok(await eventually(async () => {
-    const got = new Set<string>();
-    for (let i = 0; i < 6; i++) got.add((await get('hc.test')).body);
-    return got.size === 1 && got.has('a');
-  }, 3000), 'b taken out');
+  assert.ok(
+    await eventually(async () => {
+      const got = new Set<string>();
+      for (let i = 0; i < 6; i++) got.add((await get('hc.test')).body);
+      return got.size === 1 && got.has('a');
+    }, 3000),
+    'b taken out',
+  );
   healthy[1] = true;
-  assert.ok(await eventually(async () => {
-    const got = new Set<string>();
-    for (let i = 0; i < 6; i++) got.add((await get('hc.test')).body);
-    return got.has('b');
-  }, 3000), 'b back in rotation');
+  assert.ok(
+    await eventually(async () => {
+      const got = new Set<string>();
+      for (let i = 0; i < 6; i++) got.add((await get('hc.test')).body);
+      return got.has('b');
+    }, 3000),
+    'b back in rotation',
+  );
 });
 
 test('sticky cookie keeps a client on one server', async () => {

@@ -63,13 +63,18 @@ for (const workers of [1, 2]) {
       assert.ok(before >= 1, `reload counter present (${before})`);
 
       gw.write('identity.yaml', IDENTITY_YAML);
-      gw.write('late.yaml', `http:
+      gw.write(
+        'late.yaml',
+        `http:
   routers:
     late: { rule: "Host(\`late.test\`)", service: late }
   services:
     late: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${port}" }] } }
-`);
-      gw.write('alert.yaml', `apiVersion: gatehouse.dev/v1alpha1
+`,
+      );
+      gw.write(
+        'alert.yaml',
+        `apiVersion: gatehouse.dev/v1alpha1
 kind: AlertRule
 metadata: { name: late-latency }
 spec:
@@ -80,14 +85,21 @@ spec:
   windowSize: 10s
   evaluationFrequency: 1s
   severity: 3
-`);
+`,
+      );
       // Every worker must serve the change: ask several times (connections spread over workers).
       const allOf = async (fn: () => Promise<boolean>): Promise<boolean> => {
         for (let i = 0; i < 6; i++) if (!(await fn())) return false;
         return true;
       };
-      assert.ok(await eventually(() => allOf(async () => (await status(gw.url, 'late.test')) === 200), 8000), 'gateway: the new router serves');
-      assert.ok(await eventually(() => allOf(async () => (await token(gw.admin)) === 200), 8000), 'identity: the new application gets tokens');
+      assert.ok(
+        await eventually(() => allOf(async () => (await status(gw.url, 'late.test')) === 200), 8000),
+        'gateway: the new router serves',
+      );
+      assert.ok(
+        await eventually(() => allOf(async () => (await token(gw.admin)) === 200), 8000),
+        'identity: the new application gets tokens',
+      );
       assert.ok(
         await eventually(async () => {
           const a = (await getJson(`${gw.admin}/api/gatehouse/alerts`)) as Array<{ rule?: string }> | null;

@@ -53,13 +53,24 @@ function serviceJson(s: RuntimeService, status: Record<string, 'UP' | 'DOWN'> | 
 }
 
 function middlewareJson(m: RuntimeMiddleware): Record<string, unknown> {
-  const o: Record<string, unknown> = { ...m.config, status: m.status, usedBy: m.usedBy, name: m.name, provider: m.provider, type: m.type.toLowerCase() };
+  const o: Record<string, unknown> = {
+    ...m.config,
+    status: m.status,
+    usedBy: m.usedBy,
+    name: m.name,
+    provider: m.provider,
+    type: m.type.toLowerCase(),
+  };
   if (m.errors.length > 0) o.error = m.errors;
   return o;
 }
 
 function counts(items: Array<{ status: string }>): { total: number; warnings: number; errors: number } {
-  return { total: items.length, warnings: items.filter((i) => i.status === 'warning').length, errors: items.filter((i) => i.status === 'disabled').length };
+  return {
+    total: items.length,
+    warnings: items.filter((i) => i.status === 'warning').length,
+    errors: items.filter((i) => i.status === 'disabled').length,
+  };
 }
 
 /** Traefik's list query: ?search=&status=&page=&per_page= (X-Next-Page header). */
@@ -70,7 +81,14 @@ function list(ctx: RequestContext, items: Array<Record<string, unknown>>): void 
   const page = Math.max(1, Number(q.get('page') ?? '1') || 1);
   const per = Math.max(1, Math.min(1000, Number(q.get('per_page') ?? '100') || 100));
   let out = items.sort((a, b) => String(a.name).localeCompare(String(b.name)));
-  if (search !== '') out = out.filter((i) => String(i.name).toLowerCase().includes(search) || String(i.rule ?? '').toLowerCase().includes(search));
+  if (search !== '')
+    out = out.filter(
+      (i) =>
+        String(i.name).toLowerCase().includes(search) ||
+        String(i.rule ?? '')
+          .toLowerCase()
+          .includes(search),
+    );
   if (status !== '') out = out.filter((i) => i.status === status);
   const start = (page - 1) * per;
   const next = start + per < out.length ? String(page + 1) : '1';
@@ -96,7 +114,11 @@ export function createApiHandler(src: ApiSource): Handler {
     }
     if (path === '/api/overview') {
       sendJson(ctx, 200, {
-        http: { routers: counts(Object.values(view.routers)), services: counts(Object.values(view.services)), middlewares: counts(Object.values(view.middlewares)) },
+        http: {
+          routers: counts(Object.values(view.routers)),
+          services: counts(Object.values(view.services)),
+          middlewares: counts(Object.values(view.middlewares)),
+        },
         tcp: { routers: counts([]), services: counts([]), middlewares: counts([]) },
         udp: { routers: counts([]), services: counts([]) },
         features: { ...src.features(), hub: false },
@@ -129,7 +151,11 @@ export function createApiHandler(src: ApiSource): Handler {
     if (m !== null) {
       const kind = m[1] as 'routers' | 'services' | 'middlewares';
       const toJson = (x: unknown): Record<string, unknown> =>
-        kind === 'routers' ? routerJson(x as RuntimeRouter) : kind === 'services' ? serviceJson(x as RuntimeService, st[(x as RuntimeService).name]) : middlewareJson(x as RuntimeMiddleware);
+        kind === 'routers'
+          ? routerJson(x as RuntimeRouter)
+          : kind === 'services'
+            ? serviceJson(x as RuntimeService, st[(x as RuntimeService).name])
+            : middlewareJson(x as RuntimeMiddleware);
       const table = view[kind] as Record<string, unknown>;
       if (m[2] === undefined) {
         list(ctx, Object.values(table).map(toJson));

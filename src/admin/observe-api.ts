@@ -70,7 +70,8 @@ function windowParam(q: URLSearchParams, def = 60_000): number {
 
 function kindParam(q: URLSearchParams, def: StatKind | null): StatKind {
   const k = q.get('kind') ?? def;
-  if (k === null || !(STAT_KINDS as readonly string[]).includes(k)) throw new BadRequest(`kind: expected one of ${STAT_KINDS.join(', ')}, got "${k ?? ''}"`);
+  if (k === null || !(STAT_KINDS as readonly string[]).includes(k))
+    throw new BadRequest(`kind: expected one of ${STAT_KINDS.join(', ')}, got "${k ?? ''}"`);
   return k as StatKind;
 }
 

@@ -39,7 +39,14 @@ export interface CompiledAlertRule {
 }
 
 const COMPARISON: Record<AlertOperator, Comparison> = {
-  GreaterThan: '>', GreaterThanOrEqual: '>=', LessThan: '<', LessThanOrEqual: '<=', '>': '>', '>=': '>=', '<': '<', '<=': '<=',
+  GreaterThan: '>',
+  GreaterThanOrEqual: '>=',
+  LessThan: '<',
+  LessThanOrEqual: '<=',
+  '>': '>',
+  '>=': '>=',
+  '<': '<',
+  '<=': '<=',
 };
 
 export const MAX_WINDOW_MS = 3_600_000;
@@ -60,10 +67,24 @@ export function compare(c: Comparison, value: number, threshold: number): boolea
 }
 
 function issueAt(r: Resource, field: string | undefined, message: string, severity: 'error' | 'warning' = 'error'): ConfigIssue {
-  return { ...r.source, object: `${r.kind} ${r.namespace !== undefined ? `${r.namespace}/` : ''}${r.name}`, ...(field !== undefined ? { field } : {}), message, severity };
+  return {
+    ...r.source,
+    object: `${r.kind} ${r.namespace !== undefined ? `${r.namespace}/` : ''}${r.name}`,
+    ...(field !== undefined ? { field } : {}),
+    message,
+    severity,
+  };
 }
 
-function duration(r: Resource, field: string, v: string | undefined, def: number, min: number, max: number, issues: ConfigIssue[]): number | null {
+function duration(
+  r: Resource,
+  field: string,
+  v: string | undefined,
+  def: number,
+  min: number,
+  max: number,
+  issues: ConfigIssue[],
+): number | null {
   if (v === undefined) return def;
   let ms: number;
   try {
@@ -83,7 +104,10 @@ function compileOne(r: Resource, issues: ConfigIssue[]): CompiledAlertRule | nul
   const errs = [...Value.Errors(AlertRuleSpecSchema, r.spec)].slice(0, 10);
   if (errs.length > 0) {
     for (const e of errs) {
-      const path = e.path.split('/').filter((p) => p !== '').join('.');
+      const path = e.path
+        .split('/')
+        .filter((p) => p !== '')
+        .join('.');
       issues.push(issueAt(r, path === '' ? 'spec' : `spec.${path}`, e.message.replace(/^Expected/, 'expected')));
     }
     return null;
@@ -94,18 +118,29 @@ function compileOne(r: Resource, issues: ConfigIssue[]): CompiledAlertRule | nul
   const everyMs = duration(r, 'spec.evaluationFrequency', spec.evaluationFrequency, 60_000, MIN_EVERY_MS, 24 * MAX_WINDOW_MS, issues);
   const scope = spec.scope ?? {};
   const targets = (['router', 'service', 'server', 'entryPoint'] as const).filter((k) => scope[k] !== undefined);
-  if (targets.length > 1) issues.push(issueAt(r, 'spec.scope', `give at most one of router, service, server, entryPoint (got ${targets.join(', ')})`));
-  if (spec.signal === 'healthyServers' && (targets.length > 0 && scope.service === undefined)) issues.push(issueAt(r, 'spec.scope', 'healthyServers is scoped by service only'));
-  if (spec.signal === 'certificateDaysLeft' && targets.length > 0) issues.push(issueAt(r, 'spec.scope', 'certificateDaysLeft is scoped by certificate only'));
-  if (scope.certificate !== undefined && spec.signal !== 'certificateDaysLeft') issues.push(issueAt(r, 'spec.scope.certificate', 'only for the certificateDaysLeft signal'));
+  if (targets.length > 1)
+    issues.push(issueAt(r, 'spec.scope', `give at most one of router, service, server, entryPoint (got ${targets.join(', ')})`));
+  if (spec.signal === 'healthyServers' && targets.length > 0 && scope.service === undefined)
+    issues.push(issueAt(r, 'spec.scope', 'healthyServers is scoped by service only'));
+  if (spec.signal === 'certificateDaysLeft' && targets.length > 0)
+    issues.push(issueAt(r, 'spec.scope', 'certificateDaysLeft is scoped by certificate only'));
+  if (scope.certificate !== undefined && spec.signal !== 'certificateDaysLeft')
+    issues.push(issueAt(r, 'spec.scope.certificate', 'only for the certificateDaysLeft signal'));
   if (!Number.isFinite(spec.threshold)) issues.push(issueAt(r, 'spec.threshold', 'must be a finite number'));
-  if (spec.signal === 'successRate' && (spec.threshold < 0 || spec.threshold > 1)) issues.push(issueAt(r, 'spec.threshold', `successRate is a ratio between 0 and 1 (e.g. 0.99), got ${spec.threshold}`));
-  for (const k of Object.keys(spec.labels ?? {})) if (!LABEL_NAME.test(k)) issues.push(issueAt(r, `spec.labels.${k}`, 'not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)'));
-  if (windowMs !== null && everyMs !== null && everyMs > windowMs) issues.push(issueAt(r, 'spec.evaluationFrequency', 'is longer than windowSize: some of the traffic would never be looked at', 'warning'));
+  if (spec.signal === 'successRate' && (spec.threshold < 0 || spec.threshold > 1))
+    issues.push(issueAt(r, 'spec.threshold', `successRate is a ratio between 0 and 1 (e.g. 0.99), got ${spec.threshold}`));
+  for (const k of Object.keys(spec.labels ?? {}))
+    if (!LABEL_NAME.test(k)) issues.push(issueAt(r, `spec.labels.${k}`, 'not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)'));
+  if (windowMs !== null && everyMs !== null && everyMs > windowMs)
+    issues.push(
+      issueAt(r, 'spec.evaluationFrequency', 'is longer than windowSize: some of the traffic would never be looked at', 'warning'),
+    );
   if (issues.slice(n).some((i) => i.severity !== 'warning') || windowMs === null || everyMs === null) return null;
   if (spec.enabled === false) return null;
   const name = r.namespace !== undefined ? `${r.namespace}/${r.name}` : r.name;
-  const webhooks = (spec.webhooks ?? []).map((w, i) => Object.freeze({ url: w.url, headers: Object.freeze({ ...(w.headers ?? {}) }), receiver: w.name ?? `${name}-webhook-${i}` }));
+  const webhooks = (spec.webhooks ?? []).map((w, i) =>
+    Object.freeze({ url: w.url, headers: Object.freeze({ ...(w.headers ?? {}) }), receiver: w.name ?? `${name}-webhook-${i}` }),
+  );
   return Object.freeze({
     name,
     description: spec.description ?? '',

@@ -140,7 +140,8 @@ export class AlertEngine {
     const now = this.now();
     const failures = this.o.metrics.prometheusSnapshot().reloads.failures;
     const h = this.reloadHistory;
-    if (h.length === 0 || (h[h.length - 1] as [number, number])[1] !== failures || now - (h[h.length - 1] as [number, number])[0] > 60_000) h.push([now, failures]);
+    if (h.length === 0 || (h[h.length - 1] as [number, number])[1] !== failures || now - (h[h.length - 1] as [number, number])[0] > 60_000)
+      h.push([now, failures]);
     while (h.length > 2 && now - (h[1] as [number, number])[0] > 3_600_000) h.shift();
     // Failures counted since the last sample at or before the window's start.
     let base = (h[0] as [number, number])[1];
@@ -170,7 +171,17 @@ export class AlertEngine {
         let inst = st.instances.get(fp);
         if (inst === undefined) {
           if (st.instances.size >= MAX_INSTANCES) continue;
-          inst = { labels, fp, state: 'inactive', value: null, startsAt: null, endsAt: null, lastEvaluatedAt: null, firedCount: 0, lastNotification: null };
+          inst = {
+            labels,
+            fp,
+            state: 'inactive',
+            value: null,
+            startsAt: null,
+            endsAt: null,
+            lastEvaluatedAt: null,
+            firedCount: 0,
+            lastNotification: null,
+          };
           st.instances.set(fp, inst);
         }
         inst.value = v.value;
@@ -193,7 +204,12 @@ export class AlertEngine {
   }
 
   private labelsOf(rule: CompiledAlertRule, extra: Record<string, string>): Record<string, string> {
-    const l: Record<string, string> = { alertname: rule.name, ...rule.labels, severity: SEVERITY_NAMES[rule.severity], signal: rule.signal };
+    const l: Record<string, string> = {
+      alertname: rule.name,
+      ...rule.labels,
+      severity: SEVERITY_NAMES[rule.severity],
+      signal: rule.signal,
+    };
     for (const [k, v] of Object.entries(rule.scope)) if (v !== undefined) l[k] = v;
     return { ...l, ...extra };
   }
@@ -273,11 +289,33 @@ export class AlertEngine {
       };
       if (st.instances.size === 0) {
         const labels = this.labelsOf(r, {});
-        out.push({ ...common, fingerprint: fingerprint(labels), state: 'inactive', labels, value: null, startsAt: null, endsAt: null, lastEvaluatedAt: null, firedCount: 0, lastNotification: null });
+        out.push({
+          ...common,
+          fingerprint: fingerprint(labels),
+          state: 'inactive',
+          labels,
+          value: null,
+          startsAt: null,
+          endsAt: null,
+          lastEvaluatedAt: null,
+          firedCount: 0,
+          lastNotification: null,
+        });
         continue;
       }
       for (const i of st.instances.values()) {
-        out.push({ ...common, fingerprint: i.fp, state: i.state, labels: i.labels, value: i.value, startsAt: iso(i.startsAt), endsAt: iso(i.endsAt), lastEvaluatedAt: iso(i.lastEvaluatedAt), firedCount: i.firedCount, lastNotification: i.lastNotification });
+        out.push({
+          ...common,
+          fingerprint: i.fp,
+          state: i.state,
+          labels: i.labels,
+          value: i.value,
+          startsAt: iso(i.startsAt),
+          endsAt: iso(i.endsAt),
+          lastEvaluatedAt: iso(i.lastEvaluatedAt),
+          firedCount: i.firedCount,
+          lastNotification: i.lastNotification,
+        });
       }
     }
     const rank: Record<AlertStateName, number> = { firing: 0, resolved: 1, inactive: 2 };

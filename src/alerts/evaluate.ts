@@ -61,7 +61,16 @@ function trafficRow(rule: CompiledAlertRule, metrics: AlertMetrics): StatRow | n
   let ok = 0;
   let rps = 0;
   const worst = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
-  const out: StatRow = { name: '*', success: null, rps: 0, latencyP50Ms: null, latencyP95Ms: null, latencyP99Ms: null, requests: 0, tcpConnections: null };
+  const out: StatRow = {
+    name: '*',
+    success: null,
+    rps: 0,
+    latencyP50Ms: null,
+    latencyP95Ms: null,
+    latencyP99Ms: null,
+    requests: 0,
+    tcpConnections: null,
+  };
   for (const r of rows) {
     requests += r.requests;
     rps += r.rps;
@@ -96,7 +105,14 @@ export async function evaluateSignal(rule: CompiledAlertRule, inp: SignalInputs)
       const row = trafficRow(rule, inp.metrics);
       if (rule.signal === 'requestRate') return [{ labels: {}, value: row?.rps ?? 0 }];
       if (row === null || row.requests < Math.max(1, rule.minRequests)) return [{ labels: {}, value: null }];
-      const v = rule.signal === 'successRate' ? row.success : rule.signal === 'latencyP50' ? row.latencyP50Ms : rule.signal === 'latencyP95' ? row.latencyP95Ms : row.latencyP99Ms;
+      const v =
+        rule.signal === 'successRate'
+          ? row.success
+          : rule.signal === 'latencyP50'
+            ? row.latencyP50Ms
+            : rule.signal === 'latencyP95'
+              ? row.latencyP95Ms
+              : row.latencyP99Ms;
       return [{ labels: {}, value: v }];
     }
     case 'healthyServers': {
@@ -109,7 +125,10 @@ export async function evaluateSignal(rule: CompiledAlertRule, inp: SignalInputs)
       const certs = inp.certificates !== undefined ? await inp.certificates() : [];
       const name = rule.scope.certificate;
       const sel = name !== undefined ? certs.filter((c) => c.name === name) : certs;
-      return sel.map((c): SignalValue => ({ labels: name !== undefined ? {} : { certificate: c.name }, value: Math.floor(((c.notAfter - inp.now) / DAY_MS) * 100) / 100 }));
+      return sel.map((c): SignalValue => ({
+        labels: name !== undefined ? {} : { certificate: c.name },
+        value: Math.floor(((c.notAfter - inp.now) / DAY_MS) * 100) / 100,
+      }));
     }
     case 'configReloadFailures':
       return [{ labels: {}, value: inp.reloadFailuresIn(rule.windowMs) }];

@@ -1,5 +1,15 @@
 /** Alerts: the AlertRule kind, its compiler, the engine and its webhook notifier. */
-export { ALERT_KIND, ALERT_OPERATORS, ALERT_SIGNALS, AlertRuleSpecSchema, type AlertRuleSpec, type AlertSignal, type AlertOperator, type AlertScope, type AlertWebhook } from './schema.js';
+export {
+  ALERT_KIND,
+  ALERT_OPERATORS,
+  ALERT_SIGNALS,
+  AlertRuleSpecSchema,
+  type AlertRuleSpec,
+  type AlertSignal,
+  type AlertOperator,
+  type AlertScope,
+  type AlertWebhook,
+} from './schema.js';
 export { compileAlertRules, type CompiledAlertRule } from './compile.js';
 export { alertRulesKind, type AlertsSection } from './kind.js';
 export { AlertEngine, type AlertEngineOptions, type AlertStateView, type AlertStateName } from './engine.js';

@@ -101,13 +101,31 @@ export class WebhookNotifier {
       this.dropped++;
       this.finish(old, 'dropped', 0, 'queue full');
     }
-    this.queue.push({ url, headers, body, receiver: payload.receiver, attempts: 0, created: Date.now(), notBefore: 0, ...(onDone !== undefined ? { onDone } : {}) });
+    this.queue.push({
+      url,
+      headers,
+      body,
+      receiver: payload.receiver,
+      attempts: 0,
+      created: Date.now(),
+      notBefore: 0,
+      ...(onDone !== undefined ? { onDone } : {}),
+    });
     this.pump();
   }
 
   private finish(j: Job, status: DeliveryResult['status'], httpStatus: number, error?: string): void {
-    const r: DeliveryResult = { url: safeUrl(j.url), receiver: j.receiver, status, attempts: j.attempts, httpStatus, at: Date.now(), ...(error !== undefined ? { error } : {}) };
-    if (status !== 'delivered') this.log?.warn({ webhook: r.url, receiver: j.receiver, attempts: j.attempts, httpStatus, error }, 'alert notification not delivered');
+    const r: DeliveryResult = {
+      url: safeUrl(j.url),
+      receiver: j.receiver,
+      status,
+      attempts: j.attempts,
+      httpStatus,
+      at: Date.now(),
+      ...(error !== undefined ? { error } : {}),
+    };
+    if (status !== 'delivered')
+      this.log?.warn({ webhook: r.url, receiver: j.receiver, attempts: j.attempts, httpStatus, error }, 'alert notification not delivered');
     try {
       j.onDone?.(r);
     } catch {
@@ -119,7 +137,7 @@ export class WebhookNotifier {
     if (this.closed) return;
     const now = Date.now();
     let next = Infinity;
-    for (let i = 0; i < this.queue.length && this.inFlight < this.o.concurrency; ) {
+    for (let i = 0; i < this.queue.length && this.inFlight < this.o.concurrency;) {
       const j = this.queue[i] as Job;
       if (j.notBefore > now) {
         next = Math.min(next, j.notBefore);
@@ -138,10 +156,13 @@ export class WebhookNotifier {
       this.timer = null;
     }
     if (next !== Infinity) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.pump();
-      }, Math.max(1, next - now));
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          this.pump();
+        },
+        Math.max(1, next - now),
+      );
       this.timer.unref();
     }
   }

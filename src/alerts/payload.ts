@@ -49,7 +49,9 @@ export function fingerprint(labels: Record<string, string>): string {
 
 /** `{}:{alertname="x"}` as Alertmanager prints a group key. */
 export function groupKey(groupLabels: Record<string, string>): string {
-  return `{}:{${sorted(groupLabels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}}`;
+  return `{}:{${sorted(groupLabels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ')}}`;
 }
 
 function common(maps: Array<Record<string, string>>): Record<string, string> {
@@ -59,7 +61,12 @@ function common(maps: Array<Record<string, string>>): Record<string, string> {
   return out;
 }
 
-export function buildPayload(receiver: string, externalURL: string, groupLabels: Record<string, string>, alerts: AlertmanagerAlert[]): AlertmanagerPayload {
+export function buildPayload(
+  receiver: string,
+  externalURL: string,
+  groupLabels: Record<string, string>,
+  alerts: AlertmanagerAlert[],
+): AlertmanagerPayload {
   return {
     version: '4',
     groupKey: groupKey(groupLabels),

@@ -8,7 +8,16 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const ALERT_KIND = 'AlertRule';
 
-export const ALERT_SIGNALS = ['successRate', 'requestRate', 'latencyP50', 'latencyP95', 'latencyP99', 'healthyServers', 'certificateDaysLeft', 'configReloadFailures'] as const;
+export const ALERT_SIGNALS = [
+  'successRate',
+  'requestRate',
+  'latencyP50',
+  'latencyP95',
+  'latencyP99',
+  'healthyServers',
+  'certificateDaysLeft',
+  'configReloadFailures',
+] as const;
 export type AlertSignal = (typeof ALERT_SIGNALS)[number];
 
 export const ALERT_OPERATORS = ['GreaterThan', 'GreaterThanOrEqual', 'LessThan', 'LessThanOrEqual', '>', '>=', '<', '<='] as const;

@@ -67,7 +67,11 @@ export interface GetOptions {
 }
 
 /** GET a path; returns status and body text. Throws AdminError when unreachable. */
-export async function adminGet(t: AdminTarget, path: string, opts: GetOptions = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+export async function adminGet(
+  t: AdminTarget,
+  path: string,
+  opts: GetOptions = {},
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const timeout = opts.timeoutMs ?? 5000;
   try {
     const r = await request(t.base + path, {
@@ -88,7 +92,10 @@ export async function adminGet(t: AdminTarget, path: string, opts: GetOptions = 
 export async function adminJson<T>(t: AdminTarget, path: string, timeoutMs = 5000): Promise<T> {
   const r = await adminGet(t, path, { timeoutMs });
   if (r.status === 401 || r.status === 403) {
-    throw new AdminError(`the admin API at ${t.base} refused the request (${r.status}): pass credentials with --admin http://user:pass@host:port or --admin-auth-env VAR`, r.status);
+    throw new AdminError(
+      `the admin API at ${t.base} refused the request (${r.status}): pass credentials with --admin http://user:pass@host:port or --admin-auth-env VAR`,
+      r.status,
+    );
   }
   if (r.status === 404 && path.startsWith('/api/gatehouse/')) {
     throw new AdminError(`${t.base}${path}: not found. Is this a Gatehouse gateway (not Traefik), with the API on this address?`, 404);
@@ -116,7 +123,14 @@ export interface SseEvent {
  * it. Connecting times out after `connectTimeoutMs`; a stream silent for
  * longer than `idleTimeoutMs` (the server sends keep-alives every 15 s) ends.
  */
-export async function adminSse(t: AdminTarget, path: string, onEvent: (e: SseEvent) => void, signal: AbortSignal, connectTimeoutMs = 5000, idleTimeoutMs = 60_000): Promise<void> {
+export async function adminSse(
+  t: AdminTarget,
+  path: string,
+  onEvent: (e: SseEvent) => void,
+  signal: AbortSignal,
+  connectTimeoutMs = 5000,
+  idleTimeoutMs = 60_000,
+): Promise<void> {
   let r: Awaited<ReturnType<typeof request>>;
   try {
     r = await request(t.base + path, {

@@ -42,7 +42,16 @@ export function renderAlerts(rows: AlertStateView[], now = Date.now()): string {
       const scope = [...Object.entries(r.scope), ...extra].map(([k, v]) => `${k}=${v}`).join(',') || '*';
       const since = r.state === 'firing' ? r.startsAt : r.state === 'resolved' ? r.endsAt : null;
       const n = r.lastNotification;
-      return [r.rule, mark(r.state), String(r.severity), r.condition, scope, fmtValue(r.value), ago(since, now), n === null ? '-' : `${n.status}${n.httpStatus > 0 ? ` (${n.httpStatus})` : ''}`];
+      return [
+        r.rule,
+        mark(r.state),
+        String(r.severity),
+        r.condition,
+        scope,
+        fmtValue(r.value),
+        ago(since, now),
+        n === null ? '-' : `${n.status}${n.httpStatus > 0 ? ` (${n.httpStatus})` : ''}`,
+      ];
     }),
   );
 }

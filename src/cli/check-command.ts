@@ -23,7 +23,9 @@ export function renderCheck(s: Snapshot): string {
   const mark = (st: string): string => (st === 'enabled' ? '✔' : st === 'warning' ? '!' : '✖');
   lines.push('ROUTERS');
   for (const r of Object.values(s.routers).sort((a, b) => a.name.localeCompare(b.name))) {
-    lines.push(`  ${mark(r.status)} ${r.name}  ${r.status}  [${r.entryPoints.join(',')}]  ${r.config?.rule ?? ''}  → ${r.service}${r.middlewares.length > 0 ? `  via ${r.middlewares.join(', ')}` : ''}`);
+    lines.push(
+      `  ${mark(r.status)} ${r.name}  ${r.status}  [${r.entryPoints.join(',')}]  ${r.config?.rule ?? ''}  → ${r.service}${r.middlewares.length > 0 ? `  via ${r.middlewares.join(', ')}` : ''}`,
+    );
     for (const e of r.errors) lines.push(`      ${e}`);
   }
   lines.push('SERVICES');
@@ -83,10 +85,18 @@ export async function liveChecks(t: AdminTarget, now = Date.now()): Promise<Live
   const version = await adminJson<{ Version?: string }>(t, '/api/version');
   out.push({ ok: true, text: `the admin API answers at ${t.base} (Gatehouse ${version.Version ?? '?'})` });
 
-  const ov = await adminJson<{ http: Record<string, { total: number; errors: number }>; errors?: string[]; revision?: number; features?: { metrics?: string } }>(t, '/api/overview');
-  const itemErrors = Object.entries(ov.http).filter(([, c]) => c.errors > 0).map(([k, c]) => `${c.errors} ${k}`);
+  const ov = await adminJson<{
+    http: Record<string, { total: number; errors: number }>;
+    errors?: string[];
+    revision?: number;
+    features?: { metrics?: string };
+  }>(t, '/api/overview');
+  const itemErrors = Object.entries(ov.http)
+    .filter(([, c]) => c.errors > 0)
+    .map(([k, c]) => `${c.errors} ${k}`);
   const pipeline = ov.errors ?? [];
-  if (itemErrors.length === 0 && pipeline.length === 0) out.push({ ok: true, text: `configuration revision ${ov.revision ?? '?'} is valid` });
+  if (itemErrors.length === 0 && pipeline.length === 0)
+    out.push({ ok: true, text: `configuration revision ${ov.revision ?? '?'} is valid` });
   else
     out.push({
       ok: false,
@@ -102,20 +112,40 @@ export async function liveChecks(t: AdminTarget, now = Date.now()): Promise<Live
     const upCount = urls.filter(([, st]) => st === 'UP').length;
     if (upCount === 0) {
       unhealthy++;
-      out.push({ ok: false, text: `service ${s.name} has no healthy server (${urls.map(([u]) => u).join(', ') || 'no servers'})`, hint: 'check that the backends run and that the health check path answers 2xx/3xx' });
+      out.push({
+        ok: false,
+        text: `service ${s.name} has no healthy server (${urls.map(([u]) => u).join(', ') || 'no servers'})`,
+        hint: 'check that the backends run and that the health check path answers 2xx/3xx',
+      });
     }
   }
-  if (unhealthy === 0) out.push({ ok: true, text: `every service has a healthy server (${services.filter((s) => s.serverStatus !== undefined).length} load-balanced services)` });
+  if (unhealthy === 0)
+    out.push({
+      ok: true,
+      text: `every service has a healthy server (${services.filter((s) => s.serverStatus !== undefined).length} load-balanced services)`,
+    });
 
   const stat = await adminGet(t, '/api/gatehouse/stat?kind=entrypoints&window=10s');
-  out.push(stat.status === 200 ? { ok: true, text: 'live traffic views answer (/api/gatehouse/stat)' } : { ok: false, text: `/api/gatehouse/stat answered ${stat.status}`, hint: 'is this a Gatehouse gateway? In a cluster, the primary process may be overloaded' });
+  out.push(
+    stat.status === 200
+      ? { ok: true, text: 'live traffic views answer (/api/gatehouse/stat)' }
+      : {
+          ok: false,
+          text: `/api/gatehouse/stat answered ${stat.status}`,
+          hint: 'is this a Gatehouse gateway? In a cluster, the primary process may be overloaded',
+        },
+  );
 
   if (ov.features?.metrics === 'Prometheus') {
     const m = await adminGet(t, '/metrics');
     out.push(
       m.status === 200 && m.body.includes('traefik_config_reloads_total')
         ? { ok: true, text: 'Prometheus metrics answer at /metrics' }
-        : { ok: false, text: `/metrics on the admin address answered ${m.status}`, hint: 'metrics are served on --metrics.prometheus.entrypoint (default traefik); check that entry point' },
+        : {
+            ok: false,
+            text: `/metrics on the admin address answered ${m.status}`,
+            hint: 'metrics are served on --metrics.prometheus.entrypoint (default traefik); check that entry point',
+          },
     );
   }
   const dash = await adminGet(t, '/dashboard/');
@@ -127,7 +157,15 @@ export async function liveChecks(t: AdminTarget, now = Date.now()): Promise<Live
     if (list.length === 0) out.push({ ok: true, text: 'no TLS certificates in use (none can expire)' });
     for (const c of list) {
       const days = Math.floor((c.notAfter - now) / 86_400_000);
-      out.push(days >= CERT_WARN_DAYS ? { ok: true, text: `certificate ${c.name} valid for ${days} more days` } : { ok: false, text: `certificate ${c.name} ${days < 0 ? 'has expired' : `expires in ${days} days`}`, hint: 'renew it (or check the ACME resolver) and reload' });
+      out.push(
+        days >= CERT_WARN_DAYS
+          ? { ok: true, text: `certificate ${c.name} valid for ${days} more days` }
+          : {
+              ok: false,
+              text: `certificate ${c.name} ${days < 0 ? 'has expired' : `expires in ${days} days`}`,
+              hint: 'renew it (or check the ACME resolver) and reload',
+            },
+      );
     }
   }
   return out;

@@ -13,7 +13,15 @@ import bcrypt from 'bcryptjs';
 import { createLogger } from '../log.js';
 import { startAddServer, type RunningAddServer } from '../demo/add-server.js';
 import { runAddCli, formatReport, clientCredentialsTokenProvider } from '../demo/add-cli.js';
-import { IDENTITY_YAML, protectedCalcYaml, TENANT_ID, CLIENT_APP_ID, SCOPE, CLIENT_SECRET_ENV, OTHER_SECRET_ENV } from '../demo/identity-scenario.js';
+import {
+  IDENTITY_YAML,
+  protectedCalcYaml,
+  TENANT_ID,
+  CLIENT_APP_ID,
+  SCOPE,
+  CLIENT_SECRET_ENV,
+  OTHER_SECRET_ENV,
+} from '../demo/identity-scenario.js';
 import { SEED_CALC_YAML, LOCAL_CALC_YAML, addServiceYaml, adminYaml } from '../demo/scenario.js';
 import { serve } from '../server/serve.js';
 import { loadServeOptions } from './serve-command.js';
@@ -45,18 +53,36 @@ function parseDemoFlags(argv: string[]): DemoFlags {
       return n;
     };
     switch (k.toLowerCase()) {
-      case '--port': f.port = num(); break;
-      case '--admin-port': f.adminPort = num(); break;
-      case '--replicas': f.replicas = Math.max(1, num()); break;
-      case '--rate': f.rate = num(); break;
-      case '--workers': f.workers = Math.max(1, num()); break;
-      case '--datadir': f.dataDir = resolve(val()); break;
-      case '--quiet': f.quiet = true; break;
-      case '--help': case '-h':
-        console.log('usage: gatehouse demo [--port 8000] [--admin-port 8080] [--replicas 3] [--rate 20] [--workers N] [--datadir DIR] [--quiet]');
+      case '--port':
+        f.port = num();
+        break;
+      case '--admin-port':
+        f.adminPort = num();
+        break;
+      case '--replicas':
+        f.replicas = Math.max(1, num());
+        break;
+      case '--rate':
+        f.rate = num();
+        break;
+      case '--workers':
+        f.workers = Math.max(1, num());
+        break;
+      case '--datadir':
+        f.dataDir = resolve(val());
+        break;
+      case '--quiet':
+        f.quiet = true;
+        break;
+      case '--help':
+      case '-h':
+        console.log(
+          'usage: gatehouse demo [--port 8000] [--admin-port 8080] [--replicas 3] [--rate 20] [--workers N] [--datadir DIR] [--quiet]',
+        );
         process.exit(0);
         break;
-      default: throw new Error(`unknown demo flag ${k} (known: --port --admin-port --replicas --rate --workers --datadir --quiet)`);
+      default:
+        throw new Error(`unknown demo flag ${k} (known: --port --admin-port --replicas --rate --workers --datadir --quiet)`);
     }
   }
   return f;
@@ -98,11 +124,22 @@ export async function demoMain(argv: string[]): Promise<number> {
 
   // 3. The gateway, with the seed's container arguments.
   const o = loadServeOptions([
-    '--api', '--accesslog=false', `--entrypoints.web.Address=:${f.port}`, '--entrypoints.web.forwardedheaders.insecure=true',
-    '--providers.kubernetescrd', '--ping', '--log=true', '--log.level=WARN',
-    `--entrypoints.traefik.address=127.0.0.1:${f.adminPort}`, '--api.insecure',
-    '--identity.insecure', `--identity.issuerbaseurl=${issuer}`, '--metrics.prometheus',
-    `--providers.file.directory=${dir}`, '--providers.file.watch', `--datadir=${f.dataDir}`,
+    '--api',
+    '--accesslog=false',
+    `--entrypoints.web.Address=:${f.port}`,
+    '--entrypoints.web.forwardedheaders.insecure=true',
+    '--providers.kubernetescrd',
+    '--ping',
+    '--log=true',
+    '--log.level=WARN',
+    `--entrypoints.traefik.address=127.0.0.1:${f.adminPort}`,
+    '--api.insecure',
+    '--identity.insecure',
+    `--identity.issuerbaseurl=${issuer}`,
+    '--metrics.prometheus',
+    `--providers.file.directory=${dir}`,
+    '--providers.file.watch',
+    `--datadir=${f.dataDir}`,
     ...(f.workers !== null ? [`--workers=${f.workers}`] : []),
   ]);
   if (o === null) return EXIT.USAGE;
@@ -112,7 +149,12 @@ export async function demoMain(argv: string[]): Promise<number> {
 
   // 4. add-cli traffic through the gateway.
   const ac = new AbortController();
-  const getToken = clientCredentialsTokenProvider({ tokenUrl: `${issuer}/${TENANT_ID}/oauth2/v2.0/token`, clientId: CLIENT_APP_ID, clientSecret, scope: SCOPE });
+  const getToken = clientCredentialsTokenProvider({
+    tokenUrl: `${issuer}/${TENANT_ID}/oauth2/v2.0/token`,
+    clientId: CLIENT_APP_ID,
+    clientSecret,
+    scope: SCOPE,
+  });
   const cli = runAddCli({
     server: `http://127.0.0.1:${port}/secure`,
     getToken,

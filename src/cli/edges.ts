@@ -25,14 +25,27 @@ export function renderEdges(rows: EdgeRow[]): string {
   const d = (s: string): string => (s === '' ? '-' : s);
   return formatTable(
     ['CALLER', 'ROUTER', 'SERVICE', 'SERVER', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99'],
-    rows.map((r) => [d(r.caller), d(r.router), d(r.service), d(r.server), fmtSuccess(r.success), fmtRps(r.rps), fmtMs(r.latencyP50Ms), fmtMs(r.latencyP95Ms), fmtMs(r.latencyP99Ms)]),
+    rows.map((r) => [
+      d(r.caller),
+      d(r.router),
+      d(r.service),
+      d(r.server),
+      fmtSuccess(r.success),
+      fmtRps(r.rps),
+      fmtMs(r.latencyP50Ms),
+      fmtMs(r.latencyP95Ms),
+      fmtMs(r.latencyP99Ms),
+    ]),
   );
 }
 
 export async function edgesMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out = process.stderr): Promise<number> {
   let a;
   try {
-    a = parseArgs({ args: argv, options: { ...ADMIN_FLAGS, window: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' } } });
+    a = parseArgs({
+      args: argv,
+      options: { ...ADMIN_FLAGS, window: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' } },
+    });
   } catch (e) {
     err.write(`gatehouse edges: ${(e as Error).message}\n\n${HELP}`);
     return EXIT.USAGE;
@@ -46,7 +59,10 @@ export async function edgesMain(argv: string[], env: NodeJS.ProcessEnv, out: Out
     return EXIT.USAGE;
   }
   try {
-    const rows = await adminJson<EdgeRow[]>(targetFrom(a.values, env), `/api/gatehouse/edges?${new URLSearchParams({ window: a.values.window ?? '1m' })}`);
+    const rows = await adminJson<EdgeRow[]>(
+      targetFrom(a.values, env),
+      `/api/gatehouse/edges?${new URLSearchParams({ window: a.values.window ?? '1m' })}`,
+    );
     out.write(a.values.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderEdges(rows));
     return EXIT.OK;
   } catch (e) {

@@ -75,7 +75,8 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
       console.log(HELP);
       return EXIT.OK;
-    case 'alerts': return (await import('./alerts.js')).alertsMain(rest, process.env, process.stdout);
+    case 'alerts':
+      return (await import('./alerts.js')).alertsMain(rest, process.env, process.stdout);
     default:
       console.error(`gatehouse: unknown command "${cmd}"\n\n${HELP}`);
       return EXIT.USAGE;

@@ -27,7 +27,9 @@ export async function serveMain(argv: string[]): Promise<number> {
   if (o === null) return EXIT.USAGE;
   const log = createLogger(o.logLevel, o.logFile);
   const running = await serve(o, { log });
-  const eps = Object.entries(running.addresses).map(([n, a]) => `${n}=${a.host}:${a.port}`).join(' ');
+  const eps = Object.entries(running.addresses)
+    .map(([n, a]) => `${n}=${a.host}:${a.port}`)
+    .join(' ');
   log.info({ workers: o.workers }, `gatehouse listening: ${eps}`);
   let stopping = false;
   const stop = (signal: string): void => {

@@ -20,7 +20,10 @@ export const ADMIN_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function targetFrom(values: { admin?: string | undefined; 'admin-auth-env'?: string | undefined }, env: NodeJS.ProcessEnv): AdminTarget {
+export function targetFrom(
+  values: { admin?: string | undefined; 'admin-auth-env'?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): AdminTarget {
   return adminTarget(values.admin, values['admin-auth-env'], env);
 }
 
@@ -42,7 +45,11 @@ export function fmtMs(ms: number | null): string {
 /** Left-aligned columns separated by three spaces (kubectl style). */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('   ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('   ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -51,7 +58,16 @@ export function renderStat(rows: StatRow[], wide: boolean): string {
   const header = ['NAME', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99', 'TCP_CONN', ...(wide ? ['REQUESTS'] : [])];
   return formatTable(
     header,
-    rows.map((r) => [r.name, fmtSuccess(r.success), fmtRps(r.rps), fmtMs(r.latencyP50Ms), fmtMs(r.latencyP95Ms), fmtMs(r.latencyP99Ms), r.tcpConnections === null ? '-' : String(r.tcpConnections), ...(wide ? [String(r.requests)] : [])]),
+    rows.map((r) => [
+      r.name,
+      fmtSuccess(r.success),
+      fmtRps(r.rps),
+      fmtMs(r.latencyP50Ms),
+      fmtMs(r.latencyP95Ms),
+      fmtMs(r.latencyP99Ms),
+      r.tcpConnections === null ? '-' : String(r.tcpConnections),
+      ...(wide ? [String(r.requests)] : []),
+    ]),
   );
 }
 
@@ -76,7 +92,13 @@ export async function statMain(argv: string[], env: NodeJS.ProcessEnv, out: Out,
     a = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ...ADMIN_FLAGS, window: { type: 'string', short: 't' }, from: { type: 'string' }, to: { type: 'string' }, output: { type: 'string', short: 'o' } },
+      options: {
+        ...ADMIN_FLAGS,
+        window: { type: 'string', short: 't' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+      },
     });
   } catch (e) {
     err.write(`gatehouse stat: ${(e as Error).message}\n\n${HELP}`);

@@ -37,17 +37,32 @@ function headerLines(e: TapEvent): string {
   return s;
 }
 
-export async function tapMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out = process.stderr, signal?: AbortSignal): Promise<number> {
+export async function tapMain(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: Out,
+  err: Out = process.stderr,
+  signal?: AbortSignal,
+): Promise<number> {
   let a;
   try {
     a = parseArgs({
       args: argv,
       options: {
         ...ADMIN_FLAGS,
-        router: { type: 'string' }, service: { type: 'string' }, caller: { type: 'string' }, path: { type: 'string' },
-        method: { type: 'string' }, authority: { type: 'string' }, status: { type: 'string' }, 'slower-than': { type: 'string' },
-        'max-rps': { type: 'string' }, headers: { type: 'boolean' }, output: { type: 'string', short: 'o' },
-        count: { type: 'string' }, duration: { type: 'string' },
+        router: { type: 'string' },
+        service: { type: 'string' },
+        caller: { type: 'string' },
+        path: { type: 'string' },
+        method: { type: 'string' },
+        authority: { type: 'string' },
+        status: { type: 'string' },
+        'slower-than': { type: 'string' },
+        'max-rps': { type: 'string' },
+        headers: { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+        count: { type: 'string' },
+        duration: { type: 'string' },
       },
     });
   } catch (e) {
@@ -70,8 +85,15 @@ export async function tapMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
   }
   const q = new URLSearchParams();
   const pairs: Array<[string, string | undefined]> = [
-    ['router', v.router], ['service', v.service], ['caller', v.caller], ['path', v.path], ['method', v.method],
-    ['authority', v.authority], ['status', v.status], ['slowerThan', v['slower-than']], ['maxRps', v['max-rps']],
+    ['router', v.router],
+    ['service', v.service],
+    ['caller', v.caller],
+    ['path', v.path],
+    ['method', v.method],
+    ['authority', v.authority],
+    ['status', v.status],
+    ['slowerThan', v['slower-than']],
+    ['maxRps', v['max-rps']],
   ];
   for (const [k, x] of pairs) if (x !== undefined) q.set(k, x);
   if (v.headers === true) q.set('headers', '1');
@@ -93,17 +115,22 @@ export async function tapMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
   }
   let ended = 0;
   try {
-    await adminSse(targetFrom(v, env), `/api/gatehouse/tap?${q}`, (ev) => {
-      if (ac.signal.aborted) return;
-      if (ev.event === 'dropped') {
-        err.write(`(tap: ${(JSON.parse(ev.data) as { dropped: number }).dropped} events dropped: the terminal could not keep up)\n`);
-        return;
-      }
-      if (ev.event !== 'req' && ev.event !== 'rsp' && ev.event !== 'end') return;
-      const e = JSON.parse(ev.data) as TapEvent;
-      out.write(v.output === 'json' ? `${JSON.stringify(e)}\n` : `${formatTapLine(e)}\n${v.headers === true ? headerLines(e) : ''}`);
-      if (e.type === 'end' && ++ended >= count) ac.abort();
-    }, ac.signal);
+    await adminSse(
+      targetFrom(v, env),
+      `/api/gatehouse/tap?${q}`,
+      (ev) => {
+        if (ac.signal.aborted) return;
+        if (ev.event === 'dropped') {
+          err.write(`(tap: ${(JSON.parse(ev.data) as { dropped: number }).dropped} events dropped: the terminal could not keep up)\n`);
+          return;
+        }
+        if (ev.event !== 'req' && ev.event !== 'rsp' && ev.event !== 'end') return;
+        const e = JSON.parse(ev.data) as TapEvent;
+        out.write(v.output === 'json' ? `${JSON.stringify(e)}\n` : `${formatTapLine(e)}\n${v.headers === true ? headerLines(e) : ''}`);
+        if (e.type === 'end' && ++ended >= count) ac.abort();
+      },
+      ac.signal,
+    );
     return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {

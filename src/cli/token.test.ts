@@ -31,8 +31,28 @@ idp.update(
   compileIdentity(
     [
       { kind: 'Tenant', name: 'contoso', spec: { tenantId: TID }, source: {} },
-      { kind: 'Application', name: 'api', spec: { tenant: 'contoso', appId: API, identifierUris: [`api://${API}`], appRoles: [{ value: 'invokeRole', id: '3b1c5d62-4f5e-4c1a-9a55-6f1f2e0c9d11' }] }, source: {} },
-      { kind: 'Application', name: 'client', spec: { tenant: 'contoso', appId: CLIENT, passwordCredentials: [{ secretHash: hash }], grants: [{ resourceAppId: API, roles: ['invokeRole'] }] }, source: {} },
+      {
+        kind: 'Application',
+        name: 'api',
+        spec: {
+          tenant: 'contoso',
+          appId: API,
+          identifierUris: [`api://${API}`],
+          appRoles: [{ value: 'invokeRole', id: '3b1c5d62-4f5e-4c1a-9a55-6f1f2e0c9d11' }],
+        },
+        source: {},
+      },
+      {
+        kind: 'Application',
+        name: 'client',
+        spec: {
+          tenant: 'contoso',
+          appId: CLIENT,
+          passwordCredentials: [{ secretHash: hash }],
+          grants: [{ resourceAppId: API, roles: ['invokeRole'] }],
+        },
+        source: {},
+      },
     ],
     {},
   ).config,

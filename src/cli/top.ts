@@ -44,16 +44,38 @@ export function renderTop(rows: TopRow[]): string {
   if (rows.length === 0) return 'No traffic found.\n';
   return formatTable(
     ['METHOD', 'PATH', 'COUNT', 'RPS', 'BEST', 'WORST', 'LAST', 'SUCCESS'],
-    rows.map((r) => [r.method, r.path, String(r.count), fmtRps(r.rps), fmtMs(r.bestMs), fmtMs(r.worstMs), fmtMs(r.lastMs), fmtSuccess(r.success)]),
+    rows.map((r) => [
+      r.method,
+      r.path,
+      String(r.count),
+      fmtRps(r.rps),
+      fmtMs(r.bestMs),
+      fmtMs(r.worstMs),
+      fmtMs(r.lastMs),
+      fmtSuccess(r.success),
+    ]),
   );
 }
 
-export async function topMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out = process.stderr, signal?: AbortSignal): Promise<number> {
+export async function topMain(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: Out,
+  err: Out = process.stderr,
+  signal?: AbortSignal,
+): Promise<number> {
   let a;
   try {
     a = parseArgs({
       args: argv,
-      options: { ...ADMIN_FLAGS, window: { type: 'string', short: 't' }, sort: { type: 'string' }, limit: { type: 'string', short: 'n' }, once: { type: 'boolean' }, output: { type: 'string', short: 'o' } },
+      options: {
+        ...ADMIN_FLAGS,
+        window: { type: 'string', short: 't' },
+        sort: { type: 'string' },
+        limit: { type: 'string', short: 'n' },
+        once: { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+      },
     });
   } catch (e) {
     err.write(`gatehouse top: ${(e as Error).message}\n\n${HELP}`);
@@ -86,13 +108,19 @@ export async function topMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, 
     while (!stop.aborted) {
       const rows = await frame();
       // Clear the screen and home the cursor, then draw the frame.
-      out.write(`\x1b[2J\x1b[H(gatehouse top · ${t.base} · window ${a.values.window ?? '1m'} · sort ${sort} · Ctrl-C to quit)\n\n${renderTop(rows)}`);
+      out.write(
+        `\x1b[2J\x1b[H(gatehouse top · ${t.base} · window ${a.values.window ?? '1m'} · sort ${sort} · Ctrl-C to quit)\n\n${renderTop(rows)}`,
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
-        stop.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
+        stop.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     return EXIT.OK;

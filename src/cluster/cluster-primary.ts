@@ -22,8 +22,14 @@ export class ClusterPrimaryBackplane implements PrimaryBackplane {
   #handlers: RpcHandlers = {};
   readonly #detach: Array<() => void> = [];
 
-  constructor(private readonly cluster: Cluster, opts: ClusterPrimaryOptions = {}) {
-    this.metrics = new MetricsStore({ mode: 'local', ...(opts.prometheusBuckets !== undefined ? { prometheusBuckets: opts.prometheusBuckets } : {}) });
+  constructor(
+    private readonly cluster: Cluster,
+    opts: ClusterPrimaryOptions = {},
+  ) {
+    this.metrics = new MetricsStore({
+      mode: 'local',
+      ...(opts.prometheusBuckets !== undefined ? { prometheusBuckets: opts.prometheusBuckets } : {}),
+    });
     const onMessage = (w: { id: number }, m: WorkerMessage): void => {
       if (m?.gh === 'metrics' && m.delta !== undefined) this.metrics.applyDelta(m.delta, String(w.id));
     };

@@ -44,7 +44,10 @@ export class ClusterWorkerBackplane implements ServingBackplane {
 
   constructor(opts: ClusterWorkerOptions) {
     this.id = opts.id;
-    this.metrics = new MetricsStore({ mode: 'worker', ...(opts.prometheusBuckets !== undefined ? { prometheusBuckets: opts.prometheusBuckets } : {}) });
+    this.metrics = new MetricsStore({
+      mode: 'worker',
+      ...(opts.prometheusBuckets !== undefined ? { prometheusBuckets: opts.prometheusBuckets } : {}),
+    });
     this.#proc = opts.proc ?? process;
     this.#latest = opts.first;
     this.tapBus = new TapBus({ idPrefix: opts.id });

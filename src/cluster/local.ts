@@ -28,7 +28,10 @@ export class LocalBackplane implements PrimaryBackplane, ServingBackplane {
   readonly #timer: NodeJS.Timeout;
 
   constructor(opts: LocalBackplaneOptions = {}) {
-    this.metrics = new MetricsStore({ mode: 'local', ...(opts.prometheusBuckets !== undefined ? { prometheusBuckets: opts.prometheusBuckets } : {}) });
+    this.metrics = new MetricsStore({
+      mode: 'local',
+      ...(opts.prometheusBuckets !== undefined ? { prometheusBuckets: opts.prometheusBuckets } : {}),
+    });
     this.#timer = setInterval(() => this.#runFlush(), 1000);
     this.#timer.unref();
   }

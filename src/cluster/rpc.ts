@@ -27,9 +27,12 @@ export function serveRpc(cluster: Cluster, handlers: () => RpcHandlers): () => v
         (value): Answer => ({ gh: 'a', id: m.id, ok: true, value }),
         (err: unknown): Answer => ({ gh: 'a', id: m.id, ok: false, value: null, error: err instanceof Error ? err.message : String(err) }),
       )
-      .then((a) => {
-        if (w.isConnected()) w.send(a);
-      }, () => undefined);
+      .then(
+        (a) => {
+          if (w.isConnected()) w.send(a);
+        },
+        () => undefined,
+      );
   };
   cluster.on('message', onMessage);
   return () => cluster.off('message', onMessage);
@@ -49,7 +52,10 @@ export class RpcClient {
     else p.reject(new Error(m.error ?? 'query failed'));
   };
 
-  constructor(private readonly proc: NodeJS.Process = process, private readonly timeoutMs = 3000) {
+  constructor(
+    private readonly proc: NodeJS.Process = process,
+    private readonly timeoutMs = 3000,
+  ) {
     if (typeof proc.send !== 'function') throw new Error('RpcClient: this process has no IPC channel (not a cluster worker)');
     proc.on('message', this.#onMessage);
   }

@@ -70,7 +70,10 @@ export class WorkerTapRelay {
     else if (m?.gh === 'tap-ev') this.owned.get(m.id)?.publish(m.e);
   };
 
-  constructor(private readonly bus: TapBus, private readonly proc: NodeJS.Process = process) {
+  constructor(
+    private readonly bus: TapBus,
+    private readonly proc: NodeJS.Process = process,
+  ) {
     proc.on('message', this.onMessage);
   }
 
@@ -86,9 +89,14 @@ export class WorkerTapRelay {
       if (this.producing.has(t.id)) continue;
       try {
         const id = t.id;
-        const close = this.bus.subscribe(t.filter, t.maxRps, (e) => {
-          if (this.proc.connected) this.proc.send?.({ gh: 'tap-ev', id, e } satisfies WorkerMessage);
-        }, { headers: t.headers });
+        const close = this.bus.subscribe(
+          t.filter,
+          t.maxRps,
+          (e) => {
+            if (this.proc.connected) this.proc.send?.({ gh: 'tap-ev', id, e } satisfies WorkerMessage);
+          },
+          { headers: t.headers },
+        );
         this.producing.set(id, close);
       } catch {
         // An invalid filter was rejected by the owner already; ignore.

@@ -20,7 +20,14 @@ export { qualify, providerOf } from './compile/qualify.js';
 export type { KindRegistry, Problem, Reference, ReferenceKind } from './compile/registry.js';
 
 /** Internal services always present (`api@internal` and friends). */
-export const INTERNAL_SERVICES = ['api@internal', 'dashboard@internal', 'ping@internal', 'identity@internal', 'prometheus@internal', 'noop@internal'] as const;
+export const INTERNAL_SERVICES = [
+  'api@internal',
+  'dashboard@internal',
+  'ping@internal',
+  'identity@internal',
+  'prometheus@internal',
+  'noop@internal',
+] as const;
 
 /** `M`, `S`: the definition types of the middleware and service registries (opaque to the compiler). */
 export interface CompileOptions<M = unknown, S = unknown> {
@@ -48,9 +55,11 @@ export function compileConfig<M, S>(opts: CompileOptions<M, S>): Snapshot {
   const ctx: PassContext = { snap, book: new StatusBook(snap.issues), nodes: [] };
   // Qualify and validate, kind by kind (targets before what points at them, so issues read in that order).
   for (const frag of opts.fragments) for (const [n, item] of Object.entries(frag.serversTransports)) collectTransport(ctx, frag, n, item);
-  for (const frag of opts.fragments) for (const [n, item] of Object.entries(frag.services)) collectService(ctx, opts.services, frag, n, item);
+  for (const frag of opts.fragments)
+    for (const [n, item] of Object.entries(frag.services)) collectService(ctx, opts.services, frag, n, item);
   for (const name of opts.internalServices ?? INTERNAL_SERVICES) snap.services[name] = ctx.book.track('service', internalService(name));
-  for (const frag of opts.fragments) for (const [n, item] of Object.entries(frag.middlewares)) collectMiddleware(ctx, opts.registry, frag, n, item);
+  for (const frag of opts.fragments)
+    for (const [n, item] of Object.entries(frag.middlewares)) collectMiddleware(ctx, opts.registry, frag, n, item);
   for (const frag of opts.fragments) for (const [n, item] of Object.entries(frag.routers)) collectRouter(ctx, opts, frag, n, item);
   resolveReferences(snap, ctx.nodes, ctx.book);
   return snap;

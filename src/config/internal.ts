@@ -22,20 +22,46 @@ export function internalFragment(r: InternalRoutes): ConfigFragment {
   const rd = r;
   const f = emptyFragment('internal');
   const src = { file: '(static configuration)' };
-  if (r.ping !== null) f.routers.ping = { value: { entryPoints: [r.ping], rule: 'PathPrefix(`/ping`)', priority: MAX, service: 'ping@internal' }, source: src };
-  if (r.metrics !== null) f.routers.prometheus = { value: { entryPoints: [r.metrics], rule: 'PathPrefix(`/metrics`)', priority: MAX, service: 'prometheus@internal' }, source: src };
+  if (r.ping !== null)
+    f.routers.ping = {
+      value: { entryPoints: [r.ping], rule: 'PathPrefix(`/ping`)', priority: MAX, service: 'ping@internal' },
+      source: src,
+    };
+  if (r.metrics !== null)
+    f.routers.prometheus = {
+      value: { entryPoints: [r.metrics], rule: 'PathPrefix(`/metrics`)', priority: MAX, service: 'prometheus@internal' },
+      source: src,
+    };
   if (r.api !== null) {
-    f.routers.api = { value: { entryPoints: [r.api], rule: 'PathPrefix(`/api`)', priority: MAX - 1, service: 'api@internal' }, source: src };
-    if (r.dashboard) f.routers.dashboard = { value: { entryPoints: [r.api], rule: 'PathPrefix(`/`)', priority: MAX - 3, service: 'dashboard@internal' }, source: src };
+    f.routers.api = {
+      value: { entryPoints: [r.api], rule: 'PathPrefix(`/api`)', priority: MAX - 1, service: 'api@internal' },
+      source: src,
+    };
+    if (r.dashboard)
+      f.routers.dashboard = {
+        value: { entryPoints: [r.api], rule: 'PathPrefix(`/`)', priority: MAX - 3, service: 'dashboard@internal' },
+        source: src,
+      };
   }
   if (r.identity !== null) {
     // Tenant-scoped identity endpoints: /{tenant}/oauth2/…, /{tenant}/v2.0/…, /{tenant}/discovery/…
-    f.routers.identity = { value: { entryPoints: [r.identity], rule: 'PathPrefix(`/{tenant:[^/]+}/oauth2/`) || PathPrefix(`/{tenant:[^/]+}/v2.0/`) || PathPrefix(`/{tenant:[^/]+}/discovery/`) || PathPrefix(`/{tenant:[^/]+}/.well-known/`)', priority: MAX - 2, service: 'identity@internal' }, source: src };
+    f.routers.identity = {
+      value: {
+        entryPoints: [r.identity],
+        rule: 'PathPrefix(`/{tenant:[^/]+}/oauth2/`) || PathPrefix(`/{tenant:[^/]+}/v2.0/`) || PathPrefix(`/{tenant:[^/]+}/discovery/`) || PathPrefix(`/{tenant:[^/]+}/.well-known/`)',
+        priority: MAX - 2,
+        service: 'identity@internal',
+      },
+      source: src,
+    };
   }
   for (const r of rd.redirections ?? []) {
     const mw = `redirect-${r.from}`;
     f.middlewares[mw] = { value: { redirectScheme: { scheme: r.scheme, port: String(r.port), permanent: r.permanent } }, source: src };
-    f.routers[`${r.from}-to-${r.scheme}`] = { value: { entryPoints: [r.from], rule: 'PathPrefix(`/`)', priority: r.priority, middlewares: [mw], service: 'noop@internal' }, source: src };
+    f.routers[`${r.from}-to-${r.scheme}`] = {
+      value: { entryPoints: [r.from], rule: 'PathPrefix(`/`)', priority: r.priority, middlewares: [mw], service: 'noop@internal' },
+      source: src,
+    };
   }
   return f;
 }

@@ -20,7 +20,10 @@ export interface KindCompiler<S = unknown> {
 }
 
 /** Run every kind compiler over the snapshot's resources. */
-export function compileKinds(compilers: readonly KindCompiler[], resources: readonly Resource[]): { sections: Record<string, unknown>; issues: ConfigIssue[] } {
+export function compileKinds(
+  compilers: readonly KindCompiler[],
+  resources: readonly Resource[],
+): { sections: Record<string, unknown>; issues: ConfigIssue[] } {
   const sections: Record<string, unknown> = {};
   const issues: ConfigIssue[] = [];
   for (const c of compilers) {

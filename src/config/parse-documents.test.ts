@@ -37,11 +37,19 @@ test('YAML, JSON and TOML errors carry the line', () => {
 test('JSON and TOML positions', () => {
   const j = parseConfigText('f.json', '{\n  "http": {\n    "routers": {\n      "r": {"rule": "Path(`/`)"}\n    }\n  }\n}\n');
   assert.equal(j.documents[0]?.lineOf(['http', 'routers', 'r']), 4);
-  const t = parseConfigText('f.toml', '[http.routers.r]\n  rule = "Path(`/`)"\n\n[[http.services.s.loadBalancer.servers]]\n  url = "http://a"\n[[http.services.s.loadBalancer.servers]]\n  url = "http://b"\n');
+  const t = parseConfigText(
+    'f.toml',
+    '[http.routers.r]\n  rule = "Path(`/`)"\n\n[[http.services.s.loadBalancer.servers]]\n  url = "http://a"\n[[http.services.s.loadBalancer.servers]]\n  url = "http://b"\n',
+  );
   const d = t.documents[0];
   assert.equal(d?.lineOf(['http', 'routers', 'r', 'rule']), 2);
   assert.equal(d?.lineOf(['http', 'services', 's', 'loadBalancer', 'servers', 1, 'url']), 7);
-  assert.deepEqual(d?.value, { http: { routers: { r: { rule: 'Path(`/`)' } }, services: { s: { loadBalancer: { servers: [{ url: 'http://a' }, { url: 'http://b' }] } } } } });
+  assert.deepEqual(d?.value, {
+    http: {
+      routers: { r: { rule: 'Path(`/`)' } },
+      services: { s: { loadBalancer: { servers: [{ url: 'http://a' }, { url: 'http://b' }] } } },
+    },
+  });
 });
 
 test('formatOf', () => {

@@ -87,7 +87,15 @@ function parseYaml(file: string, text: string): ParsedFile {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      return { documents: [], error: { file, line: lc.linePos(doc.range?.[0] ?? 0).line, code: 'GH_CONFIG_PARSE', message: `invalid YAML: ${(e as Error).message}` } };
+      return {
+        documents: [],
+        error: {
+          file,
+          line: lc.linePos(doc.range?.[0] ?? 0).line,
+          code: 'GH_CONFIG_PARSE',
+          message: `invalid YAML: ${(e as Error).message}`,
+        },
+      };
     }
     if (value === null || value === undefined) continue;
     out.push({ file, index, value, lineOf: (path) => yamlLineOf(doc, lc, path) });
@@ -135,7 +143,16 @@ function parseTomlFile(file: string, text: string): ParsedFile {
   try {
     value = parseToml(text);
   } catch (e) {
-    if (e instanceof TomlError) return { documents: [], error: { file, line: e.line, code: 'GH_CONFIG_PARSE', message: `invalid TOML: ${firstLine(e.message.replace(/^Invalid TOML document: /, ''))}` } };
+    if (e instanceof TomlError)
+      return {
+        documents: [],
+        error: {
+          file,
+          line: e.line,
+          code: 'GH_CONFIG_PARSE',
+          message: `invalid TOML: ${firstLine(e.message.replace(/^Invalid TOML document: /, ''))}`,
+        },
+      };
     return { documents: [], error: { file, code: 'GH_CONFIG_PARSE', message: `invalid TOML: ${(e as Error).message}` } };
   }
   // TomlDate and friends become plain strings so values stay JSON-like.

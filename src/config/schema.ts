@@ -67,7 +67,9 @@ export const LoadBalancerSchema = Type.Object(
 
 export const WeightedSchema = Type.Object(
   {
-    services: Type.Array(Type.Object({ name: Type.String(), weight: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
+    services: Type.Array(
+      Type.Object({ name: Type.String(), weight: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+    ),
     sticky: Type.Optional(StickySchema),
     healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
   },
@@ -79,7 +81,14 @@ export const MirroringSchema = Type.Object(
     service: Type.String(),
     mirrorBody: Type.Optional(Type.Boolean()),
     maxBodySize: Type.Optional(Type.Integer()),
-    mirrors: Type.Optional(Type.Array(Type.Object({ name: Type.String(), percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }))),
+    mirrors: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { name: Type.String(), percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
     healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
   },
   { additionalProperties: false },

@@ -142,7 +142,14 @@ export function convert(s: TSchema, raw: unknown): unknown {
     }
     case 'array': {
       const items = s.items as TSchema;
-      const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((p) => p.trim()).filter((p) => p !== '') : bad();
+      const parts = Array.isArray(raw)
+        ? raw
+        : typeof raw === 'string'
+          ? raw
+              .split(',')
+              .map((p) => p.trim())
+              .filter((p) => p !== '')
+          : bad();
       return parts.map((p: unknown) => convert(items, p));
     }
     case 'string':
@@ -185,7 +192,8 @@ export function listFlags(s: TSchema, prefix: string, out: FlagHelp[] = []): Fla
   }
   for (const [key, child] of Object.entries(s.properties as Record<string, TSchema>)) {
     const name = prefix === '' ? key.toLowerCase() : `${prefix}.${key.toLowerCase()}`;
-    if (kindOf(child) === 'object' && !isRequired(s, key)) out.push({ flag: name, description: 'enable this section with its defaults (=false disables it)' });
+    if (kindOf(child) === 'object' && !isRequired(s, key))
+      out.push({ flag: name, description: 'enable this section with its defaults (=false disables it)' });
     listFlags(child, name, out);
   }
   return out;

@@ -19,9 +19,13 @@ const ms = (def: number, description: string): ReturnType<typeof Type.Number> =>
   Type.Number({ minimum: 0, default: def, description: `${description} (duration)`, [DURATION]: true });
 const bool = (def: boolean, description: string): ReturnType<typeof Type.Boolean> => Type.Boolean({ default: def, description });
 const str = (description: string): ReturnType<typeof Type.String> => Type.String({ description });
-const list = (description: string): ReturnType<typeof Type.Array> => Type.Array(Type.String(), { default: [], description: `${description} (comma-separated list)` });
+const list = (description: string): ReturnType<typeof Type.Array> =>
+  Type.Array(Type.String(), { default: [], description: `${description} (comma-separated list)` });
 function oneOf<const T extends readonly string[]>(values: T, def: T[number], description: string): TUnion<TLiteral<T[number]>[]> {
-  return Type.Union(values.map((v) => Type.Literal(v)), { default: def, description: `${description}: ${values.join('|')}` }) as TUnion<TLiteral<T[number]>[]>;
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { default: def, description: `${description}: ${values.join('|')}` },
+  ) as TUnion<TLiteral<T[number]>[]>;
 }
 
 const FieldMode = ['keep', 'drop', 'redact'] as const;
@@ -59,7 +63,11 @@ export const EntryPointSchema = Type.Object({
       }),
     ),
     middlewares: list('middlewares prepended to every router of this entry point'),
-    server: oneOf(['gatehouse', 'node'] as const, 'gatehouse', "HTTP/1.1 server: the gateway's own (fast path) or node:http; upgrades and Expect always use node:http"),
+    server: oneOf(
+      ['gatehouse', 'node'] as const,
+      'gatehouse',
+      "HTTP/1.1 server: the gateway's own (fast path) or node:http; upgrades and Expect always use node:http",
+    ),
     tls: Type.Optional(
       Type.Object({
         options: Type.Optional(str('TLS options name')),
@@ -81,7 +89,10 @@ export const StaticConfigSchema = Type.Object({
     maxIdleConnsPerHost: Type.Integer({ minimum: 0, default: 200, description: 'idle keep-alive connections per backend' }),
   }),
   providers: Type.Object({
-    providersThrottleDuration: ms(200, 'wait this long after a provider change before applying the next (Traefik: 2s; Gatehouse applies file changes within a second)'),
+    providersThrottleDuration: ms(
+      200,
+      'wait this long after a provider change before applying the next (Traefik: 2s; Gatehouse applies file changes within a second)',
+    ),
     file: Type.Optional(
       Type.Object({
         directory: Type.Optional(str('directory of dynamic configuration files (read recursively)')),
@@ -145,12 +156,18 @@ export const StaticConfigSchema = Type.Object({
         addEntryPointsLabels: bool(true, 'entry point metrics'),
         addRoutersLabels: bool(false, 'router metrics'),
         addServicesLabels: bool(true, 'service metrics'),
-        buckets: Type.Array(Type.Number({ minimum: 0 }), { default: [0.1, 0.3, 1.2, 5], description: 'latency histogram buckets in seconds (comma-separated list)' }),
+        buckets: Type.Array(Type.Number({ minimum: 0 }), {
+          default: [0.1, 0.3, 1.2, 5],
+          description: 'latency histogram buckets in seconds (comma-separated list)',
+        }),
       }),
     ),
   }),
   observability: Type.Object({
-    metrics: bool(true, 'record golden metrics of every request (stat, top, edges, /metrics, alerts); false keeps only tap and the access log'),
+    metrics: bool(
+      true,
+      'record golden metrics of every request (stat, top, edges, /metrics, alerts); false keeps only tap and the access log',
+    ),
     callerHeader: Type.Optional(str('request header naming the caller when no verified token does (default: the client address)')),
   }),
   core: Type.Object({

@@ -123,7 +123,10 @@ export function fromFlags(argv: readonly string[]): Collected {
     const segs = name.split('.');
     const r = resolve(segs, false);
     if ('at' in r) {
-      const hint = r.suggestion === undefined ? '' : `: did you mean ${flagName([...segs.slice(0, r.at), r.suggestion.toLowerCase(), ...segs.slice(r.at + 1)])}?`;
+      const hint =
+        r.suggestion === undefined
+          ? ''
+          : `: did you mean ${flagName([...segs.slice(0, r.at), r.suggestion.toLowerCase(), ...segs.slice(r.at + 1)])}?`;
       push(out, { message: `unknown flag --${name}${hint}` }, 'GH_FLAG_UNKNOWN');
       continue;
     }
@@ -140,7 +143,8 @@ export function fromFlags(argv: readonly string[]): Collected {
       }
     }
     const op = toOp(r, raw);
-    if (typeof op === 'string') push(out, { message: `invalid value ${raw === undefined ? '' : `"${raw}" `}for --${name}: ${op}` }, 'GH_FLAG_INVALID');
+    if (typeof op === 'string')
+      push(out, { message: `invalid value ${raw === undefined ? '' : `"${raw}" `}for --${name}: ${op}` }, 'GH_FLAG_INVALID');
     else out.ops.push(op);
   }
   return out;
@@ -159,7 +163,8 @@ export function fromEnv(env: NodeJS.ProcessEnv): Collected {
     const segs = key.slice(ENV_PREFIX.length).toLowerCase().split('_');
     const r = resolve(segs, true);
     if ('at' in r) {
-      const hint = r.suggestion === undefined ? '' : `: did you mean ${envName([...segs.slice(0, r.at), r.suggestion, ...segs.slice(r.at + 1)])}?`;
+      const hint =
+        r.suggestion === undefined ? '' : `: did you mean ${envName([...segs.slice(0, r.at), r.suggestion, ...segs.slice(r.at + 1)])}?`;
       push(out, { message: `unknown environment variable ${key}${hint}` }, 'GH_FLAG_UNKNOWN');
       continue;
     }
@@ -181,7 +186,11 @@ export function fromFile(file: string): Collected {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    push(out, { file, message: `cannot read the configuration file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }, 'GH_CONFIG_PARSE');
+    push(
+      out,
+      { file, message: `cannot read the configuration file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` },
+      'GH_CONFIG_PARSE',
+    );
     return out;
   }
   if (text.length > MAX_CONFIG_BYTES) {
@@ -195,7 +204,12 @@ export function fromFile(file: string): Collected {
   }
   const doc = parsed.documents[0];
   if (doc === undefined) return out;
-  if (parsed.documents.length > 1) push(out, { file, line: parsed.documents[1]?.lineOf([]), message: 'expected one YAML document in the static configuration file' }, 'GH_CONFIG_INVALID');
+  if (parsed.documents.length > 1)
+    push(
+      out,
+      { file, line: parsed.documents[1]?.lineOf([]), message: 'expected one YAML document in the static configuration file' },
+      'GH_CONFIG_INVALID',
+    );
   const walk = (s: TSchema, value: unknown, user: string[], canon: string[], section: boolean): void => {
     const at = (message: string): void =>
       push(out, { file, line: doc.lineOf(user), ...(user.length > 0 ? { field: user.join('.') } : {}), message }, 'GH_CONFIG_INVALID');
@@ -212,7 +226,16 @@ export function fromFile(file: string): Collected {
         const st = step(s, k);
         if (st === undefined) {
           const sg = suggest(s, k);
-          push(out, { file, line: doc.lineOf([...user, k]), field: [...user, k].join('.'), message: `unknown key "${k}"${sg === undefined ? '' : `: did you mean "${sg}"?`}` }, 'GH_CONFIG_INVALID');
+          push(
+            out,
+            {
+              file,
+              line: doc.lineOf([...user, k]),
+              field: [...user, k].join('.'),
+              message: `unknown key "${k}"${sg === undefined ? '' : `: did you mean "${sg}"?`}`,
+            },
+            'GH_CONFIG_INVALID',
+          );
           continue;
         }
         walk(st.schema, v, [...user, k], [...canon, st.key], st.section);

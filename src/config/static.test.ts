@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultEntryPoints, describeStaticConfig, parseAddress, parseStaticConfig, type StaticConfig } from './static.js';
 
-const SEED = ['--api', '--accesslog', '--entrypoints.web.Address=:8000', '--entrypoints.web.forwardedheaders.insecure=true', '--providers.kubernetescrd', '--ping', '--accesslog=true', '--log=true'];
+const SEED = [
+  '--api',
+  '--accesslog',
+  '--entrypoints.web.Address=:8000',
+  '--entrypoints.web.forwardedheaders.insecure=true',
+  '--providers.kubernetescrd',
+  '--ping',
+  '--accesslog=true',
+  '--log=true',
+];
 
 function parse(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = '/srv/app'): StaticConfig {
   return parseStaticConfig({ argv, env, cwd });
@@ -114,12 +123,20 @@ test('values: durations, lists, enums (case-insensitive), numbers', () => {
 });
 
 test('unknown flags and env keys name the closest known one; every problem is reported', () => {
-  const e = fails(() => parse(['--entrypoints.web.adress=:8000', '--apii', '--workers=zero'], { GATEHOUSE_PROVIDERS_KUBERNETESCDR: 'true' }));
+  const e = fails(() =>
+    parse(['--entrypoints.web.adress=:8000', '--apii', '--workers=zero'], { GATEHOUSE_PROVIDERS_KUBERNETESCDR: 'true' }),
+  );
   const text = e.issues.map((i) => i.message);
   assert.ok(text.includes('unknown flag --entrypoints.web.adress: did you mean --entrypoints.web.address?'), text.join('\n'));
   assert.ok(text.includes('unknown flag --apii: did you mean --api?'), text.join('\n'));
-  assert.ok(text.some((t) => t.startsWith('invalid value "zero" for --workers: expected an integer')), text.join('\n'));
-  assert.ok(text.includes('unknown environment variable GATEHOUSE_PROVIDERS_KUBERNETESCDR: did you mean GATEHOUSE_PROVIDERS_KUBERNETESCRD?'), text.join('\n'));
+  assert.ok(
+    text.some((t) => t.startsWith('invalid value "zero" for --workers: expected an integer')),
+    text.join('\n'),
+  );
+  assert.ok(
+    text.includes('unknown environment variable GATEHOUSE_PROVIDERS_KUBERNETESCDR: did you mean GATEHOUSE_PROVIDERS_KUBERNETESCRD?'),
+    text.join('\n'),
+  );
   assert.equal(e.issues.length, 4);
   assert.equal(fails(() => parse(['--nope'])).code, 'GH_FLAG_UNKNOWN');
   assert.equal(fails(() => parse(['--workers=0'])).code, 'GH_FLAG_INVALID');
@@ -135,13 +152,25 @@ test('bad values name the flag and what was expected', () => {
   assert.match(fails(() => parse(['--log.level=loud'])).message, /--log\.level: expected one of TRACE, DEBUG/);
   assert.match(fails(() => parse(['--entrypoints.web.transport.respondingtimeouts.idletimeout=soon'])).message, /expected a duration/);
   assert.match(fails(() => parse(['--entrypoints.web.forwardedheaders.insecure'])).message, /--entrypoints\.web\.address is required/);
-  assert.match(fails(() => parse(['--providers.file'])).message, /exactly one of --providers\.file\.directory and --providers\.file\.filename/);
-  assert.match(fails(() => parse(['--ping.entrypoint=web', '--entrypoints.other.address=:81'])).message, /entry point "web" does not exist/);
+  assert.match(
+    fails(() => parse(['--providers.file'])).message,
+    /exactly one of --providers\.file\.directory and --providers\.file\.filename/,
+  );
+  assert.match(
+    fails(() => parse(['--ping.entrypoint=web', '--entrypoints.other.address=:81'])).message,
+    /entry point "web" does not exist/,
+  );
   assert.match(fails(() => parse(['--log=false'])).message, /cannot be disabled/);
 });
 
 test('environment variables use the GATEHOUSE_ prefix with underscores; entry point names may contain _', () => {
-  const c = parse([], { GATEHOUSE_ENTRYPOINTS_WEB_ADDRESS: ':8000', GATEHOUSE_API_INSECURE: 'true', GATEHOUSE_ENTRYPOINTS_MY_EP_ADDRESS: ':8001', GATEHOUSE_WORKERS: '2', PATH: '/bin' });
+  const c = parse([], {
+    GATEHOUSE_ENTRYPOINTS_WEB_ADDRESS: ':8000',
+    GATEHOUSE_API_INSECURE: 'true',
+    GATEHOUSE_ENTRYPOINTS_MY_EP_ADDRESS: ':8001',
+    GATEHOUSE_WORKERS: '2',
+    PATH: '/bin',
+  });
   assert.equal(c.entryPoints.web?.address, ':8000');
   assert.equal(c.entryPoints.my_ep?.address, ':8001');
   assert.equal(c.api?.insecure, true);
@@ -198,7 +227,10 @@ test('a TOML configuration file', () => {
   const t = tmp();
   try {
     const file = join(t.dir, 'gatehouse.toml');
-    writeFileSync(file, '[entryPoints.web]\naddress = ":8000"\n\n[entryPoints.web.forwardedHeaders]\ntrustedIPs = ["10.0.0.1"]\n\n[metrics.prometheus]\naddRoutersLabels = true\n');
+    writeFileSync(
+      file,
+      '[entryPoints.web]\naddress = ":8000"\n\n[entryPoints.web.forwardedHeaders]\ntrustedIPs = ["10.0.0.1"]\n\n[metrics.prometheus]\naddRoutersLabels = true\n',
+    );
     const c = parse([`--configfile=${file}`]);
     assert.deepEqual(c.entryPoints.web?.forwardedHeaders.trustedIPs, ['10.0.0.1']);
     assert.equal(c.metrics.prometheus?.addRoutersLabels, true);

@@ -147,7 +147,9 @@ function finish(cfg: StaticConfig, cwd: string, issues: ConfigIssue[]): void {
   const needsInternal =
     cfg.api?.insecure === true ||
     (cfg.ping !== undefined && !cfg.ping.manualRouting && cfg.ping.entryPoint === INTERNAL_ENTRY_POINT) ||
-    (cfg.metrics.prometheus !== undefined && !cfg.metrics.prometheus.manualRouting && cfg.metrics.prometheus.entryPoint === INTERNAL_ENTRY_POINT) ||
+    (cfg.metrics.prometheus !== undefined &&
+      !cfg.metrics.prometheus.manualRouting &&
+      cfg.metrics.prometheus.entryPoint === INTERNAL_ENTRY_POINT) ||
     cfg.identity.insecure;
   if (needsInternal && eps[INTERNAL_ENTRY_POINT] === undefined) eps[INTERNAL_ENTRY_POINT] = newEntryPoint(':8080', issues);
 
@@ -157,7 +159,8 @@ function finish(cfg: StaticConfig, cwd: string, issues: ConfigIssue[]): void {
       const a = parseAddress(ep.address);
       const key = `${a.host}|${a.port}`;
       const other = used.get(key);
-      if (a.port !== 0 && other !== undefined) issues.push({ message: `--entrypoints.${name}.address=${ep.address}: the entry point "${other}" already listens there` });
+      if (a.port !== 0 && other !== undefined)
+        issues.push({ message: `--entrypoints.${name}.address=${ep.address}: the entry point "${other}" already listens there` });
       used.set(key, name);
     } catch (e) {
       issues.push({ message: `invalid value "${ep.address}" for --entrypoints.${name}.address: ${(e as Error).message}` });
@@ -168,7 +171,8 @@ function finish(cfg: StaticConfig, cwd: string, issues: ConfigIssue[]): void {
     }
   }
   const check = (section: string, ep: string | undefined, manual: boolean | undefined): void => {
-    if (ep !== undefined && manual !== true && eps[ep] === undefined) issues.push({ message: `--${section.toLowerCase()}.entrypoint: the entry point "${ep}" does not exist` });
+    if (ep !== undefined && manual !== true && eps[ep] === undefined)
+      issues.push({ message: `--${section.toLowerCase()}.entrypoint: the entry point "${ep}" does not exist` });
   };
   check('ping', cfg.ping?.entryPoint, cfg.ping?.manualRouting);
   check('metrics.prometheus', cfg.metrics.prometheus?.entryPoint, cfg.metrics.prometheus?.manualRouting);
@@ -225,7 +229,13 @@ export function parseStaticConfig(input: StaticInput): StaticConfig {
   finish(cfg, input.cwd, issues);
   if (issues.length === 0) {
     for (const e of Value.Errors(StaticConfigSchema, cfg)) {
-      issues.push({ field: e.path.split('/').filter((p) => p !== '').join('.'), message: `${e.message} (internal: static configuration does not match its schema)` });
+      issues.push({
+        field: e.path
+          .split('/')
+          .filter((p) => p !== '')
+          .join('.'),
+        message: `${e.message} (internal: static configuration does not match its schema)`,
+      });
       if (issues.length >= 5) break;
     }
   }

@@ -37,7 +37,15 @@ test('parseServer', () => {
 });
 
 test('formatReport', () => {
-  const r: AddCliReport = { ok: 50, failed: 0, rps: 50, p50Ms: 1.23, p99Ms: 3.41, lastError: null, at: new Date('2026-11-24T13:00:01.250Z') };
+  const r: AddCliReport = {
+    ok: 50,
+    failed: 0,
+    rps: 50,
+    p50Ms: 1.23,
+    p99Ms: 3.41,
+    lastError: null,
+    at: new Date('2026-11-24T13:00:01.250Z'),
+  };
   assert.equal(formatReport(r), '2026-11-24T13:00:01Z ok=50 failed=0 rps=50.0 p50=1.2ms p99=3.4ms last_error=-');
   assert.match(formatReport({ ...r, failed: 2, lastError: '401 Unauthorized' }), / failed=2 .* last_error=401 Unauthorized$/);
 });
@@ -48,7 +56,14 @@ test('HTTP: ~1 s against a real add server, with a Host header and a rate', asyn
   const srv = await listen(createServer((req, res) => (hosts.add(req.headers.host ?? ''), listener(req, res))));
   t.after(() => srv.close());
   const reports: AddCliReport[] = [];
-  const total = await runAddCli({ server: srv.url, rate: 100, concurrency: 4, durationMs: 1100, hostHeader: 'calc.127.0.0.1.nip.io', onReport: (r) => reports.push(r) });
+  const total = await runAddCli({
+    server: srv.url,
+    rate: 100,
+    concurrency: 4,
+    durationMs: 1100,
+    hostHeader: 'calc.127.0.0.1.nip.io',
+    onReport: (r) => reports.push(r),
+  });
   assert.equal(total.failed, 0, String(total.lastError));
   assert.ok(total.ok >= 60 && total.ok <= 125, `ok=${total.ok} at rate 100 for 1.1 s`);
   assert.equal(total.lastError, null);
@@ -78,7 +93,10 @@ test('wrong sums and HTTP errors are failures named by status', async (t) => {
   const total = await runAddCli({ server: srv.url, rate: 0, concurrency: 1, durationMs: 300 });
   assert.equal(total.ok, 0);
   assert.ok(total.failed > 2);
-  assert.ok(total.lastError === '401 Unauthorized' || /^wrong sum for .*: got "42.5", want /.test(total.lastError ?? ''), String(total.lastError));
+  assert.ok(
+    total.lastError === '401 Unauthorized' || /^wrong sum for .*: got "42.5", want /.test(total.lastError ?? ''),
+    String(total.lastError),
+  );
 });
 
 test('a stopped server gives failures, HTTP and gRPC, and the run still ends on time', async () => {
@@ -116,10 +134,14 @@ test('client credentials: the bearer token reaches the server and is refreshed b
       const form = await readForm(req);
       forms.push(form);
       if (req.method !== 'POST' || form.get('client_secret') !== 's3cret-value') {
-        res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_client","error_description":"bad secret s3cret"}');
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end('{"error":"invalid_client","error_description":"bad secret s3cret"}');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `tok-${forms.length}`, token_type: 'Bearer', expires_in: 1 }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ access_token: `tok-${forms.length}`, token_type: 'Bearer', expires_in: 1 }));
     }),
   );
   t.after(() => tokenSrv.close());
@@ -134,7 +156,12 @@ test('client credentials: the bearer token reaches the server and is refreshed b
   );
   t.after(() => api.close());
 
-  const getToken = clientCredentialsTokenProvider({ tokenUrl: `${tokenSrv.url}/tenant/oauth2/v2.0/token`, clientId: 'add-cli', clientSecret: 's3cret-value', scope: 'api://add/.default' });
+  const getToken = clientCredentialsTokenProvider({
+    tokenUrl: `${tokenSrv.url}/tenant/oauth2/v2.0/token`,
+    clientId: 'add-cli',
+    clientSecret: 's3cret-value',
+    scope: 'api://add/.default',
+  });
   const total = await runAddCli({ server: api.url, rate: 100, concurrency: 2, durationMs: 1500, getToken });
   assert.equal(total.failed, 0, String(total.lastError));
   assert.ok(total.ok > 100);
@@ -155,19 +182,28 @@ test('client credentials: the bearer token reaches the server and is refreshed b
 });
 
 test('addCliMain: env and flags, one line per second, secret never printed nor accepted as a flag', async (t) => {
-  const tokenSrv = await listen(createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"tk","expires_in":3600}')));
+  const tokenSrv = await listen(
+    createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"tk","expires_in":3600}')),
+  );
   const s = await startAddServer({ grpcPort: null });
   t.after(() => Promise.all([tokenSrv.close(), s.close()]));
   let out = '';
   const sink = new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) });
   const env = { SERVER: s.httpUrl, RATE: '20', MY_SECRET: 'top-secret-xyz' };
-  await addCliMain(['--duration', '1.2s', '--token-url', `${tokenSrv.url}/token`, '--client-id', 'cli', '--client-secret-env', 'MY_SECRET'], env, sink);
+  await addCliMain(
+    ['--duration', '1.2s', '--token-url', `${tokenSrv.url}/token`, '--client-id', 'cli', '--client-secret-env', 'MY_SECRET'],
+    env,
+    sink,
+  );
   const lines = out.trim().split('\n');
   assert.match(lines[0] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ok=\d+ failed=0 rps=\d+\.\d p50=\d+\.\dms p99=\d+\.\dms last_error=-$/);
   assert.match(lines.at(-1) ?? '', /^total ok=2\d failed=0 /);
   assert.ok(!out.includes('top-secret-xyz'));
   await assert.rejects(addCliMain(['--client-secret', 'x'], env, sink), /environment variable/);
-  await assert.rejects(addCliMain(['--token-url', 'http://127.0.0.1:1/t', '--client-id', 'c'], { SERVER: s.httpUrl }, sink), /CLIENT_SECRET/);
+  await assert.rejects(
+    addCliMain(['--token-url', 'http://127.0.0.1:1/t', '--client-id', 'c'], { SERVER: s.httpUrl }, sink),
+    /CLIENT_SECRET/,
+  );
   await assert.rejects(addCliMain(['--rate', 'fast'], env, sink), /invalid rate "fast"/);
   await assert.rejects(addCliMain([], {}, sink), /no server/);
 });

@@ -59,7 +59,9 @@ export function parseServer(server: string): Target {
   try {
     url = new URL(/^https?:\/\//i.test(s) ? s : `http://${s}`);
   } catch {
-    throw new GatehouseError('GH_FLAG_INVALID', `invalid server "${server}": expected http://host:port, grpc://host:port or host:port`, { exitCode: 2 });
+    throw new GatehouseError('GH_FLAG_INVALID', `invalid server "${server}": expected http://host:port, grpc://host:port or host:port`, {
+      exitCode: 2,
+    });
   }
   return { kind: 'http', origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
 }
@@ -72,7 +74,8 @@ const MAX_BODY = 64 * 1024;
 function describe(err: unknown): string {
   const e = err as { code?: unknown; name?: string; message?: string };
   const msg = e?.message ?? String(err);
-  if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') return `timeout: ${msg}`.slice(0, 160);
+  if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT')
+    return `timeout: ${msg}`.slice(0, 160);
   const code = typeof e?.code === 'string' ? e.code : '';
   return (code !== '' && !msg.includes(code) ? `${code} ${msg}` : msg).slice(0, 160);
 }
@@ -99,15 +102,29 @@ async function readBody(body: AsyncIterable<Buffer> & { destroy(err?: Error): un
   return Buffer.concat(chunks).toString();
 }
 
-function httpCaller(t: { origin: string; prefix: string }, o: { concurrency: number; timeoutMs: number; hostHeader?: string | undefined }): Caller {
-  const pool = new Pool(t.origin, { connections: o.concurrency, keepAliveTimeout: 10_000, connect: { timeout: o.timeoutMs }, headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs });
+function httpCaller(
+  t: { origin: string; prefix: string },
+  o: { concurrency: number; timeoutMs: number; hostHeader?: string | undefined },
+): Caller {
+  const pool = new Pool(t.origin, {
+    connections: o.concurrency,
+    keepAliveTimeout: 10_000,
+    connect: { timeout: o.timeoutMs },
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.timeoutMs,
+  });
   return {
     async call(a, b, token) {
       const headers: Record<string, string> = {};
       if (o.hostHeader !== undefined) headers['host'] = o.hostHeader;
       if (token !== null) headers['authorization'] = `Bearer ${token}`;
       try {
-        const res = await pool.request({ method: 'GET', path: `${t.prefix}/add/${a}/${b}`, headers, signal: AbortSignal.timeout(o.timeoutMs) });
+        const res = await pool.request({
+          method: 'GET',
+          path: `${t.prefix}/add/${a}/${b}`,
+          headers,
+          signal: AbortSignal.timeout(o.timeoutMs),
+        });
         const text = await readBody(res.body);
         if (res.statusCode !== 200) return `${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trim();
         return checkSum(text, a, b);
@@ -120,13 +137,22 @@ function httpCaller(t: { origin: string; prefix: string }, o: { concurrency: num
 }
 
 interface CalculatorClient extends grpc.Client {
-  Add(req: { x: number; y: number }, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: { sum: number }) => void): grpc.ClientUnaryCall;
+  Add(
+    req: { x: number; y: number },
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, reply?: { sum: number }) => void,
+  ): grpc.ClientUnaryCall;
 }
 
 function grpcCaller(t: { address: string; tls: boolean }, o: { timeoutMs: number; hostHeader?: string | undefined }): Caller {
   const Ctor = serviceConstructor(calculatorDefinition(), CALCULATOR_SERVICE);
   const creds = t.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-  const client = new Ctor(t.address, creds, o.hostHeader !== undefined ? { 'grpc.default_authority': o.hostHeader } : {}) as unknown as CalculatorClient;
+  const client = new Ctor(
+    t.address,
+    creds,
+    o.hostHeader !== undefined ? { 'grpc.default_authority': o.hostHeader } : {},
+  ) as unknown as CalculatorClient;
   return {
     call(a, b, token) {
       const md = new grpc.Metadata();
@@ -166,7 +192,15 @@ class Window {
   report(seconds: number): AddCliReport {
     const s = Float64Array.from(this.samples).sort();
     const p = (q: number): number => (s.length === 0 ? 0 : (s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number));
-    return { ok: this.ok, failed: this.failed, rps: seconds > 0 ? (this.ok + this.failed) / seconds : 0, p50Ms: p(0.5), p99Ms: p(0.99), lastError: this.lastError, at: new Date() };
+    return {
+      ok: this.ok,
+      failed: this.failed,
+      rps: seconds > 0 ? (this.ok + this.failed) / seconds : 0,
+      p50Ms: p(0.5),
+      p99Ms: p(0.99),
+      lastError: this.lastError,
+      at: new Date(),
+    };
   }
 }
 
@@ -182,9 +216,13 @@ export async function runAddCli(opts: AddCliOptions): Promise<AddCliReport> {
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
   const timeoutMs = opts.timeoutMs ?? 5000;
   const intervalMs = opts.reportIntervalMs ?? 1000;
-  if (!(rate >= 0) || !Number.isFinite(rate)) throw new GatehouseError('GH_FLAG_INVALID', `invalid rate ${rate}: expected a number >= 0`, { exitCode: 2 });
+  if (!(rate >= 0) || !Number.isFinite(rate))
+    throw new GatehouseError('GH_FLAG_INVALID', `invalid rate ${rate}: expected a number >= 0`, { exitCode: 2 });
   const target = parseServer(opts.server);
-  const caller = target.kind === 'http' ? httpCaller(target, { concurrency, timeoutMs, hostHeader: opts.hostHeader }) : grpcCaller(target, { timeoutMs, hostHeader: opts.hostHeader });
+  const caller =
+    target.kind === 'http'
+      ? httpCaller(target, { concurrency, timeoutMs, hostHeader: opts.hostHeader })
+      : grpcCaller(target, { timeoutMs, hostHeader: opts.hostHeader });
 
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -348,7 +386,19 @@ export function clientCredentialsTokenProvider(o: ClientCredentialsOptions): () 
   };
 }
 
-const CLI_FLAGS = ['server', 'rate', 'concurrency', 'duration', 'host-header', 'timeout', 'token-url', 'client-id', 'client-secret-env', 'scope', 'help'] as const;
+const CLI_FLAGS = [
+  'server',
+  'rate',
+  'concurrency',
+  'duration',
+  'host-header',
+  'timeout',
+  'token-url',
+  'client-id',
+  'client-secret-env',
+  'scope',
+  'help',
+] as const;
 const CLI_HELP = `gatehouse add-cli [--server URL] [--rate 10] [--concurrency 4] [--duration 30s] [--host-header H] [--timeout 5s]
                   [--token-url URL --client-id ID --client-secret-env VAR --scope S]
   SERVER (env or --server): http://host:port, grpc://host:port or host:port (HTTP).
@@ -356,7 +406,8 @@ const CLI_HELP = `gatehouse add-cli [--server URL] [--rate 10] [--concurrency 4]
 
 function number(value: string, what: string, min: number): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what} "${value}": expected a number >= ${min}`, { exitCode: 2 });
+  if (value.trim() === '' || !Number.isFinite(n) || n < min)
+    throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what} "${value}": expected a number >= ${min}`, { exitCode: 2 });
   return n;
 }
 
@@ -374,7 +425,11 @@ function duration(value: string, what: string): number {
  */
 export async function addCliMain(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   if (argv.some((a) => a === '--client-secret' || a.startsWith('--client-secret='))) {
-    throw new GatehouseError('GH_FLAG_INVALID', 'secrets are not accepted as flag values: put the secret in an environment variable and pass --client-secret-env NAME', { exitCode: 2 });
+    throw new GatehouseError(
+      'GH_FLAG_INVALID',
+      'secrets are not accepted as flag values: put the secret in an environment variable and pass --client-secret-env NAME',
+      { exitCode: 2 },
+    );
   }
   const f = parseFlags(argv, CLI_FLAGS);
   if (f.has('help')) {
@@ -383,7 +438,8 @@ export async function addCliMain(argv: string[], env: NodeJS.ProcessEnv, out: No
   }
   const pick = (flag: string, envName: string): string | undefined => f.get(flag) ?? (env[envName] || undefined);
   const server = pick('server', 'SERVER');
-  if (server === undefined) throw new GatehouseError('GH_FLAG_INVALID', 'no server: set SERVER (e.g. http://127.0.0.1:8081) or pass --server', { exitCode: 2 });
+  if (server === undefined)
+    throw new GatehouseError('GH_FLAG_INVALID', 'no server: set SERVER (e.g. http://127.0.0.1:8081) or pass --server', { exitCode: 2 });
   const rate = pick('rate', 'RATE');
   const conc = pick('concurrency', 'CONCURRENCY');
   const dur = pick('duration', 'DURATION');
@@ -395,8 +451,12 @@ export async function addCliMain(argv: string[], env: NodeJS.ProcessEnv, out: No
     const clientId = pick('client-id', 'CLIENT_ID');
     const secretVar = pick('client-secret-env', 'CLIENT_SECRET_ENV') ?? 'CLIENT_SECRET';
     const clientSecret = env[secretVar];
-    if (clientId === undefined) throw new GatehouseError('GH_FLAG_INVALID', '--token-url needs --client-id (or CLIENT_ID)', { exitCode: 2 });
-    if (clientSecret === undefined || clientSecret === '') throw new GatehouseError('GH_FLAG_INVALID', `--token-url needs the client secret in environment variable ${secretVar}`, { exitCode: 2 });
+    if (clientId === undefined)
+      throw new GatehouseError('GH_FLAG_INVALID', '--token-url needs --client-id (or CLIENT_ID)', { exitCode: 2 });
+    if (clientSecret === undefined || clientSecret === '')
+      throw new GatehouseError('GH_FLAG_INVALID', `--token-url needs the client secret in environment variable ${secretVar}`, {
+        exitCode: 2,
+      });
     const scope = pick('scope', 'SCOPE');
     getToken = clientCredentialsTokenProvider({ tokenUrl, clientId, clientSecret, ...(scope !== undefined ? { scope } : {}) });
   }

@@ -4,9 +4,20 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { addNumbers, addServerMain, parseOperand, startAddServer } from './add-server.js';
-import { CALCULATOR_SERVICE, HEALTH_SERVICE, LOADER_OPTIONS, calculatorDefinition, findPackageRoot, healthDefinition, serviceConstructor } from './proto.js';
+import {
+  CALCULATOR_SERVICE,
+  HEALTH_SERVICE,
+  LOADER_OPTIONS,
+  calculatorDefinition,
+  findPackageRoot,
+  healthDefinition,
+  serviceConstructor,
+} from './proto.js';
 
-async function get(url: string, init?: RequestInit): Promise<{ status: number; body: string; replica: string | null; type: string | null }> {
+async function get(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: string; replica: string | null; type: string | null }> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: await res.text(), replica: res.headers.get('x-add-replica'), type: res.headers.get('content-type') };
 }
@@ -74,7 +85,12 @@ test('the proto is found from the package root', () => {
 });
 
 interface Calc extends grpc.Client {
-  Add(req: { x: number; y: number }, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: { sum: number }) => void): grpc.ClientUnaryCall;
+  Add(
+    req: { x: number; y: number },
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, reply?: { sum: number }) => void,
+  ): grpc.ClientUnaryCall;
 }
 
 function addCall(c: Calc, x: number, y: number): Promise<{ sum?: number; err?: grpc.ServiceError; replica?: string }> {
@@ -100,7 +116,12 @@ test('gRPC: Add, INVALID_ARGUMENT, health, reflection', async (t) => {
   assert.equal(r.replica, 'add-g');
   assert.equal((await addCall(calc, 1.5, -2)).sum, -0.5);
   assert.equal((await addCall(calc, 0.1, 0.2)).sum, 0.3);
-  for (const [x, y] of [[NaN, 1], [1, Infinity], [-Infinity, 0], [1e308, 1e308]] as const) {
+  for (const [x, y] of [
+    [NaN, 1],
+    [1, Infinity],
+    [-Infinity, 0],
+    [1e308, 1e308],
+  ] as const) {
     const bad = await addCall(calc, x, y);
     assert.equal(bad.err?.code, grpc.status.INVALID_ARGUMENT, `${x}+${y}`);
   }
@@ -112,7 +133,11 @@ test('gRPC: Add, INVALID_ARGUMENT, health, reflection', async (t) => {
   };
   t.after(() => health.close());
   const check = (service: string): Promise<{ status?: string; code?: number }> =>
-    new Promise((resolve) => health.Check({ service }, { deadline: Date.now() + 5000 }, (err, res) => resolve(err ? { code: err.code } : { status: res?.status ?? '' })));
+    new Promise((resolve) =>
+      health.Check({ service }, { deadline: Date.now() + 5000 }, (err, res) =>
+        resolve(err ? { code: err.code } : { status: res?.status ?? '' }),
+      ),
+    );
   assert.deepEqual(await check(''), { status: 'SERVING' });
   assert.deepEqual(await check(CALCULATOR_SERVICE), { status: 'SERVING' });
   assert.deepEqual(await check('nope.Nope'), { code: grpc.status.NOT_FOUND });
@@ -139,7 +164,9 @@ test('gRPC: Add, INVALID_ARGUMENT, health, reflection', async (t) => {
   const names = listed.service.map((x) => x.name);
   assert.ok(names.includes(CALCULATOR_SERVICE), names.join(','));
   assert.ok(names.includes(HEALTH_SERVICE), names.join(','));
-  const file = (await ask({ file_containing_symbol: CALCULATOR_SERVICE }))['file_descriptor_response'] as { file_descriptor_proto: Buffer[] };
+  const file = (await ask({ file_containing_symbol: CALCULATOR_SERVICE }))['file_descriptor_response'] as {
+    file_descriptor_proto: Buffer[];
+  };
   assert.ok(file.file_descriptor_proto.length > 0);
   assert.ok(Buffer.concat(file.file_descriptor_proto).includes('AddRequest'));
 });

@@ -84,7 +84,8 @@ export function addHttpListener(replica: string): (req: IncomingMessage, res: Se
     const path = q === -1 ? url : url.slice(0, q);
     const isAdd = path === '/add' || path.startsWith('/add/');
     if (!isAdd && path !== '/healthz') return answer(res, replica, 404, `not found: try /add/{a}/{b} or /healthz\n`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, replica, 405, 'method not allowed: use GET\n', { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return answer(res, replica, 405, 'method not allowed: use GET\n', { allow: 'GET, HEAD' });
     if (!isAdd) return answer(res, replica, 200, 'ok');
     const rest = path.slice(5);
     const slash = rest.indexOf('/');
@@ -159,7 +160,8 @@ function startGrpc(host: string, port: number, replica: string): Promise<{ addre
   const bindHost = host.includes(':') ? `[${host}]` : host;
   return new Promise((resolve, reject) => {
     server.bindAsync(`${bindHost}:${port}`, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
-      if (err !== null) return reject(new GatehouseError('GH_INTERNAL', `gRPC listen on ${bindHost}:${port} failed: ${err.message}`, { cause: err }));
+      if (err !== null)
+        return reject(new GatehouseError('GH_INTERNAL', `gRPC listen on ${bindHost}:${port} failed: ${err.message}`, { cause: err }));
       resolve({
         address: `${bindHost}:${boundPort}`,
         close: () =>
@@ -183,7 +185,8 @@ function startGrpc(host: string, port: number, replica: string): Promise<{ addre
 
 function listenHttp(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(new GatehouseError('GH_INTERNAL', `HTTP listen on ${host}:${port} failed: ${err.message}`, { cause: err }));
+    const onError = (err: Error): void =>
+      reject(new GatehouseError('GH_INTERNAL', `HTTP listen on ${host}:${port} failed: ${err.message}`, { cause: err }));
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
@@ -246,7 +249,8 @@ export function parseFlags(argv: readonly string[], known: readonly string[]): M
     if (!arg.startsWith('--')) throw new GatehouseError('GH_FLAG_INVALID', `unexpected argument "${arg}"`, { exitCode: 2 });
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (!known.includes(name)) throw new GatehouseError('GH_FLAG_UNKNOWN', `unknown flag --${name}${didYouMean(name, known)}`, { exitCode: 2 });
+    if (!known.includes(name))
+      throw new GatehouseError('GH_FLAG_UNKNOWN', `unknown flag --${name}${didYouMean(name, known)}`, { exitCode: 2 });
     if (name === 'help') {
       out.set(name, 'true');
       continue;
@@ -262,7 +266,12 @@ export function parseFlags(argv: readonly string[], known: readonly string[]): M
 export function parsePort(value: string, what: string, allowOff = false): number | null {
   if (allowOff && /^(off|none|false|disabled)$/i.test(value)) return null;
   const n = Number(value);
-  if (!/^\d{1,5}$/.test(value) || n > 65535) throw new GatehouseError('GH_FLAG_INVALID', `invalid ${what} "${value}": expected a port number 0-65535${allowOff ? ' or "off"' : ''}`, { exitCode: 2 });
+  if (!/^\d{1,5}$/.test(value) || n > 65535)
+    throw new GatehouseError(
+      'GH_FLAG_INVALID',
+      `invalid ${what} "${value}": expected a port number 0-65535${allowOff ? ' or "off"' : ''}`,
+      { exitCode: 2 },
+    );
   return n;
 }
 

@@ -58,7 +58,11 @@ spec:
 `;
 
 /** The JWT-protected calculator route (Traefik file format), keys from the issuer at `issuerBase`. */
-export function protectedCalcYaml(issuerBase: string, addSvc: string, hostRule = 'Host(`secure.127.0.0.1.nip.io`) || PathPrefix(`/secure/`)'): string {
+export function protectedCalcYaml(
+  issuerBase: string,
+  addSvc: string,
+  hostRule = 'Host(`secure.127.0.0.1.nip.io`) || PathPrefix(`/secure/`)',
+): string {
   return `http:
   routers:
     calc-secure:

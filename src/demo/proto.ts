@@ -35,7 +35,8 @@ export function findPackageRoot(from: string = import.meta.url): string {
 /** Absolute path of proto/add.proto. */
 export function addProtoPath(): string {
   const p = join(findPackageRoot(), 'proto', 'add.proto');
-  if (!existsSync(p)) throw new GatehouseError('GH_INTERNAL', `calculator contract missing: ${p} (the package must ship its proto/ folder)`);
+  if (!existsSync(p))
+    throw new GatehouseError('GH_INTERNAL', `calculator contract missing: ${p} (the package must ship its proto/ folder)`);
   return p;
 }
 

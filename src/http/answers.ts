@@ -10,10 +10,19 @@ export { ANSWERS, type AnswerCode, type AnswerSpec } from './answer-codes.js';
  * the middleware's own configuration may replace them) and record the code
  * on the exchange. After the head was sent, the response is aborted instead.
  */
-export function answer(ctx: RequestContext, code: AnswerCode, over?: { status?: number; body?: string; headers?: OutgoingHttpHeaders }): void {
+export function answer(
+  ctx: RequestContext,
+  code: AnswerCode,
+  over?: { status?: number; body?: string; headers?: OutgoingHttpHeaders },
+): void {
   const a = ANSWERS[code];
   ctx.code = code;
-  sendText(ctx, over?.status ?? a.status, over?.body ?? a.body, 'headers' in a || over?.headers !== undefined ? { ...('headers' in a ? a.headers : {}), ...over?.headers } : undefined);
+  sendText(
+    ctx,
+    over?.status ?? a.status,
+    over?.body ?? a.body,
+    'headers' in a || over?.headers !== undefined ? { ...('headers' in a ? a.headers : {}), ...over?.headers } : undefined,
+  );
 }
 
 /** A coded answer with a JSON body (validateJwt's APIM shape, …). */
@@ -43,4 +52,3 @@ export function sendJson(ctx: RequestContext, status: number, value: unknown, he
   ctx.rw.writeHead(status, { 'content-type': 'application/json', 'content-length': buf.length, ...headers });
   ctx.rw.end(buf);
 }
-

@@ -160,4 +160,3 @@ function hasBody(req: ClientRequest): boolean {
   const cl = h['content-length'];
   return cl !== undefined && cl !== '0';
 }
-

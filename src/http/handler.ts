@@ -6,4 +6,3 @@ export type Handler = (ctx: RequestContext) => void;
 
 /** A middleware wraps the next handler (built once per configuration snapshot). */
 export type Middleware = (next: Handler) => Handler;
-

@@ -23,4 +23,3 @@ export function normalizeHost(raw: string | undefined): string {
   if (h.endsWith('.')) h = h.slice(0, -1);
   return h.toLowerCase();
 }
-

@@ -48,16 +48,30 @@ function byteByByte(s: string): Outcome {
 const BODIES: [string, string, string, string, string][] = [
   ['one chunk', '5\r\nhello\r\n0\r\n\r\n', '', 'hello', ''],
   ['empty body', '0\r\n\r\n', '', '', ''],
-  ['hex lower and upper', `a\r\n${'x'.repeat(10)}\r\nB\r\n${'y'.repeat(11)}\r\n1f\r\n${'z'.repeat(31)}\r\n0\r\n\r\n`, '', `${'x'.repeat(10)}${'y'.repeat(11)}${'z'.repeat(31)}`, ''],
+  [
+    'hex lower and upper',
+    `a\r\n${'x'.repeat(10)}\r\nB\r\n${'y'.repeat(11)}\r\n1f\r\n${'z'.repeat(31)}\r\n0\r\n\r\n`,
+    '',
+    `${'x'.repeat(10)}${'y'.repeat(11)}${'z'.repeat(31)}`,
+    '',
+  ],
   ['12 digits with leading zeros', '000000000003\r\nabc\r\n000000000000\r\n\r\n', '', 'abc', ''],
   ['extensions', '3;name=value;q="a b";flag\r\nabc\r\n0;last=1\r\n\r\n', '', 'abc', ''],
   ['empty extension', '3;\r\nabc\r\n0\r\n\r\n', '', 'abc', ''],
   ['data with CR, LF and NUL in it', '6\r\n\r\n0\r\n\0\r\n0\r\n\r\n', '', '\r\n0\r\n\0', ''],
-  ['trailers, each line kept with its CRLF', '2\r\nok\r\n0\r\nX-Sum: 1\r\nX-Other:  two \r\n\r\n', '', 'ok', 'X-Sum: 1\r\nX-Other:  two \r\n'],
+  [
+    'trailers, each line kept with its CRLF',
+    '2\r\nok\r\n0\r\nX-Sum: 1\r\nX-Other:  two \r\n\r\n',
+    '',
+    'ok',
+    'X-Sum: 1\r\nX-Other:  two \r\n',
+  ],
   ['a pipelined request after the body', '2\r\nok\r\n0\r\n\r\n', 'GET / HTTP/1.1\r\n', 'ok', ''],
   ['a second body after the first', '0\r\n\r\n', '1\r\na\r\n0\r\n\r\n', '', ''],
 ];
-const VALID = BODIES.map(([name, body, after, data, trailers]) => [name, body + after, { data, trailers, end: body.length, error: null }] as const);
+const VALID = BODIES.map(
+  ([name, body, after, data, trailers]) => [name, body + after, { data, trailers, end: body.length, error: null }] as const,
+);
 
 test('valid streams: data, trailers, and the offset right after the body (bytes after it are not consumed)', () => {
   for (const [name, s, expected] of VALID) assert.deepEqual(whole(s), expected, name);
@@ -67,7 +81,8 @@ test('every split point, byte by byte, and feeding from an offset give the same 
   for (const [name, s] of VALID) {
     const expected = whole(s);
     const b = bytes(s);
-    for (let cut = 0; cut <= b.length; cut++) assert.deepEqual(run([b.subarray(0, cut), b.subarray(cut)]), expected, `${name} cut at ${cut}`);
+    for (let cut = 0; cut <= b.length; cut++)
+      assert.deepEqual(run([b.subarray(0, cut), b.subarray(cut)]), expected, `${name} cut at ${cut}`);
     assert.deepEqual(byteByByte(s), expected, `${name} byte by byte`);
     // A body that follows a head in the same read.
     const d = new ChunkedDecoder();
@@ -154,7 +169,10 @@ const REFUSED: [string, string, string][] = [
 
 test('refusals, the same whole and byte by byte', () => {
   for (const [name, s, error] of REFUSED) {
-    for (const [how, r] of [['whole', whole(s)], ['byte by byte', byteByByte(s)]] as const) {
+    for (const [how, r] of [
+      ['whole', whole(s)],
+      ['byte by byte', byteByByte(s)],
+    ] as const) {
       assert.equal(r.error, error, `${name} (${how}): ${JSON.stringify(r)}`);
       assert.equal(r.end, null, name);
     }
@@ -176,7 +194,8 @@ const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM
 const token = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 8 });
 const char = (from: number, to: number): fc.Arbitrary<string> => fc.integer({ min: from, max: to }).map((c) => String.fromCharCode(c));
 const quoted = fc.string({ unit: fc.oneof(char(0x23, 0x5b), fc.constantFrom(' ', '!', ']', '~')), maxLength: 8 }).map((s) => `"${s}"`);
-const extension = fc.array(fc.tuple(token, fc.option(fc.oneof(token, quoted), { nil: undefined })), { maxLength: 2 })
+const extension = fc
+  .array(fc.tuple(token, fc.option(fc.oneof(token, quoted), { nil: undefined })), { maxLength: 2 })
   .map((xs) => xs.map(([n, v]) => (v === undefined ? `;${n}` : `;${n}=${v}`)).join(''));
 /** A size line: hex in either case, sometimes with leading zeros (12 digits at most). */
 const sizeLine = (n: number): fc.Arbitrary<string> =>
@@ -184,10 +203,13 @@ const sizeLine = (n: number): fc.Arbitrary<string> =>
     const hex = n.toString(16);
     return `${'0'.repeat(Math.min(zeros, 12 - hex.length))}${upper ? hex.toUpperCase() : hex}${ext}\r\n`;
   });
-const fieldValue = fc.string({ unit: fc.oneof({ weight: 6, arbitrary: char(0x21, 0x7e) }, char(0x80, 0xff), fc.constant(' ')), maxLength: 12 })
+const fieldValue = fc
+  .string({ unit: fc.oneof({ weight: 6, arbitrary: char(0x21, 0x7e) }, char(0x80, 0xff), fc.constant(' ')), maxLength: 12 })
   .map((v) => v.replace(/^ +| +$/g, ''));
 /** Trailer names that llhttp and node:http read as framing or routing fields are left out. */
-const trailerName = token.filter((n) => !['content-length', 'transfer-encoding', 'host', 'connection', 'upgrade'].includes(n.toLowerCase()));
+const trailerName = token.filter(
+  (n) => !['content-length', 'transfer-encoding', 'host', 'connection', 'upgrade'].includes(n.toLowerCase()),
+);
 
 const chunk = fc.uint8Array({ minLength: 1, maxLength: 200 }).chain((data) => sizeLine(data.length).map((line) => ({ line, data })));
 const chunkedBody = fc
@@ -209,10 +231,13 @@ const chunkedBody = fc
 
 /** Our raw trailer section (each line ends with CRLF) as llhttp's flat name/value list. */
 function trailerList(raw: string): string[] {
-  return raw.split('\r\n').slice(0, -1).flatMap((line) => {
-    const colon = line.indexOf(':');
-    return [line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')];
-  });
+  return raw
+    .split('\r\n')
+    .slice(0, -1)
+    .flatMap((line) => {
+      const colon = line.indexOf(':');
+      return [line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')];
+    });
 }
 
 test('property: random valid bodies decode to the generated data and trailers, like llhttp', () => {
@@ -241,7 +266,8 @@ test('property: any split of a valid body into pieces gives the same result', ()
   );
 });
 
-type Mutation = { kind: 'insert'; at: number; text: string } | { kind: 'delete'; at: number } | { kind: 'replace'; at: number; text: string };
+type Mutation =
+  { kind: 'insert'; at: number; text: string } | { kind: 'delete'; at: number } | { kind: 'replace'; at: number; text: string };
 const INSERTED = ['\r', '\n', '\r\n', '\0', ' ', '\t', ';', '0', 'a', 'F', '\r\n0\r\n\r\n', '\r\n\r\n', ':'];
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(...INSERTED) }),

@@ -45,7 +45,7 @@ test('request line: methods, targets and versions are taken as sent', () => {
     ['POST /a/b?x=1&y=%20 HTTP/1.1', 'POST', '/a/b?x=1&y=%20', 1],
     ['M-SEARCH * HTTP/1.1', 'M-SEARCH', '*', 1],
     ["X!#$%&'*+-.^_`|~9 /t HTTP/1.1", "X!#$%&'*+-.^_`|~9", '/t', 1],
-    ["DELETE /!$&'()*+,;=:@-._~{}|\\^`\"<>[] HTTP/1.0", 'DELETE', "/!$&'()*+,;=:@-._~{}|\\^`\"<>[]", 0],
+    ['DELETE /!$&\'()*+,;=:@-._~{}|\\^`"<>[] HTTP/1.0', 'DELETE', '/!$&\'()*+,;=:@-._~{}|\\^`"<>[]', 0],
   ] as const) {
     const r = accept(head(line, HOST));
     assert.deepEqual([r.method, r.url, r.minor], [method, url, minor], line);
@@ -61,20 +61,35 @@ test('HTTP/1.0 needs no Host; HTTP/1.1 does', () => {
 
 test('field names are lower-cased, values lose OWS at both ends only, obs-text and empty values are kept', () => {
   const r = accept(head(GET, HOST, 'X-Mixed-CASE:  \t a \t b\t \t', 'X-Empty:', 'X-Tight:v', 'X-Obs: caf\xe9 \xff'));
-  assert.deepEqual(plain(r.headers), { host: 'example.test', 'x-mixed-case': 'a \t b', 'x-empty': '', 'x-tight': 'v', 'x-obs': 'caf\xe9 \xff' });
+  assert.deepEqual(plain(r.headers), {
+    host: 'example.test',
+    'x-mixed-case': 'a \t b',
+    'x-empty': '',
+    'x-tight': 'v',
+    'x-obs': 'caf\xe9 \xff',
+  });
 });
 
 test('repeated fields are combined as node:http does', () => {
   const r = accept(
     head(
-      GET, HOST,
-      'Content-Type: a/b', 'content-type: c/d',
-      'Authorization: one', 'Authorization: two',
-      'User-Agent: u1', 'User-Agent: u2',
-      'Set-Cookie: a=1', 'set-cookie: b=2',
-      'Cookie: x=1', 'Cookie: y=2',
-      'Accept: a', 'ACCEPT: b', 'accept: c',
-      'X-Forwarded-For: 1.1.1.1', 'X-Forwarded-For: 2.2.2.2',
+      GET,
+      HOST,
+      'Content-Type: a/b',
+      'content-type: c/d',
+      'Authorization: one',
+      'Authorization: two',
+      'User-Agent: u1',
+      'User-Agent: u2',
+      'Set-Cookie: a=1',
+      'set-cookie: b=2',
+      'Cookie: x=1',
+      'Cookie: y=2',
+      'Accept: a',
+      'ACCEPT: b',
+      'accept: c',
+      'X-Forwarded-For: 1.1.1.1',
+      'X-Forwarded-For: 2.2.2.2',
     ),
   );
   assert.deepEqual(plain(r.headers), {
@@ -153,7 +168,8 @@ test('fallback to node:http for Upgrade, Expect, CONNECT and non-origin-form tar
     ['GET http://example.test/ HTTP/1.1', [], true],
     ['OPTIONS * HTTP/1.1', [], true],
   ];
-  for (const [line, fields, fallback] of cases) assert.equal(accept(head(line, HOST, ...fields)).fallback, fallback, `${line} ${fields.join()}`);
+  for (const [line, fields, fallback] of cases)
+    assert.equal(accept(head(line, HOST, ...fields)).fallback, fallback, `${line} ${fields.join()}`);
 });
 
 test(`${MAX_HEADER_FIELDS} fields are accepted, one more is 431`, () => {
@@ -245,9 +261,27 @@ test('refusals, each with its status', () => {
 
 test('llhttp strict also refuses the smuggling vectors we refuse (the oracle can see them)', () => {
   const vectors = new Set([
-    'CL + TE', 'TE + CL', 'conflicting CLs', 'CL +1', 'CL -1', 'CL 1 2', 'CL 1,1', 'CL hex', 'TE chunked, identity', 'TE gzip',
-    'TE chunked twice', 'obs-fold', 'obs-fold with TAB', 'bare LF between fields', 'bare LF after the request line',
-    'bare LF in a value', 'bare CR in a value', 'NUL in a value', 'DEL in a value', 'space before colon', 'TAB before colon',
+    'CL + TE',
+    'TE + CL',
+    'conflicting CLs',
+    'CL +1',
+    'CL -1',
+    'CL 1 2',
+    'CL 1,1',
+    'CL hex',
+    'TE chunked, identity',
+    'TE gzip',
+    'TE chunked twice',
+    'obs-fold',
+    'obs-fold with TAB',
+    'bare LF between fields',
+    'bare LF after the request line',
+    'bare LF in a value',
+    'bare CR in a value',
+    'NUL in a value',
+    'DEL in a value',
+    'space before colon',
+    'TAB before colon',
   ]);
   const seen = REFUSED.filter(([name]) => vectors.has(name));
   assert.equal(seen.length, vectors.size);
@@ -263,7 +297,10 @@ const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM
 const token = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 10 });
 const char = (from: number, to: number): fc.Arbitrary<string> => fc.integer({ min: from, max: to }).map((c) => String.fromCharCode(c));
 /** field-content: VCHAR and obs-text, with SP/HTAB inside. */
-const fieldText = fc.string({ unit: fc.oneof({ weight: 6, arbitrary: char(0x21, 0x7e) }, char(0x80, 0xff), fc.constantFrom(' ', '\t')), maxLength: 16 });
+const fieldText = fc.string({
+  unit: fc.oneof({ weight: 6, arbitrary: char(0x21, 0x7e) }, char(0x80, 0xff), fc.constantFrom(' ', '\t')),
+  maxLength: 16,
+});
 const ows = fc.string({ unit: fc.constantFrom(' ', '\t'), maxLength: 2 });
 const originForm = fc.string({ unit: char(0x21, 0x7e), maxLength: 20 }).map((p) => `/${p}`);
 /** Names the generator leaves to the framing choice, so generated fields never change framing or fallback. */
@@ -307,10 +344,18 @@ function validHead(methods: fc.Arbitrary<string>): fc.Arbitrary<Generated> {
       at: fc.nat(),
     })
     .map(({ method, url, minor, host, fields, framing: fr, at }) => {
-      const out = [{ name: 'Host', raw: host.join('') }, ...fields.filter(([n]) => !RESERVED.has(n.toLowerCase())).map(([n, a, v, b]) => ({ name: n, raw: a + v + b }))];
+      const out = [
+        { name: 'Host', raw: host.join('') },
+        ...fields.filter(([n]) => !RESERVED.has(n.toLowerCase())).map(([n, a, v, b]) => ({ name: n, raw: a + v + b })),
+      ];
       // HTTP/1.0 has no chunked coding (we refuse it): such heads get a Content-Length instead.
       const f = fr.kind === 'chunked' && minor === 0 ? { kind: 'length' as const, n: 1 } : fr;
-      if (f.kind !== 'none') out.splice(1 + (at % out.length), 0, f.kind === 'length' ? { name: 'Content-Length', raw: ` ${f.n}` } : { name: 'Transfer-Encoding', raw: ' chunked' });
+      if (f.kind !== 'none')
+        out.splice(
+          1 + (at % out.length),
+          0,
+          f.kind === 'length' ? { name: 'Content-Length', raw: ` ${f.n}` } : { name: 'Transfer-Encoding', raw: ' chunked' },
+        );
       return { method, url, minor, fields: out, framing: f };
     });
 }
@@ -334,12 +379,32 @@ test('property: random valid heads round-trip (method, target, version, fields, 
 
 /** Adversarial lines the mutator inserts. */
 const INSERTED_LINES = [
-  'Content-Length: 0', 'Content-Length: 5', 'Content-Length: 05', 'Content-Length: +1', 'Content-Length: -1', 'Content-Length: 1 2',
-  'Content-Length: 1,1', 'Content-Length: 9007199254740993', 'Content-Length: 00000000000000005', 'Content-Length: 5\xa0',
-  'Transfer-Encoding: chunked', 'transfer-encoding: Chunked', 'Transfer-Encoding: chunked\xa0', 'Transfer-Encoding: chunked,',
-  'Transfer-Encoding: chunked, identity', 'Transfer-Encoding: gzip', 'Transfer-Encoding: \tchunked ', 'Transfer-Encoding : chunked',
-  'Connection: close', 'Connection: keep-alive', 'Connection: keep-alive, close', 'Connection: Upgrade', 'Upgrade: websocket',
-  'Expect: 100-continue', 'Host: other.test', 'X-Pad: a',
+  'Content-Length: 0',
+  'Content-Length: 5',
+  'Content-Length: 05',
+  'Content-Length: +1',
+  'Content-Length: -1',
+  'Content-Length: 1 2',
+  'Content-Length: 1,1',
+  'Content-Length: 9007199254740993',
+  'Content-Length: 00000000000000005',
+  'Content-Length: 5\xa0',
+  'Transfer-Encoding: chunked',
+  'transfer-encoding: Chunked',
+  'Transfer-Encoding: chunked\xa0',
+  'Transfer-Encoding: chunked,',
+  'Transfer-Encoding: chunked, identity',
+  'Transfer-Encoding: gzip',
+  'Transfer-Encoding: \tchunked ',
+  'Transfer-Encoding : chunked',
+  'Connection: close',
+  'Connection: keep-alive',
+  'Connection: keep-alive, close',
+  'Connection: Upgrade',
+  'Upgrade: websocket',
+  'Expect: 100-continue',
+  'Host: other.test',
+  'X-Pad: a',
 ];
 const INSERTED_TEXT = ['\r', '\n', '\0', ' ', '\t', '\r\n', '\r\n ', '\n\t', '\x7f', '\xa0', ',', ':', '\r\n\r\n'];
 
@@ -377,8 +442,9 @@ function mutate(s: string, m: Mutation): string {
       const lines = s.split('\r\n');
       const i = 1 + (m.line % lines.length);
       // A duplicate is of the Content-Length/Transfer-Encoding line when asked and there is one, else of a random line.
-      const framingLine = m.kind === 'duplicate' && m.framing ? lines.find((l) => /^(content-length|transfer-encoding):/i.test(l)) : undefined;
-      lines.splice(i, 0, m.kind === 'line' ? m.text : framingLine ?? lines[Math.min(i, lines.length - 1)]!);
+      const framingLine =
+        m.kind === 'duplicate' && m.framing ? lines.find((l) => /^(content-length|transfer-encoding):/i.test(l)) : undefined;
+      lines.splice(i, 0, m.kind === 'line' ? m.text : (framingLine ?? lines[Math.min(i, lines.length - 1)]!));
       return lines.join('\r\n');
     }
   }
@@ -398,7 +464,21 @@ function hasCloseOption(headers: IncomingHttpHeaders): boolean {
 
 const LLHTTP_METHODS = llhttpMethods();
 /** Methods for heads the differential property starts from (mutations may still lower-case them). */
-const GENERATED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'PURGE', 'PROPFIND', 'MKCOL', 'QUERY', 'M-SEARCH'];
+const GENERATED_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+  'PATCH',
+  'TRACE',
+  'PURGE',
+  'PROPFIND',
+  'MKCOL',
+  'QUERY',
+  'M-SEARCH',
+];
 
 /**
  * The head we accepted, rewritten into the form llhttp strict accepts where
@@ -458,7 +538,11 @@ function compareWithLlhttp(s: string): void {
   assert.equal(ours.body === BodyKind.Chunked, ll.chunked, `chunked: ${why}`);
   assert.equal(ours.contentLength, ll.contentLength ?? 0, `content-length: ${why}`);
   // llhttp keeps an HTTP/1.0 connection with both keep-alive and close; RFC 9112 §9.3 says close wins.
-  if (ours.keepAlive !== ll.keepAlive) assert.ok(!ours.keepAlive && ours.minor === 0 && hasCloseOption(ours.headers), `keep-alive ${ours.keepAlive} vs llhttp ${ll.keepAlive}: ${why}`);
+  if (ours.keepAlive !== ll.keepAlive)
+    assert.ok(
+      !ours.keepAlive && ours.minor === 0 && hasCloseOption(ours.headers),
+      `keep-alive ${ours.keepAlive} vs llhttp ${ll.keepAlive}: ${why}`,
+    );
 }
 
 test('property: mutated heads never throw, and what we accept llhttp strict accepts the same way', () => {
@@ -476,9 +560,21 @@ test('differential: each rewrite llhttpForm makes is a real llhttp refusal or mi
   const ll = (h: string): LlhttpRequest | { ok: false; code: string } => llhttpRequest(Buffer.from(`${h}\r\n\r\n`, 'latin1'));
   const cases: [string, string, (r: ReturnType<typeof ll>) => boolean][] = [
     [head('get / HTTP/1.1', HOST), head(GET, `${HOST}`), (r) => !r.ok && r.code === 'HPE_INVALID_METHOD'],
-    [head('POST / HTTP/1.1', HOST, 'Content-Length: 5', 'Content-Length: 5'), head('POST / HTTP/1.1', HOST, 'Content-Length: 5'), (r) => !r.ok && r.code === 'HPE_UNEXPECTED_CONTENT_LENGTH'],
-    [head('POST / HTTP/1.1', HOST, 'Content-Length: 5\t'), head('POST / HTTP/1.1', HOST, 'Content-Length: 5'), (r) => !r.ok && r.code === 'HPE_INVALID_CONTENT_LENGTH'],
-    [head('POST / HTTP/1.1', HOST, 'Transfer-Encoding:chunked\t'), head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunked'), (r) => !r.ok && r.code === 'HPE_INVALID_TRANSFER_ENCODING'],
+    [
+      head('POST / HTTP/1.1', HOST, 'Content-Length: 5', 'Content-Length: 5'),
+      head('POST / HTTP/1.1', HOST, 'Content-Length: 5'),
+      (r) => !r.ok && r.code === 'HPE_UNEXPECTED_CONTENT_LENGTH',
+    ],
+    [
+      head('POST / HTTP/1.1', HOST, 'Content-Length: 5\t'),
+      head('POST / HTTP/1.1', HOST, 'Content-Length: 5'),
+      (r) => !r.ok && r.code === 'HPE_INVALID_CONTENT_LENGTH',
+    ],
+    [
+      head('POST / HTTP/1.1', HOST, 'Transfer-Encoding:chunked\t'),
+      head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunked'),
+      (r) => !r.ok && r.code === 'HPE_INVALID_TRANSFER_ENCODING',
+    ],
     [head(GET, HOST, 'Connection: close\t, foo'), head(GET, HOST, 'Connection: close , foo'), (r) => r.ok && r.keepAlive],
   ];
   for (const [h, form, llhttpVerdict] of cases) {
@@ -530,9 +626,34 @@ function nodeHeaders(s: string): Promise<Record<string, unknown>> {
 
 /** Names node:http treats specially, in varied case, plus ordinary ones. */
 const COMBINED_NAMES = [
-  'Content-Type', 'content-length', 'User-Agent', 'Referer', 'Authorization', 'Proxy-Authorization', 'If-Modified-Since',
-  'If-Unmodified-Since', 'From', 'Location', 'Max-Forwards', 'Retry-After', 'ETag', 'Last-Modified', 'Server', 'Age', 'Expires',
-  'Set-Cookie', 'set-cookie', 'Cookie', 'COOKIE', 'Accept', 'X-Forwarded-For', 'x-a', 'X-A', 'Connection', 'Via', 'TE',
+  'Content-Type',
+  'content-length',
+  'User-Agent',
+  'Referer',
+  'Authorization',
+  'Proxy-Authorization',
+  'If-Modified-Since',
+  'If-Unmodified-Since',
+  'From',
+  'Location',
+  'Max-Forwards',
+  'Retry-After',
+  'ETag',
+  'Last-Modified',
+  'Server',
+  'Age',
+  'Expires',
+  'Set-Cookie',
+  'set-cookie',
+  'Cookie',
+  'COOKIE',
+  'Accept',
+  'X-Forwarded-For',
+  'x-a',
+  'X-A',
+  'Connection',
+  'Via',
+  'TE',
 ];
 
 test('property: repeated fields combine exactly as node:http does (real server, loopback)', async () => {
@@ -541,7 +662,11 @@ test('property: repeated fields combine exactly as node:http does (real server, 
     fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...COMBINED_NAMES), value), { maxLength: 10 }), async (fields) => {
       // Framing stays neutral: at most one Content-Length, 0 (llhttp refuses any repetition).
       const repeatedLengths = fields.filter(([n]) => n.toLowerCase() === 'content-length').slice(1);
-      const s = head('GET / HTTP/1.1', HOST, ...fields.filter((f) => !repeatedLengths.includes(f)).map(([n, v]) => `${n}: ${n.toLowerCase() === 'content-length' ? '0' : v}`));
+      const s = head(
+        'GET / HTTP/1.1',
+        HOST,
+        ...fields.filter((f) => !repeatedLengths.includes(f)).map(([n, v]) => `${n}: ${n.toLowerCase() === 'content-length' ? '0' : v}`),
+      );
       const ours = accept(s);
       const theirs = await nodeHeaders(s);
       assert.deepEqual(plain(ours.headers), theirs, s);

@@ -54,9 +54,24 @@ function fail(status: HeadError['status'], reason: string): HeadError {
 
 /** Fields whose repetitions node:http drops (the first one wins). */
 const SINGLE: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  'content-type': true, 'content-length': true, 'user-agent': true, referer: true, host: true, authorization: true,
-  'proxy-authorization': true, 'if-modified-since': true, 'if-unmodified-since': true, from: true, location: true,
-  'max-forwards': true, 'retry-after': true, etag: true, 'last-modified': true, server: true, age: true, expires: true,
+  'content-type': true,
+  'content-length': true,
+  'user-agent': true,
+  referer: true,
+  host: true,
+  authorization: true,
+  'proxy-authorization': true,
+  'if-modified-since': true,
+  'if-unmodified-since': true,
+  from: true,
+  location: true,
+  'max-forwards': true,
+  'retry-after': true,
+  etag: true,
+  'last-modified': true,
+  server: true,
+  age: true,
+  expires: true,
 });
 
 /** Add one field the way node:http's IncomingMessage does, so middlewares see the same shape on every path. */
@@ -110,8 +125,10 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
   const url = s.slice(ts, i);
   i++;
   const lineEnd = i + 8;
-  if (lineEnd > end || (lineEnd !== end && (s.charCodeAt(lineEnd) !== 0x0d || s.charCodeAt(lineEnd + 1) !== 0x0a))) return fail(400, 'invalid request line');
-  if (s.charCodeAt(i) !== 0x48 || !s.startsWith('HTTP/1.', i)) return s.startsWith('HTTP/', i) ? fail(505, 'unsupported HTTP version') : fail(400, 'invalid HTTP version');
+  if (lineEnd > end || (lineEnd !== end && (s.charCodeAt(lineEnd) !== 0x0d || s.charCodeAt(lineEnd + 1) !== 0x0a)))
+    return fail(400, 'invalid request line');
+  if (s.charCodeAt(i) !== 0x48 || !s.startsWith('HTTP/1.', i))
+    return s.startsWith('HTTP/', i) ? fail(505, 'unsupported HTTP version') : fail(400, 'invalid HTTP version');
   const minorCode = s.charCodeAt(i + 7);
   if (minorCode !== 0x30 && minorCode !== 0x31) return fail(505, 'unsupported HTTP version');
   const minor = minorCode - 0x30;

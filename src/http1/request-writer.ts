@@ -9,7 +9,12 @@ import type { Dispatcher } from 'undici';
 import { INVALID_VALUE_CHAR, isToken } from './tokens.js';
 
 /** Request line and header section, with framing derived from the body. Throws TypeError on unsafe input. */
-export function requestHead(o: Dispatcher.DispatchOptions, defaultHost: string, bodyLength: number, stream: boolean): { head: string; declared: number } {
+export function requestHead(
+  o: Dispatcher.DispatchOptions,
+  defaultHost: string,
+  bodyLength: number,
+  stream: boolean,
+): { head: string; declared: number } {
   const method = o.method;
   if (!isToken(method)) throw new TypeError(`invalid request method ${JSON.stringify(method)}`);
   const path = o.path;

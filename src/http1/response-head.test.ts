@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_RESPONSE_FIELDS, MAX_RESPONSE_HEAD, ResponseBody, parseResponseHead, parseTrailers, type ResponseHead } from './response-head.js';
+import {
+  MAX_RESPONSE_FIELDS,
+  MAX_RESPONSE_HEAD,
+  ResponseBody,
+  parseResponseHead,
+  parseTrailers,
+  type ResponseHead,
+} from './response-head.js';
 
 function ok(s: string, headRequest = false): ResponseHead {
   const r = parseResponseHead(s, headRequest);
@@ -56,7 +63,12 @@ test('body framing', () => {
   assert.equal(close.body, ResponseBody.UntilClose);
   assert.equal(close.keepAlive, false, 'a close-delimited body ends the connection');
   // no body whatever the framing says
-  for (const s of ['HTTP/1.1 204 No Content', 'HTTP/1.1 304 Not Modified\r\ncontent-length: 10', 'HTTP/1.1 100 Continue', 'HTTP/1.1 103 Early Hints\r\nlink: </a>']) {
+  for (const s of [
+    'HTTP/1.1 204 No Content',
+    'HTTP/1.1 304 Not Modified\r\ncontent-length: 10',
+    'HTTP/1.1 100 Continue',
+    'HTTP/1.1 103 Early Hints\r\nlink: </a>',
+  ]) {
     assert.equal(ok(s).body, ResponseBody.None, s);
   }
   const head = ok('HTTP/1.1 200 OK\r\ncontent-length: 1000', true);
@@ -148,46 +160,62 @@ test('trailers', () => {
   assert.ok('error' in nul && nul.error === 'invalid header value');
 });
 
-const tchar = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&\'*+-.^_`|~'.split(''));
+const tchar = fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~".split(''));
 const name = fc.string({ unit: tchar, minLength: 1, maxLength: 20 }).filter((n) => {
   const l = n.toLowerCase();
   return l !== 'content-length' && l !== 'transfer-encoding' && l !== 'connection' && l !== 'keep-alive';
 });
-const vchar = fc.integer({ min: 0x21, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c));
-const value = fc.tuple(fc.string({ unit: fc.oneof(vchar, fc.constant(' '), fc.constant('\t')), maxLength: 40 }), vchar).map(([a, b]) => `${b}${a.trim()}${a.trim() === '' ? '' : b}`);
+const vchar = fc
+  .integer({ min: 0x21, max: 0xff })
+  .filter((c) => c !== 0x7f)
+  .map((c) => String.fromCharCode(c));
+const value = fc
+  .tuple(fc.string({ unit: fc.oneof(vchar, fc.constant(' '), fc.constant('\t')), maxLength: 40 }), vchar)
+  .map(([a, b]) => `${b}${a.trim()}${a.trim() === '' ? '' : b}`);
 
 test('property: valid heads round-trip field by field', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 200, max: 599 }), fc.array(fc.tuple(name, value), { maxLength: 30 }), fc.nat({ max: 1_000_000 }), (status, fields, cl) => {
-      const head = [`HTTP/1.1 ${status} Reason`, ...fields.map(([n, v]) => `${n}: ${v}`), `Content-Length: ${cl}`].join('\r\n');
-      const h = ok(head);
-      assert.equal(h.status, status);
-      const expected = new Map<string, string[]>();
-      for (const [n, v] of fields) {
-        const l = n.toLowerCase();
-        expected.set(l, [...(expected.get(l) ?? []), v]);
-      }
-      for (const [n, values] of expected) {
-        const got = h.headers[n];
-        assert.deepEqual(Array.isArray(got) ? got : [got], values);
-      }
-      const noBody = status === 204 || status === 304 || cl === 0;
-      assert.equal(h.body, noBody ? ResponseBody.None : ResponseBody.Length);
-    }),
+    fc.property(
+      fc.integer({ min: 200, max: 599 }),
+      fc.array(fc.tuple(name, value), { maxLength: 30 }),
+      fc.nat({ max: 1_000_000 }),
+      (status, fields, cl) => {
+        const head = [`HTTP/1.1 ${status} Reason`, ...fields.map(([n, v]) => `${n}: ${v}`), `Content-Length: ${cl}`].join('\r\n');
+        const h = ok(head);
+        assert.equal(h.status, status);
+        const expected = new Map<string, string[]>();
+        for (const [n, v] of fields) {
+          const l = n.toLowerCase();
+          expected.set(l, [...(expected.get(l) ?? []), v]);
+        }
+        for (const [n, values] of expected) {
+          const got = h.headers[n];
+          assert.deepEqual(Array.isArray(got) ? got : [got], values);
+        }
+        const noBody = status === 204 || status === 304 || cl === 0;
+        assert.equal(h.body, noBody ? ResponseBody.None : ResponseBody.Length);
+      },
+    ),
   );
 });
 
 test('property: a CR, LF or NUL slipped into any field line is refused', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 10 }), fc.nat(), fc.nat(), fc.constantFrom('\r', '\n', '\0'), (fields, which, at, bad) => {
-      const lines = fields.map(([n, v]) => `${n}: ${v}`);
-      const k = which % lines.length;
-      const line = lines[k]!;
-      const pos = at % (line.length + 1);
-      lines[k] = line.slice(0, pos) + bad + line.slice(pos);
-      const r = parseResponseHead(['HTTP/1.1 200 OK', ...lines, 'content-length: 0'].join('\r\n'), false);
-      // A CR right before the line's end turns "\r" + "\r\n" into a bare CR; each case must be refused.
-      assert.ok('error' in r, JSON.stringify(lines[k]));
-    }),
+    fc.property(
+      fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 10 }),
+      fc.nat(),
+      fc.nat(),
+      fc.constantFrom('\r', '\n', '\0'),
+      (fields, which, at, bad) => {
+        const lines = fields.map(([n, v]) => `${n}: ${v}`);
+        const k = which % lines.length;
+        const line = lines[k]!;
+        const pos = at % (line.length + 1);
+        lines[k] = line.slice(0, pos) + bad + line.slice(pos);
+        const r = parseResponseHead(['HTTP/1.1 200 OK', ...lines, 'content-length: 0'].join('\r\n'), false);
+        // A CR right before the line's end turns "\r" + "\r\n" into a bare CR; each case must be refused.
+        assert.ok('error' in r, JSON.stringify(lines[k]));
+      },
+    ),
   );
 });

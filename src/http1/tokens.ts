@@ -8,7 +8,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 /** tchar: bytes allowed in a method or a field name. */
 export const TCHAR = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
-  const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
+  const ok =
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
   TCHAR[c] = ok ? 1 : 0;
 }
 

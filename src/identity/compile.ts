@@ -126,14 +126,23 @@ export function derivedGuid(seed: string): string {
 }
 
 function issueAt(r: Resource, field: string | undefined, message: string, severity: 'error' | 'warning' = 'error'): ConfigIssue {
-  return { ...r.source, object: `${r.kind} ${r.namespace !== undefined ? `${r.namespace}/` : ''}${r.name}`, ...(field !== undefined ? { field } : {}), message, severity };
+  return {
+    ...r.source,
+    object: `${r.kind} ${r.namespace !== undefined ? `${r.namespace}/` : ''}${r.name}`,
+    ...(field !== undefined ? { field } : {}),
+    message,
+    severity,
+  };
 }
 
 function validate<T>(schema: TSchema, r: Resource, issues: ConfigIssue[]): T | null {
   const errs = [...Value.Errors(schema, r.spec)].slice(0, 10);
   if (errs.length === 0) return r.spec as T;
   for (const e of errs) {
-    const path = e.path.split('/').filter((p) => p !== '').join('.');
+    const path = e.path
+      .split('/')
+      .filter((p) => p !== '')
+      .join('.');
     issues.push(issueAt(r, path === '' ? 'spec' : `spec.${path}`, `${e.message.replace(/^Expected/, 'expected')}`));
   }
   return null;
@@ -176,7 +185,8 @@ function secretsOf(r: Resource, spec: ApplicationSpec, env: NodeJS.ProcessEnv, i
       continue;
     }
     if (c.secretHash !== undefined) {
-      if (!isSecretHash(c.secretHash)) issues.push(issueAt(r, `${f}.secretHash`, 'not a hash made by `gatehouse hash-secret` ($scrypt$ln=…,r=…,p=…$salt$hash)'));
+      if (!isSecretHash(c.secretHash))
+        issues.push(issueAt(r, `${f}.secretHash`, 'not a hash made by `gatehouse hash-secret` ($scrypt$ln=…,r=…,p=…$salt$hash)'));
       else out.push({ kind: 'hash', value: c.secretHash, ...exp });
       continue;
     }
@@ -185,7 +195,8 @@ function secretsOf(r: Resource, spec: ApplicationSpec, env: NodeJS.ProcessEnv, i
       issues.push(issueAt(r, `${f}.secretFrom`, 'give exactly one of env or file'));
       continue;
     }
-    const ref: SecretRef = from.env !== undefined ? { kind: 'env', name: from.env, ...exp } : { kind: 'file', path: from.file as string, ...exp };
+    const ref: SecretRef =
+      from.env !== undefined ? { kind: 'env', name: from.env, ...exp } : { kind: 'file', path: from.file as string, ...exp };
     // Checked here so the problem shows in check and the API; the value itself stays out of the snapshot.
     const got = readSecret(ref, env);
     if ('error' in got) {
@@ -204,7 +215,13 @@ function certsOf(r: Resource, spec: ApplicationSpec, issues: ConfigIssue[]): Cer
     const f = `spec.keyCredentials.${i}`;
     const expiresAt = date(r, `${f}.endDateTime`, c.endDateTime, issues);
     if (expiresAt === null) continue;
-    const ref: CertRef = { label: `${r.name} ${f}`, ...(c.pem !== undefined ? { pem: c.pem } : {}), ...(c.jwk !== undefined ? { jwk: c.jwk as Record<string, unknown> } : {}), ...(c.kid !== undefined ? { kid: c.kid } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) };
+    const ref: CertRef = {
+      label: `${r.name} ${f}`,
+      ...(c.pem !== undefined ? { pem: c.pem } : {}),
+      ...(c.jwk !== undefined ? { jwk: c.jwk as Record<string, unknown> } : {}),
+      ...(c.kid !== undefined ? { kid: c.kid } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    };
     try {
       importCert(ref);
       out.push(ref);
@@ -253,7 +270,17 @@ function compileTenants(resources: readonly Resource[], issues: ConfigIssue[]): 
       continue;
     }
     const lifetime = tenantLifetime(r, spec, issues);
-    const draft: TenantDraft = { section: { name: r.name, tenantId: id, ...(spec.domain !== undefined ? { domain: spec.domain.toLowerCase() } : {}), tokenLifetimeSec: lifetime, apps: [] }, apps: new Map(), uris: new Map() };
+    const draft: TenantDraft = {
+      section: {
+        name: r.name,
+        tenantId: id,
+        ...(spec.domain !== undefined ? { domain: spec.domain.toLowerCase() } : {}),
+        tokenLifetimeSec: lifetime,
+        apps: [],
+      },
+      apps: new Map(),
+      uris: new Map(),
+    };
     list.push(draft);
     byKey.set(id, draft);
     byKey.set(r.name.toLowerCase(), draft);
@@ -268,9 +295,15 @@ function compileApplication(r: Resource, spec: ApplicationSpec, t: TenantDraft, 
     issues.push(issueAt(r, 'spec.appId', `application ${appId} is already defined in tenant ${t.section.name}`));
     return;
   }
-  const roles = (spec.appRoles ?? []).map((role): AppRoleEntry => ({ value: role.value, id: role.id, forApplications: (role.allowedMemberTypes ?? ['Application']).includes('Application'), enabled: role.isEnabled ?? true }));
+  const roles = (spec.appRoles ?? []).map((role): AppRoleEntry => ({
+    value: role.value,
+    id: role.id,
+    forApplications: (role.allowedMemberTypes ?? ['Application']).includes('Application'),
+    enabled: role.isEnabled ?? true,
+  }));
   const grants = new Map<string, string[]>();
-  for (const g of spec.grants ?? []) grants.set(g.resourceAppId.toLowerCase(), [...(grants.get(g.resourceAppId.toLowerCase()) ?? []), ...g.roles]);
+  for (const g of spec.grants ?? [])
+    grants.set(g.resourceAppId.toLowerCase(), [...(grants.get(g.resourceAppId.toLowerCase()) ?? []), ...g.roles]);
   const app: AppSection = {
     name: r.name,
     appId,
@@ -286,7 +319,9 @@ function compileApplication(r: Resource, spec: ApplicationSpec, t: TenantDraft, 
   let clash = false;
   for (const [i, u] of app.identifierUris.entries()) {
     if (t.uris.has(u)) {
-      issues.push(issueAt(r, `spec.identifierUris.${i}`, `identifier URI ${u} is already used by application ${t.uris.get(u)?.name ?? ''}`));
+      issues.push(
+        issueAt(r, `spec.identifierUris.${i}`, `identifier URI ${u} is already used by application ${t.uris.get(u)?.name ?? ''}`),
+      );
       clash = true;
     }
   }
@@ -306,11 +341,19 @@ function checkGrants(resources: readonly Resource[], byKey: Map<string, TenantDr
     for (const [i, g] of (spec.grants ?? []).entries()) {
       const api = t.apps.get(g.resourceAppId.toLowerCase());
       if (api === undefined) {
-        issues.push(issueAt(r, `spec.grants.${i}.resourceAppId`, `application ${g.resourceAppId} is not defined in tenant ${t.section.name}`, 'warning'));
+        issues.push(
+          issueAt(
+            r,
+            `spec.grants.${i}.resourceAppId`,
+            `application ${g.resourceAppId} is not defined in tenant ${t.section.name}`,
+            'warning',
+          ),
+        );
         continue;
       }
       for (const [j, role] of g.roles.entries()) {
-        if (!api.roles.some((x) => x.value === role)) issues.push(issueAt(r, `spec.grants.${i}.roles.${j}`, `application ${api.name} has no app role "${role}"`, 'warning'));
+        if (!api.roles.some((x) => x.value === role))
+          issues.push(issueAt(r, `spec.grants.${i}.roles.${j}`, `application ${api.name} has no app role "${role}"`, 'warning'));
       }
     }
   }
@@ -321,7 +364,10 @@ function checkGrants(resources: readonly Resource[], byKey: Map<string, TenantDr
  * used to check that each referenced secret exists (workers inherit the
  * primary's environment); no secret value enters the section.
  */
-export function compileIdentitySection(resources: readonly Resource[], env: NodeJS.ProcessEnv): { section: IdentitySection; issues: ConfigIssue[] } {
+export function compileIdentitySection(
+  resources: readonly Resource[],
+  env: NodeJS.ProcessEnv,
+): { section: IdentitySection; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const { byKey, list } = compileTenants(resources, issues);
   for (const r of resources) {
@@ -384,7 +430,14 @@ export function materializeIdentity(section: IdentitySection, env: NodeJS.Proces
       apps.set(app.appId, app);
       for (const u of app.identifierUris) uris.set(u, app);
     }
-    const entry: TenantEntry = { name: t.name, tenantId: t.tenantId, domain: t.domain, tokenLifetimeSec: t.tokenLifetimeSec, apps, appsByUri: uris };
+    const entry: TenantEntry = {
+      name: t.name,
+      tenantId: t.tenantId,
+      domain: t.domain,
+      tokenLifetimeSec: t.tokenLifetimeSec,
+      apps,
+      appsByUri: uris,
+    };
     list.push(entry);
     tenants.set(t.tenantId, entry);
     tenants.set(t.name.toLowerCase(), entry);

@@ -31,23 +31,71 @@ const certKeys = await generateKeyPair('RS256', { extractable: true });
 const resources: Resource[] = [
   { kind: 'Tenant', name: 'contoso', spec: { tenantId: TID, domain: 'contoso.example' }, source: src(1) },
   {
-    kind: 'Application', name: 'calc-api', source: src(8),
-    spec: { tenant: 'contoso', appId: API, identifierUris: [`api://${API}`], accessTokenAcceptedVersion: 2, appRoles: [{ value: 'invokeRole', id: '3b1c5d62-4f5e-4c1a-9a55-6f1f2e0c9d11', allowedMemberTypes: ['Application'], isEnabled: true }] },
+    kind: 'Application',
+    name: 'calc-api',
+    source: src(8),
+    spec: {
+      tenant: 'contoso',
+      appId: API,
+      identifierUris: [`api://${API}`],
+      accessTokenAcceptedVersion: 2,
+      appRoles: [{ value: 'invokeRole', id: '3b1c5d62-4f5e-4c1a-9a55-6f1f2e0c9d11', allowedMemberTypes: ['Application'], isEnabled: true }],
+    },
   },
-  { kind: 'Application', name: 'calc-client', source: src(20), spec: { tenant: 'contoso', appId: CLIENT, passwordCredentials: [{ secretFrom: { env: 'CALC_CLIENT_SECRET' } }], grants: [{ resourceAppId: API, roles: ['invokeRole'] }] } },
-  { kind: 'Application', name: 'other-client', source: src(30), spec: { tenant: TID, appId: NOGRANT, passwordCredentials: [{ secretHash: await hashSecret('other-secret-abcdefgh', { ln: 10, r: 8, p: 1 }) }] } },
-  { kind: 'Application', name: 'cert-client', source: src(40), spec: { tenant: 'contoso.example', appId: CERTAPP, keyCredentials: [{ pem: await exportSPKI(certKeys.publicKey), kid: 'cert-1' }], grants: [{ resourceAppId: API, roles: ['invokeRole'] }] } },
-  { kind: 'Application', name: 'v1-api', source: src(50), spec: { tenant: 'contoso', appId: V1API, identifierUris: ['https://v1.contoso.example'], accessTokenAcceptedVersion: 1 } },
+  {
+    kind: 'Application',
+    name: 'calc-client',
+    source: src(20),
+    spec: {
+      tenant: 'contoso',
+      appId: CLIENT,
+      passwordCredentials: [{ secretFrom: { env: 'CALC_CLIENT_SECRET' } }],
+      grants: [{ resourceAppId: API, roles: ['invokeRole'] }],
+    },
+  },
+  {
+    kind: 'Application',
+    name: 'other-client',
+    source: src(30),
+    spec: {
+      tenant: TID,
+      appId: NOGRANT,
+      passwordCredentials: [{ secretHash: await hashSecret('other-secret-abcdefgh', { ln: 10, r: 8, p: 1 }) }],
+    },
+  },
+  {
+    kind: 'Application',
+    name: 'cert-client',
+    source: src(40),
+    spec: {
+      tenant: 'contoso.example',
+      appId: CERTAPP,
+      keyCredentials: [{ pem: await exportSPKI(certKeys.publicKey), kid: 'cert-1' }],
+      grants: [{ resourceAppId: API, roles: ['invokeRole'] }],
+    },
+  },
+  {
+    kind: 'Application',
+    name: 'v1-api',
+    source: src(50),
+    spec: { tenant: 'contoso', appId: V1API, identifierUris: ['https://v1.contoso.example'], accessTokenAcceptedVersion: 1 },
+  },
 ];
 const env = { CALC_CLIENT_SECRET: SECRET };
 
 function compile(): IdentityConfig {
   const { config, issues } = compileIdentity(resources, env);
-  assert.deepEqual(issues.filter((i) => i.severity !== 'warning'), []);
+  assert.deepEqual(
+    issues.filter((i) => i.severity !== 'warning'),
+    [],
+  );
   return config;
 }
 
-async function start(dataDir?: string, extra: Partial<ConstructorParameters<typeof IdentityProvider>[0]> = {}): Promise<{ idp: IdentityProvider; url: string; dir: string }> {
+async function start(
+  dataDir?: string,
+  extra: Partial<ConstructorParameters<typeof IdentityProvider>[0]> = {},
+): Promise<{ idp: IdentityProvider; url: string; dir: string }> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'gh-idp-'));
   if (dataDir === undefined) dirs.push(dir);
   const idp = new IdentityProvider({ dataDir: dir, log: silentLogger, ...extra });
@@ -59,11 +107,26 @@ async function start(dataDir?: string, extra: Partial<ConstructorParameters<type
   return { idp, url: r.url, dir };
 }
 
-async function token(url: string, form: Record<string, string>, tenant = TID, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(`${url}/${tenant}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() });
+async function token(
+  url: string,
+  form: Record<string, string>,
+  tenant = TID,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${url}/${tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
-const cc = (extra: Record<string, string> = {}): Record<string, string> => ({ grant_type: 'client_credentials', client_id: CLIENT, client_secret: SECRET, scope: `api://${API}/.default`, ...extra });
+const cc = (extra: Record<string, string> = {}): Record<string, string> => ({
+  grant_type: 'client_credentials',
+  client_id: CLIENT,
+  client_secret: SECRET,
+  scope: `api://${API}/.default`,
+  ...extra,
+});
 
 const main = await start();
 
@@ -72,7 +135,12 @@ test('compileIdentity reports problems with file, line, object and field', () =>
     [
       ...resources.slice(0, 2),
       { kind: 'Application', name: 'bad', source: src(60), spec: { tenant: 'nowhere', appId: 'not-a-guid' } },
-      { kind: 'Application', name: 'lost', source: src(70), spec: { tenant: 'contoso', appId: '5e0f6a21-0000-4c0f-84a5-437282f3f3fd', passwordCredentials: [{ secretFrom: { env: 'NOPE' } }] } },
+      {
+        kind: 'Application',
+        name: 'lost',
+        source: src(70),
+        spec: { tenant: 'contoso', appId: '5e0f6a21-0000-4c0f-84a5-437282f3f3fd', passwordCredentials: [{ secretFrom: { env: 'NOPE' } }] },
+      },
     ],
     {},
   );
@@ -116,7 +184,9 @@ test('token: success shape and v2 claims; roles only when granted', async () => 
 
 test('token: HTTP Basic client authentication, tenant by domain, scope by appId', async () => {
   const basic = Buffer.from(`${CLIENT}:${SECRET}`).toString('base64');
-  const r = await token(main.url, { grant_type: 'client_credentials', scope: `${API}/.default` }, 'contoso.example', { authorization: `Basic ${basic}` });
+  const r = await token(main.url, { grant_type: 'client_credentials', scope: `${API}/.default` }, 'contoso.example', {
+    authorization: `Basic ${basic}`,
+  });
   assert.equal(r.status, 200);
 });
 
@@ -136,7 +206,12 @@ test('token errors: AADSTS codes, statuses and Azure AD error shape', async () =
     assert.equal(r.status, status, `${code}`);
     assert.equal(r.body.error, error, `${code}`);
     assert.deepEqual(r.body.error_codes, [code]);
-    assert.match(String(r.body.error_description), new RegExp(`^AADSTS${code}: .* Trace ID: [0-9a-f-]{36} Correlation ID: 11111111-2222-4333-8444-555555555555 Timestamp: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`));
+    assert.match(
+      String(r.body.error_description),
+      new RegExp(
+        `^AADSTS${code}: .* Trace ID: [0-9a-f-]{36} Correlation ID: 11111111-2222-4333-8444-555555555555 Timestamp: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`,
+      ),
+    );
     assert.match(String(r.body.timestamp), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
     assert.equal(r.body.correlation_id, '11111111-2222-4333-8444-555555555555');
     assert.equal(typeof r.body.trace_id, 'string');
@@ -156,8 +231,21 @@ test('failed authentication is rate limited per client and source', async () => 
 
 test('client_assertion (private_key_jwt) authenticates with azpacr 2; replay refused', async () => {
   const aud = `${main.url}/${TID}/oauth2/v2.0/token`;
-  const assertion = await new SignJWT({ jti: 'a-1' }).setProtectedHeader({ alg: 'RS256', kid: 'cert-1' }).setIssuer(CERTAPP).setSubject(CERTAPP).setAudience(aud).setIssuedAt().setExpirationTime('5m').sign(certKeys.privateKey);
-  const form = { grant_type: 'client_credentials', client_id: CERTAPP, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, scope: `api://${API}/.default` };
+  const assertion = await new SignJWT({ jti: 'a-1' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'cert-1' })
+    .setIssuer(CERTAPP)
+    .setSubject(CERTAPP)
+    .setAudience(aud)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(certKeys.privateKey);
+  const form = {
+    grant_type: 'client_credentials',
+    client_id: CERTAPP,
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: assertion,
+    scope: `api://${API}/.default`,
+  };
   const r = await token(main.url, form);
   assert.equal(r.status, 200);
   assert.equal(decodeJwt(r.body.access_token as string).azpacr, '2');
@@ -186,7 +274,11 @@ test('discovery and keys in Azure AD shapes; jose verifies our tokens from the d
   assert.equal(keys.keys[0]?.issuer, disco.issuer);
   assert.equal(keys.keys[0]?.d, undefined, 'no private member');
   const t = (await token(main.url, cc())).body.access_token as string;
-  const { payload } = await jwtVerify(t, createRemoteJWKSet(new URL(disco.jwks_uri)), { issuer: disco.issuer, audience: API, algorithms: ['RS256'] });
+  const { payload } = await jwtVerify(t, createRemoteJWKSet(new URL(disco.jwks_uri)), {
+    issuer: disco.issuer,
+    audience: API,
+    algorithms: ['RS256'],
+  });
   assert.equal(payload.azp, CLIENT);
   const v1 = (await (await fetch(`${main.url}/${TID}/.well-known/openid-configuration`)).json()) as Record<string, string>;
   assert.equal(v1.issuer, `${main.url}/${TID}/`);
@@ -214,7 +306,11 @@ test('signing keys persist across restarts (0600) and rotate with the old key st
   const disco = `${b.url}/${TID}/v2.0/.well-known/openid-configuration`;
   const u = await protect(disco);
   assert.equal((await fetch(u, { headers: { authorization: `Bearer ${old}` } })).status, 200, 'token from the old key still verifies');
-  assert.equal((await fetch(u, { headers: { authorization: `Bearer ${(await token(b.url, cc())).body.access_token as string}` } })).status, 200, 'new key picked up');
+  assert.equal(
+    (await fetch(u, { headers: { authorization: `Bearer ${(await token(b.url, cc())).body.access_token as string}` } })).status,
+    200,
+    'new key picked up',
+  );
   // A restart after the rotation interval rotates; once tokens of the old key have expired it is no longer published.
   clock += 2 * 86_400_000;
   const c = await start(dir, { now: () => clock, rotationIntervalMs: 86_400_000 });
@@ -225,10 +321,16 @@ test('signing keys persist across restarts (0600) and rotate with the old key st
 async function protect(openid: string): Promise<string> {
   const mw = validateJwt.create(
     {
-      headerName: 'Authorization', failedValidationHttpCode: 401, requireExpirationTime: true, requireSignedTokens: true, clockSkew: '0s',
-      openidConfig: [{ url: openid }], audiences: [API],
+      headerName: 'Authorization',
+      failedValidationHttpCode: 401,
+      requireExpirationTime: true,
+      requireSignedTokens: true,
+      clockSkew: '0s',
+      openidConfig: [{ url: openid }],
+      audiences: [API],
       requiredClaims: [{ name: 'roles', match: 'any', values: ['invokeRole'] }],
-      claimsToHeaders: { client: 'azp' }, forwardToken: false,
+      claimsToHeaders: { client: 'azp' },
+      forwardToken: false,
     },
     testDeps({ onClose: (fn) => closers.push(fn) }),
   );

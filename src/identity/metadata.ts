@@ -47,6 +47,14 @@ export function discoveryV1(base: string, t: TenantEntry): Record<string, unknow
 
 export function jwks(keys: readonly SigningKey[], issuer: string | undefined): { keys: Record<string, unknown>[] } {
   return {
-    keys: keys.map((k) => ({ kty: 'RSA', use: 'sig', alg: 'RS256', kid: k.kid, n: k.jwk.n, e: k.jwk.e, ...(issuer !== undefined ? { issuer } : {}) })),
+    keys: keys.map((k) => ({
+      kty: 'RSA',
+      use: 'sig',
+      alg: 'RS256',
+      kid: k.kid,
+      n: k.jwk.n,
+      e: k.jwk.e,
+      ...(issuer !== undefined ? { issuer } : {}),
+    })),
   };
 }

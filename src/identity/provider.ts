@@ -105,11 +105,19 @@ export class IdentityProvider {
     if (this.closed) return;
     const active = this.keys.active();
     const due = active === undefined ? 0 : active.createdAt + this.rotationMs - this.now();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const run = this.keys.active() !== undefined && this.now() - (this.keys.active()?.createdAt ?? 0) < this.rotationMs ? Promise.resolve() : this.rotate();
-      run.catch((err: Error) => this.opts.log.error({ err: err.message }, 'identity: key rotation failed')).finally(() => this.schedule());
-    }, Math.max(1000, Math.min(due, 2 ** 31 - 1)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        const run =
+          this.keys.active() !== undefined && this.now() - (this.keys.active()?.createdAt ?? 0) < this.rotationMs
+            ? Promise.resolve()
+            : this.rotate();
+        run
+          .catch((err: Error) => this.opts.log.error({ err: err.message }, 'identity: key rotation failed'))
+          .finally(() => this.schedule());
+      },
+      Math.max(1000, Math.min(due, 2 ** 31 - 1)),
+    );
     this.timer.unref();
   }
 
@@ -141,7 +149,15 @@ export class IdentityProvider {
     }
     const tenant = this.config.tenants.get(segment.toLowerCase());
     if (tenant === undefined) {
-      aadError(ctx, base, this.now(), 400, 'invalid_request', 90002, `Tenant '${shown(segment)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      aadError(
+        ctx,
+        base,
+        this.now(),
+        400,
+        'invalid_request',
+        90002,
+        `Tenant '${shown(segment)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
       return;
     }
     if (route === 'token-v2' || route === 'token-v1') {

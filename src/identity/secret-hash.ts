@@ -11,7 +11,9 @@ const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d)\$([A-Za-z0-9_-]{16,})
 function run(secret: string, salt: Buffer, ln: number, r: number, p: number, len: number): Promise<Buffer> {
   const N = 2 ** ln;
   return new Promise((resolve, reject) => {
-    scrypt(secret, salt, len, { N, r, p, maxmem: 256 * N * r * p + 1024 * 1024 }, (err, key) => (err === null ? resolve(key) : reject(err)));
+    scrypt(secret, salt, len, { N, r, p, maxmem: 256 * N * r * p + 1024 * 1024 }, (err, key) =>
+      err === null ? resolve(key) : reject(err),
+    );
   });
 }
 

@@ -74,7 +74,11 @@ export class SigningKeyStore {
   private keys: SigningKey[] = [];
   readonly dir: string;
 
-  constructor(dataDir: string, private readonly now: () => number, private readonly retainMs: number) {
+  constructor(
+    dataDir: string,
+    private readonly now: () => number,
+    private readonly retainMs: number,
+  ) {
     this.dir = join(dataDir, 'identity');
   }
 

@@ -54,7 +54,10 @@ export class TokenEndpoint {
     const err = (status: number, error: string, code: number, description: string, headers?: Record<string, string>): void =>
       aadError(ctx, base, now, status, error, code, description, headers);
     if (ctx.method !== 'POST') return err(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.', { allow: 'POST' });
-    const ctype = String(ctx.req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const ctype = String(ctx.req.headers['content-type'] ?? '')
+      .split(';')[0]
+      ?.trim()
+      .toLowerCase();
     let raw: Buffer;
     try {
       raw = await readBody(ctx.body, MAX_FORM, BODY_TIMEOUT_MS);
@@ -68,8 +71,10 @@ export class TokenEndpoint {
     }
     const form = new URLSearchParams(raw.toString('utf8'));
     const grant = form.get('grant_type');
-    if (grant === null || grant === '') return err(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
-    if (grant !== 'client_credentials') return err(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${shown(grant)}'.`);
+    if (grant === null || grant === '')
+      return err(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
+    if (grant !== 'client_credentials')
+      return err(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${shown(grant)}'.`);
 
     // Client authentication: HTTP Basic (RFC 6749 §2.3.1, form-encoded parts) or form fields.
     let clientId = form.get('client_id');
@@ -87,7 +92,8 @@ export class TokenEndpoint {
         }
       }
     }
-    if (clientId === null || clientId === '') return err(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+    if (clientId === null || clientId === '')
+      return err(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
     const resourceParam = version === 1 ? form.get('resource') : form.get('scope');
     if (resourceParam === null || resourceParam === '') {
       const p = version === 1 ? 'resource' : 'scope';
@@ -95,12 +101,23 @@ export class TokenEndpoint {
     }
     const client = tenant.apps.get(clientId.toLowerCase());
     if (client === undefined) {
-      return err(400, 'unauthorized_client', 700016, `Application with identifier '${shown(clientId)}' was not found in the directory '${tenant.domain ?? tenant.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`);
+      return err(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${shown(clientId)}' was not found in the directory '${tenant.domain ?? tenant.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      );
     }
     const ip = ctx.clientIp;
     const wait = this.d.limiter.blockedFor(client.appId, ip);
     if (wait > 0) {
-      return err(429, 'invalid_client', 50053, 'Too many failed authentication attempts for this client from this address; try again later.', { 'retry-after': String(Math.ceil(wait / 1000)) });
+      return err(
+        429,
+        'invalid_client',
+        50053,
+        'Too many failed authentication attempts for this client from this address; try again later.',
+        { 'retry-after': String(Math.ceil(wait / 1000)) },
+      );
     }
     const assertion = form.get('client_assertion');
     let acr: '1' | '2';
@@ -117,14 +134,25 @@ export class TokenEndpoint {
       acr = '2';
     } else {
       if (secret === null || secret === '') {
-        return err(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+        return err(
+          401,
+          'invalid_client',
+          7000218,
+          "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
       }
       const verdict = await this.checkSecret(secret, client, now);
       if (verdict !== 'ok') {
         this.d.limiter.fail(client.appId, ip);
         this.d.log.info({ client: client.appId, ip }, 'identity: client secret refused');
-        if (verdict === 'expired') return err(401, 'invalid_client', 7000222, `The provided client secret keys for app '${client.appId}' are expired.`);
-        return err(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${client.appId}'.`);
+        if (verdict === 'expired')
+          return err(401, 'invalid_client', 7000222, `The provided client secret keys for app '${client.appId}' are expired.`);
+        return err(
+          401,
+          'invalid_client',
+          7000215,
+          `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${client.appId}'.`,
+        );
       }
       acr = '1';
     }
@@ -136,13 +164,24 @@ export class TokenEndpoint {
       const scopes = resourceId.split(/\s+/);
       const s = scopes[0] as string;
       if (scopes.length !== 1 || !s.endsWith('/.default')) {
-        return err(400, 'invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${shown(resourceParam)} is not valid. Client credentials requests use '<resource>/.default'.`);
+        return err(
+          400,
+          'invalid_scope',
+          70011,
+          `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${shown(resourceParam)} is not valid. Client credentials requests use '<resource>/.default'.`,
+        );
       }
       resourceId = s.slice(0, -'/.default'.length);
     }
-    const api = tenant.appsByUri.get(resourceId) ?? tenant.appsByUri.get(resourceId.replace(/\/$/, '')) ?? tenant.apps.get(resourceId.toLowerCase());
+    const api =
+      tenant.appsByUri.get(resourceId) ?? tenant.appsByUri.get(resourceId.replace(/\/$/, '')) ?? tenant.apps.get(resourceId.toLowerCase());
     if (api === undefined) {
-      return err(400, 'invalid_resource', 500011, `The resource principal named ${shown(resourceId)} was not found in the tenant named ${tenant.domain ?? tenant.tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`);
+      return err(
+        400,
+        'invalid_resource',
+        500011,
+        `The resource principal named ${shown(resourceId)} was not found in the tenant named ${tenant.domain ?? tenant.tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      );
     }
     const granted = client.grants.get(api.appId) ?? [];
     const roles = granted.filter((r) => {
@@ -151,7 +190,12 @@ export class TokenEndpoint {
     });
     const token = this.sign(tenant, client, api, resourceId, roles, acr, base, now);
     this.d.log.info({ tenant: tenant.tenantId, client: client.appId, resource: api.appId, roles: roles.length }, 'identity: token issued');
-    const body: TokenResponse = { token_type: 'Bearer', expires_in: tenant.tokenLifetimeSec - 1, ext_expires_in: tenant.tokenLifetimeSec - 1, access_token: token };
+    const body: TokenResponse = {
+      token_type: 'Bearer',
+      expires_in: tenant.tokenLifetimeSec - 1,
+      ext_expires_in: tenant.tokenLifetimeSec - 1,
+      access_token: token,
+    };
     sendJson(ctx, 200, body, { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' });
   }
 
@@ -171,16 +215,23 @@ export class TokenEndpoint {
     if (assertion.length > 16_384) return 'assertion too large.';
     const jws = parseCompact(assertion);
     if (typeof jws === 'string') return 'malformed assertion.';
-    if (jws.alg.toLowerCase() === 'none' || jws.alg.startsWith('HS')) return 'the assertion must be signed with the registered certificate.';
+    if (jws.alg.toLowerCase() === 'none' || jws.alg.startsWith('HS'))
+      return 'the assertion must be signed with the registered certificate.';
     const x5t = typeof jws.header.x5t === 'string' ? jws.header.x5t : undefined;
     const nowSec = now / 1000;
-    const usable = app.certs.filter((c) => (c.expiresAt === undefined || c.expiresAt > now) && (jws.kid === undefined && x5t === undefined ? true : c.key.kid === undefined || c.key.kid === jws.kid || c.key.kid === x5t));
+    const usable = app.certs.filter(
+      (c) =>
+        (c.expiresAt === undefined || c.expiresAt > now) &&
+        (jws.kid === undefined && x5t === undefined ? true : c.key.kid === undefined || c.key.kid === jws.kid || c.key.kid === x5t),
+    );
     if (!usable.some((c) => verifySignature(jws, c.key))) return 'signature validation failed.';
     const p = jws.payload;
     if (p.iss !== app.appId && p.iss !== app.appId.toUpperCase()) return "'iss' must be the client id.";
     if (p.sub !== p.iss) return "'sub' must be the client id.";
     const path = version === 2 ? 'oauth2/v2.0/token' : 'oauth2/token';
-    const auds = new Set([tenant.tenantId, tenant.domain, tenant.name].filter((x): x is string => x !== undefined).map((t) => `${base}/${t}/${path}`));
+    const auds = new Set(
+      [tenant.tenantId, tenant.domain, tenant.name].filter((x): x is string => x !== undefined).map((t) => `${base}/${t}/${path}`),
+    );
     const aud = Array.isArray(p.aud) ? p.aud : [p.aud];
     if (!aud.some((a) => typeof a === 'string' && auds.has(a))) return "'aud' must be this token endpoint.";
     if (typeof p.exp !== 'number' || nowSec >= p.exp + 60) return 'the assertion is expired.';
@@ -194,15 +245,51 @@ export class TokenEndpoint {
     return null;
   }
 
-  private sign(tenant: TenantEntry, client: AppEntry, api: AppEntry, requested: string, roles: string[], acr: '1' | '2', base: string, nowMs: number): string {
+  private sign(
+    tenant: TenantEntry,
+    client: AppEntry,
+    api: AppEntry,
+    requested: string,
+    roles: string[],
+    acr: '1' | '2',
+    base: string,
+    nowMs: number,
+  ): string {
     const key = this.d.keys.active();
     if (key === undefined) throw new Error('identity: no signing key (init() not run)');
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + tenant.tokenLifetimeSec;
     const claims: Record<string, unknown> =
       api.tokenVersion === 2
-        ? { aud: api.appId, iss: `${base}/${tenant.tenantId}/v2.0`, iat, nbf: iat, exp, azp: client.appId, azpacr: acr, oid: client.objectId, sub: client.objectId, tid: tenant.tenantId, uti: uti(), ver: '2.0' }
-        : { aud: requested, iss: `${base}/${tenant.tenantId}/`, iat, nbf: iat, exp, appid: client.appId, appidacr: acr, idp: `${base}/${tenant.tenantId}/`, oid: client.objectId, sub: client.objectId, tid: tenant.tenantId, uti: uti(), ver: '1.0' };
+        ? {
+            aud: api.appId,
+            iss: `${base}/${tenant.tenantId}/v2.0`,
+            iat,
+            nbf: iat,
+            exp,
+            azp: client.appId,
+            azpacr: acr,
+            oid: client.objectId,
+            sub: client.objectId,
+            tid: tenant.tenantId,
+            uti: uti(),
+            ver: '2.0',
+          }
+        : {
+            aud: requested,
+            iss: `${base}/${tenant.tenantId}/`,
+            iat,
+            nbf: iat,
+            exp,
+            appid: client.appId,
+            appidacr: acr,
+            idp: `${base}/${tenant.tenantId}/`,
+            oid: client.objectId,
+            sub: client.objectId,
+            tid: tenant.tenantId,
+            uti: uti(),
+            ver: '1.0',
+          };
     if (roles.length > 0) claims.roles = roles;
     const input = `${b64json({ typ: 'JWT', alg: 'RS256', kid: key.kid })}.${b64json(claims)}`;
     const sig = createSign('sha256').update(input).sign(key.privateKey).toString('base64url');

@@ -24,7 +24,19 @@ export interface VerifyKey {
   readonly origin: string;
 }
 
-export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const ASYMMETRIC_ALGS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
 export const ALL_ALGS: ReadonlySet<string> = new Set<string>([...ASYMMETRIC_ALGS, ...HMAC_ALGS]);
 
@@ -135,7 +147,9 @@ export function verifySignature(jws: ParsedJws, key: VerifyKey): boolean {
   try {
     if (spec.family === 'oct') {
       if (key.secret === null) return false;
-      const mac = createHmac(spec.hash as string, key.secret).update(data).digest();
+      const mac = createHmac(spec.hash as string, key.secret)
+        .update(data)
+        .digest();
       return mac.length === jws.signature.length && timingSafeEqual(mac, jws.signature);
     }
     if (key.publicKey === null) return false;

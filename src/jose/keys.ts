@@ -77,7 +77,8 @@ export function importInlineKey(k: InlineKey, origin: string): VerifyKey {
   if (k.jwk !== undefined) return importJwk(k.jwk, origin, k.kid, k.alg);
   if (k.pem !== undefined) {
     const pem = k.pem.trim();
-    if (/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem)) throw new Error('pem holds a private key: configure the public key or certificate');
+    if (/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem))
+      throw new Error('pem holds a private key: configure the public key or certificate');
     const key = pem.includes('-----BEGIN CERTIFICATE-----') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
     return fromKeyObject(key, k.kid, k.alg, origin);
   }

@@ -24,9 +24,26 @@ import { middleware as stripPrefixRegex } from './strip-prefix-regex/index.js';
 import { middleware as validateJwt } from './validate-jwt/index.js';
 
 export const BUILTIN_MIDDLEWARES: readonly MiddlewareDefinition<TSchema>[] = [
-  addPrefix, basicAuth, buffering, chain, circuitBreaker, compress, errors, forwardAuth, headers, inFlightReq,
-  ipAllowList, rateLimit, redirectRegex, redirectScheme, replacePath, replacePathRegex, retry, stripPrefix,
-  stripPrefixRegex, validateJwt,
+  addPrefix,
+  basicAuth,
+  buffering,
+  chain,
+  circuitBreaker,
+  compress,
+  errors,
+  forwardAuth,
+  headers,
+  inFlightReq,
+  ipAllowList,
+  rateLimit,
+  redirectRegex,
+  redirectScheme,
+  replacePath,
+  replacePathRegex,
+  retry,
+  stripPrefix,
+  stripPrefixRegex,
+  validateJwt,
 ] as unknown as readonly MiddlewareDefinition<TSchema>[];
 
 let shared: MiddlewareRegistry | null = null;

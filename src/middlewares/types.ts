@@ -68,7 +68,10 @@ export function defineMiddleware<S extends TSchema>(def: MiddlewareDefinition<S>
 
 /** Error thrown by `create` for a semantic problem in one field. */
 export class MiddlewareOptionError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field}: ${message}`);
     this.name = 'MiddlewareOptionError';
   }

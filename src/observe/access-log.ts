@@ -135,7 +135,8 @@ export class AccessLog {
 
   private keep(e: AccessLogEntry): boolean {
     if (this.statusRanges === null && !this.keepRetries && this.minDurationMs <= 0) return true;
-    if (this.statusRanges !== null) for (const [lo, hi] of this.statusRanges) if (e.downstreamStatus >= lo && e.downstreamStatus <= hi) return true;
+    if (this.statusRanges !== null)
+      for (const [lo, hi] of this.statusRanges) if (e.downstreamStatus >= lo && e.downstreamStatus <= hi) return true;
     if (this.keepRetries && e.retryAttempts > 0) return true;
     return this.minDurationMs > 0 && e.durationMs > this.minDurationMs;
   }

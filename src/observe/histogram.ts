@@ -160,7 +160,13 @@ export class Histogram {
   }
 
   toJSON(): SerializedHistogram {
-    return { c: toSparse(this.counts), n: this.count, s: this.sum, lo: this.count === 0 ? 0 : this.min, hi: this.count === 0 ? 0 : this.max };
+    return {
+      c: toSparse(this.counts),
+      n: this.count,
+      s: this.sum,
+      lo: this.count === 0 ? 0 : this.min,
+      hi: this.count === 0 ? 0 : this.max,
+    };
   }
 
   static fromJSON(s: SerializedHistogram): Histogram {

@@ -13,7 +13,11 @@ import { TapBus, type TapEvent } from './tap.js';
  * then (after `readAfterMs`) reads the whole body, answers its length, and
  * reports the end of the exchange to `live` when the response closes.
  */
-function slowReader(live: LiveExchanges, seen: { size: number[]; bytes: Array<number | undefined>; bodies: number[] }, readAfterMs: number) {
+function slowReader(
+  live: LiveExchanges,
+  seen: { size: number[]; bytes: Array<number | undefined>; bodies: number[] },
+  readAfterMs: number,
+) {
   return (ctx: RequestContext): void => {
     live.onStart(ctx);
     seen.size.push(live.size);
@@ -98,10 +102,17 @@ test('tap events are live: req at start, rsp when the head is written, end when 
   });
   try {
     const started = performance.now();
-    const r = await request(srv.url + '/add/1/2?x=1', { method: 'POST', body: 'abc', headers: { client: 'header-app', authorization: 'Bearer s3cret' } });
+    const r = await request(srv.url + '/add/1/2?x=1', {
+      method: 'POST',
+      body: 'abc',
+      headers: { client: 'header-app', authorization: 'Bearer s3cret' },
+    });
     assert.equal(await r.body.text(), 'partial');
     await new Promise((r) => setTimeout(r, 30));
-    assert.deepEqual(got.map((g) => g.e.type), ['req', 'rsp', 'end']);
+    assert.deepEqual(
+      got.map((g) => g.e.type),
+      ['req', 'rsp', 'end'],
+    );
     const [req, rsp, end] = got as [{ e: TapEvent; at: number }, { e: TapEvent; at: number }, { e: TapEvent; at: number }];
     assert.ok(req.at < headAt, 'req is published before the answer');
     assert.ok(req.at - started < 60, `req published ${req.at - started} ms after the request was sent`);
@@ -144,7 +155,17 @@ test('a tap filtered on the router gets req routed, together with rsp', async ()
   try {
     for (const p of ['/add/1', '/other', '/add/2']) await (await request(srv.url + p)).body.dump();
     await new Promise((r) => setTimeout(r, 30));
-    assert.deepEqual(got.map((e) => `${e.type} ${e.path} ${e.router}`), ['req /add/1 calc@file', 'rsp /add/1 calc@file', 'end /add/1 calc@file', 'req /add/2 calc@file', 'rsp /add/2 calc@file', 'end /add/2 calc@file']);
+    assert.deepEqual(
+      got.map((e) => `${e.type} ${e.path} ${e.router}`),
+      [
+        'req /add/1 calc@file',
+        'rsp /add/1 calc@file',
+        'end /add/1 calc@file',
+        'req /add/2 calc@file',
+        'rsp /add/2 calc@file',
+        'end /add/2 calc@file',
+      ],
+    );
   } finally {
     await srv.close();
   }
@@ -169,7 +190,14 @@ test('an exchange that ends without a head still gets rsp and end', async () => 
     ac.abort();
     await p;
     await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(got.map((e) => [e.type, e.status]), [['req', 0], ['rsp', 499], ['end', 499]]);
+    assert.deepEqual(
+      got.map((e) => [e.type, e.status]),
+      [
+        ['req', 0],
+        ['rsp', 499],
+        ['end', 499],
+      ],
+    );
   } finally {
     await srv.close();
   }

@@ -162,7 +162,14 @@ export class LiveExchanges {
       // No head was written (client gone, upgrade, …): the response event is published now.
       const rsp = w.rsp ?? this.rspEvent(ctx, w.req, endMs, grpcStatus);
       if (w.rsp === null) this.bus.publish(rsp);
-      const end: TapEvent = { ...rsp, type: 'end', status: ctx.status, latencyMs: round3(endMs - ctx.start), grpcStatus, bytes: ctx.bytesOut };
+      const end: TapEvent = {
+        ...rsp,
+        type: 'end',
+        status: ctx.status,
+        latencyMs: round3(endMs - ctx.start),
+        grpcStatus,
+        bytes: ctx.bytesOut,
+      };
       if (ctx.code !== null) end.code = ctx.code;
       if (w.counted) end.requestBytes = w.bytesIn;
       this.bus.publish(end);

@@ -12,8 +12,21 @@ function clock(start = T0): { now: () => number; set(t: number): void } {
 
 function ex(over: Partial<ExchangeRecord> = {}): ExchangeRecord {
   return {
-    entryPoint: 'web', router: 'calc@file', service: 'add-svc@file', server: 'http://10.0.0.1:80', caller: 'add-cli', method: 'GET',
-    status: 200, grpcStatus: null, latencyMs: 5, bytesIn: 0, bytesOut: 2, retries: 0, upstreamError: false, at: T0, path: '/add/10/10',
+    entryPoint: 'web',
+    router: 'calc@file',
+    service: 'add-svc@file',
+    server: 'http://10.0.0.1:80',
+    caller: 'add-cli',
+    method: 'GET',
+    status: 200,
+    grpcStatus: null,
+    latencyMs: 5,
+    bytesIn: 0,
+    bytesOut: 2,
+    retries: 0,
+    upstreamError: false,
+    at: T0,
+    path: '/add/10/10',
     ...over,
   };
 }
@@ -64,7 +77,16 @@ test('stat: 1000 known requests give exact counts, success and quantiles within 
     assert.equal(rows[0]!.requests, 1000, kind);
   }
   // Contract names, JSON-serialisable.
-  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(row))).sort(), ['latencyP50Ms', 'latencyP95Ms', 'latencyP99Ms', 'name', 'requests', 'rps', 'success', 'tcpConnections']);
+  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(row))).sort(), [
+    'latencyP50Ms',
+    'latencyP95Ms',
+    'latencyP99Ms',
+    'name',
+    'requests',
+    'rps',
+    'success',
+    'tcpConnections',
+  ]);
 });
 
 test('stat filters by caller (--from) and destination (--to); tcp connections from the gauge', () => {
@@ -76,11 +98,32 @@ test('stat filters by caller (--from) and destination (--to); tcp connections fr
   m.setConnections('web', 3);
   m.setConnections('admin', 1);
   c.set(T0 + 1000);
-  assert.deepEqual(m.stat('services', 10_000, { from: 'a' }).map((r) => [r.name, r.requests]), [['s1', 1], ['s2', 1]]);
-  assert.deepEqual(m.stat('callers', 10_000, { to: 's1' }).map((r) => [r.name, r.requests]), [['a', 1], ['b', 1]]);
-  assert.deepEqual(m.stat('callers', 10_000, { to: 'r2' }).map((r) => r.name), ['a']);
+  assert.deepEqual(
+    m.stat('services', 10_000, { from: 'a' }).map((r) => [r.name, r.requests]),
+    [
+      ['s1', 1],
+      ['s2', 1],
+    ],
+  );
+  assert.deepEqual(
+    m.stat('callers', 10_000, { to: 's1' }).map((r) => [r.name, r.requests]),
+    [
+      ['a', 1],
+      ['b', 1],
+    ],
+  );
+  assert.deepEqual(
+    m.stat('callers', 10_000, { to: 'r2' }).map((r) => r.name),
+    ['a'],
+  );
   const eps = m.stat('entrypoints', 10_000);
-  assert.deepEqual(eps.map((r) => [r.name, r.requests, r.tcpConnections, r.success]), [['admin', 0, 1, null], ['web', 3, 3, 1]]);
+  assert.deepEqual(
+    eps.map((r) => [r.name, r.requests, r.tcpConnections, r.success]),
+    [
+      ['admin', 0, 1, null],
+      ['web', 3, 3, 1],
+    ],
+  );
 });
 
 test('label cap: callers beyond the cap fold into "other"', () => {
@@ -89,7 +132,15 @@ test('label cap: callers beyond the cap fold into "other"', () => {
   for (let i = 0; i < 10; i++) m.record(ex({ caller: `client-${i}` }));
   c.set(T0 + 500);
   const rows = m.stat('callers', 10_000);
-  assert.deepEqual(rows.map((r) => [r.name, r.requests]), [['client-0', 1], ['client-1', 1], ['client-2', 1], ['other', 7]]);
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.requests]),
+    [
+      ['client-0', 1],
+      ['client-1', 1],
+      ['client-2', 1],
+      ['other', 7],
+    ],
+  );
   const snap = m.prometheusSnapshot();
   assert.equal(snap.totals.callerDurations.size, 4);
 });
@@ -100,7 +151,14 @@ test('series cap folds new edges into one "other" series', () => {
   for (let i = 0; i < 5; i++) m.record(ex({ server: `http://10.0.0.${i}:80` }));
   c.set(T0 + 500);
   const rows = m.stat('servers', 10_000);
-  assert.deepEqual(rows.map((r) => [r.name, r.requests]), [['http://10.0.0.0:80', 1], ['http://10.0.0.1:80', 1], ['other', 3]]);
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.requests]),
+    [
+      ['http://10.0.0.0:80', 1],
+      ['http://10.0.0.1:80', 1],
+      ['other', 3],
+    ],
+  );
 });
 
 test('edges and top', () => {
@@ -115,25 +173,37 @@ test('edges and top', () => {
   assert.equal(top.length, 2);
   assert.deepEqual(top[0], { method: 'GET', path: '/add/{n}/{n}', count: 3, rps: 3, bestMs: 3, worstMs: 9, lastMs: 4, success: 2 / 3 });
   const edges = m.edges(60_000);
-  assert.deepEqual(edges.map((e) => [e.caller, e.router, e.service, e.server, e.requests]), [
-    ['add-cli', 'calc@file', 'add-svc@file', 'http://10.0.0.1:80', 3],
-    ['probe', 'health', 'ping@internal', '', 1],
-  ]);
+  assert.deepEqual(
+    edges.map((e) => [e.caller, e.router, e.service, e.server, e.requests]),
+    [
+      ['add-cli', 'calc@file', 'add-svc@file', 'http://10.0.0.1:80', 3],
+      ['probe', 'health', 'ping@internal', '', 1],
+    ],
+  );
   // Windows expire.
   c.set(T0 + 11_000);
   assert.equal(m.stat('routers', 10_000)[0]?.requests ?? 0, 0);
-  assert.deepEqual(m.stat('routers', 60_000).map((r) => r.requests), [3, 1]);
+  assert.deepEqual(
+    m.stat('routers', 60_000).map((r) => r.requests),
+    [3, 1],
+  );
   assert.equal(m.edges(10_000).length, 0);
 });
 
-test('multi-worker: two workers\' deltas merge in the primary', () => {
+test("multi-worker: two workers' deltas merge in the primary", () => {
   const c = clock();
   const w1 = new MetricsStore({ mode: 'worker', now: c.now });
   const w2 = new MetricsStore({ mode: 'worker', now: c.now });
   const primary = new MetricsStore({ now: c.now });
   const single = new MetricsStore({ now: c.now });
   for (let i = 0; i < 300; i++) {
-    const e = ex({ at: T0 + i * 20, latencyMs: 1 + (i % 40), status: i % 7 === 0 ? 503 : 200, retries: i % 50 === 0 ? 1 : 0, caller: i % 3 === 0 ? 'x' : 'y' });
+    const e = ex({
+      at: T0 + i * 20,
+      latencyMs: 1 + (i % 40),
+      status: i % 7 === 0 ? 503 : 200,
+      retries: i % 50 === 0 ? 1 : 0,
+      caller: i % 3 === 0 ? 'x' : 'y',
+    });
     (i % 2 === 0 ? w1 : w2).record(e);
     single.record(e);
   }
@@ -149,13 +219,20 @@ test('multi-worker: two workers\' deltas merge in the primary', () => {
   for (const kind of ['routers', 'callers'] as const) {
     const a = primary.stat(kind, 10_000);
     const b = single.stat(kind, 10_000);
-    assert.deepEqual(a.map((r) => ({ ...r, tcpConnections: null })), b, kind);
+    assert.deepEqual(
+      a.map((r) => ({ ...r, tcpConnections: null })),
+      b,
+      kind,
+    );
   }
   assert.equal(primary.stat('entrypoints', 10_000)[0]?.tcpConnections, 7);
   assert.deepEqual(primary.top(60_000), single.top(60_000));
   const pt = primary.prometheusSnapshot().totals;
   const st = single.prometheusSnapshot().totals;
-  assert.deepEqual([...pt.entrypoints.values()].map((s) => [s.labels, s.count, s.buckets]).sort(), [...st.entrypoints.values()].map((s) => [s.labels, s.count, s.buckets]).sort());
+  assert.deepEqual(
+    [...pt.entrypoints.values()].map((s) => [s.labels, s.count, s.buckets]).sort(),
+    [...st.entrypoints.values()].map((s) => [s.labels, s.count, s.buckets]).sort(),
+  );
   assert.deepEqual(pt.retries, st.retries);
   // A second delta holds only what happened since.
   const again = w1.takeDelta();
@@ -178,7 +255,10 @@ test('gRPC exchanges: success by Linkerd classification, protocol label grpc', (
   const keys = [...m.prometheusSnapshot().totals.services.values()].map((s) => s.labels.join(','));
   assert.deepEqual(keys, ['200,POST,grpc,add-svc@file']);
   const cls = [...m.prometheusSnapshot().totals.callers.values()].map((s) => [s.labels[3], s.count]);
-  assert.deepEqual(cls, [['success', 4], ['failure', 2]]);
+  assert.deepEqual(cls, [
+    ['success', 4],
+    ['failure', 2],
+  ]);
 });
 
 test('timeline for charts and config reload counters', () => {
@@ -215,7 +295,8 @@ test('per-router memo: interleaved label changes and deltas count every exchange
     const e = ex(o);
     w.record(e);
     single.record(e);
-    if (i === 101) { // exchange 102 has the same labels as 101: the memo is hit across the deltas
+    if (i === 101) {
+      // exchange 102 has the same labels as 101: the memo is hit across the deltas
       primary.applyDelta(JSON.parse(JSON.stringify(w.takeDelta())), 'w');
       // An idle second: this delta is empty and drops the worker's series.
       primary.applyDelta(JSON.parse(JSON.stringify(w.takeDelta())), 'w');
@@ -224,11 +305,20 @@ test('per-router memo: interleaved label changes and deltas count every exchange
   primary.applyDelta(JSON.parse(JSON.stringify(w.takeDelta())), 'w');
   c.set(T0 + 5_000);
   for (const kind of ['routers', 'servers', 'callers'] as const) {
-    assert.deepEqual(primary.stat(kind, 10_000).map((r) => ({ ...r, tcpConnections: null })), single.stat(kind, 10_000).map((r) => ({ ...r, tcpConnections: null })), kind);
+    assert.deepEqual(
+      primary.stat(kind, 10_000).map((r) => ({ ...r, tcpConnections: null })),
+      single.stat(kind, 10_000).map((r) => ({ ...r, tcpConnections: null })),
+      kind,
+    );
   }
   const pt = primary.prometheusSnapshot().totals;
   const st = single.prometheusSnapshot().totals;
-  const rows = (t: typeof pt): string[] => [...t.routers.values(), ...t.callers.values()].map((s) => `${s.labels.join('|')}=${s.count}`).sort();
+  const rows = (t: typeof pt): string[] =>
+    [...t.routers.values(), ...t.callers.values()].map((s) => `${s.labels.join('|')}=${s.count}`).sort();
   assert.deepEqual(rows(pt), rows(st));
-  assert.equal(rows(st).reduce((n, r) => n + Number(r.split('=')[1]), 0), 400, 'every exchange counted once per family');
+  assert.equal(
+    rows(st).reduce((n, r) => n + Number(r.split('=')[1]), 0),
+    400,
+    'every exchange counted once per family',
+  );
 });

@@ -16,7 +16,16 @@
  * the queries.
  */
 import { bucketIndex } from './histogram.js';
-import { DEFAULT_LEVELS, PendingSlices, SlidingWindows, WindowSum, type Sample, type SliceDelta, type TimelinePoint, type WindowLevel } from './windows.js';
+import {
+  DEFAULT_LEVELS,
+  PendingSlices,
+  SlidingWindows,
+  WindowSum,
+  type Sample,
+  type SliceDelta,
+  type TimelinePoint,
+  type WindowLevel,
+} from './windows.js';
 import { LabelCap, PathTemplater, isSuccess, methodLabel } from './classify.js';
 import { DEFAULT_PROM_BUCKETS, SEP, Totals, type FastSeries, type TotalsDelta } from './totals.js';
 
@@ -232,13 +241,33 @@ export class MetricsStore {
 
     let m = this.memo.get(e.router);
     let edge: EdgeSeries;
-    if (m !== undefined && m.gen === this.memoGen && m.entryPoint === e.entryPoint && m.caller === caller && m.service === e.service && m.server === e.server) {
+    if (
+      m !== undefined &&
+      m.gen === this.memoGen &&
+      m.entryPoint === e.entryPoint &&
+      m.caller === caller &&
+      m.service === e.service &&
+      m.server === e.server
+    ) {
       edge = m.edge;
     } else {
       const key = e.entryPoint + SEP + caller + SEP + e.router + SEP + e.service + SEP + e.server;
       edge = this.edgeSeries.get(key) ?? this.newEdge(key, e.entryPoint, caller, e.router, e.service, e.server);
       if (this.memo.size >= 4096) this.memo.clear();
-      m = { gen: this.memoGen, entryPoint: e.entryPoint, caller, service: e.service, server: e.server, edge, totals: null, status: 0, method: '', protocol: '', success: false, fast: null };
+      m = {
+        gen: this.memoGen,
+        entryPoint: e.entryPoint,
+        caller,
+        service: e.service,
+        server: e.server,
+        edge,
+        totals: null,
+        status: 0,
+        method: '',
+        protocol: '',
+        success: false,
+        fast: null,
+      };
       this.memo.set(e.router, m);
     }
     if (edge.win !== null) edge.win.record(s);
@@ -266,7 +295,8 @@ export class MetricsStore {
     else {
       const cls = success ? 'success' : 'failure';
       // One key and one look-up per request for the five series it counts into.
-      const fk = e.status + SEP + e.method + SEP + protocol + SEP + e.entryPoint + SEP + e.router + SEP + e.service + SEP + caller + SEP + cls;
+      const fk =
+        e.status + SEP + e.method + SEP + protocol + SEP + e.entryPoint + SEP + e.router + SEP + e.service + SEP + caller + SEP + cls;
       f = t.fast.get(fk);
       if (f === undefined) f = this.resolveTotals(t, e, caller, protocol, cls, fk);
       m.totals = t;
@@ -407,7 +437,8 @@ export class MetricsStore {
         latencyP95Ms: roundOrNull(g.quantile(0.95)),
         latencyP99Ms: roundOrNull(g.quantile(0.99)),
         requests: g.requests,
-        tcpConnections: kind === 'entrypoints' ? sumGauge(this.conn, name) : kind === 'servers' ? sumGaugeOrNull(this.serverConn, name) : null,
+        tcpConnections:
+          kind === 'entrypoints' ? sumGauge(this.conn, name) : kind === 'servers' ? sumGaugeOrNull(this.serverConn, name) : null,
       });
     }
     return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -546,7 +577,8 @@ export class MetricsStore {
     }
     if (d.conn !== undefined) replaceGauges(this.conn, source, d.conn);
     if (d.serverConn !== undefined) replaceGauges(this.serverConn, source, d.serverConn);
-    if (Array.isArray(d.up)) for (const [svc, url, up] of d.up) if (typeof svc === 'string' && typeof url === 'string') this.setServerUp(svc, url, up === 1);
+    if (Array.isArray(d.up))
+      for (const [svc, url, up] of d.up) if (typeof svc === 'string' && typeof url === 'string') this.setServerUp(svc, url, up === 1);
   }
 
   /** A worker went away: drop its gauges. */

@@ -8,8 +8,20 @@ const T0 = 1_700_000_040_000;
 
 function ex(over: Partial<ExchangeRecord> = {}): ExchangeRecord {
   return {
-    entryPoint: 'web', router: 'calc@file', service: 'add-svc@file', server: 'http://10.0.0.1:80', caller: 'add-cli', method: 'GET',
-    status: 200, grpcStatus: null, latencyMs: 50, bytesIn: 10, bytesOut: 2, retries: 0, upstreamError: false, at: T0,
+    entryPoint: 'web',
+    router: 'calc@file',
+    service: 'add-svc@file',
+    server: 'http://10.0.0.1:80',
+    caller: 'add-cli',
+    method: 'GET',
+    status: 200,
+    grpcStatus: null,
+    latencyMs: 50,
+    bytesIn: 10,
+    bytesOut: 2,
+    retries: 0,
+    upstreamError: false,
+    at: T0,
     ...over,
   };
 }
@@ -47,25 +59,42 @@ test('Traefik names, labels, histogram buckets and totals', () => {
   assert.equal(value(text, `traefik_entrypoint_responses_bytes_total{${ep}}`), 6);
   assert.equal(value(text, 'traefik_entrypoint_requests_total{code="200",method="EXTENSION",protocol="http",entrypoint="web"}'), 1);
   assert.equal(value(text, 'traefik_service_requests_total{code="502",method="GET",protocol="http",service="add-svc@file"}'), 1);
-  assert.equal(value(text, 'traefik_service_request_duration_seconds_bucket{code="502",method="GET",protocol="http",service="add-svc@file",le="5"}'), 0);
+  assert.equal(
+    value(text, 'traefik_service_request_duration_seconds_bucket{code="502",method="GET",protocol="http",service="add-svc@file",le="5"}'),
+    0,
+  );
   assert.equal(value(text, 'traefik_service_retries_total{service="add-svc@file"}'), 2);
   assert.equal(value(text, 'traefik_service_server_up{service="add-svc@file",url="http://10.0.0.2:80"}'), 0);
   assert.equal(value(text, 'traefik_service_server_up{service="add-svc@file",url="http://10.0.0.1:80"}'), 1);
   assert.equal(value(text, 'traefik_open_connections{entrypoint="web",protocol="TCP"}'), 4);
   assert.equal(value(text, 'traefik_config_reloads_total'), 1);
   assert.equal(value(text, 'traefik_config_last_reload_success'), T0 / 1000);
-  assert.equal(value(text, 'gatehouse_requests_total{caller="add-cli",router="calc@file",service="add-svc@file",classification="failure"}'), 1);
-  assert.equal(value(text, 'gatehouse_requests_total{caller="add-cli",router="calc@file",service="add-svc@file",classification="success"}'), 3);
+  assert.equal(
+    value(text, 'gatehouse_requests_total{caller="add-cli",router="calc@file",service="add-svc@file",classification="failure"}'),
+    1,
+  );
+  assert.equal(
+    value(text, 'gatehouse_requests_total{caller="add-cli",router="calc@file",service="add-svc@file",classification="success"}'),
+    3,
+  );
   assert.equal(value(text, 'gatehouse_request_duration_seconds_count{caller="add-cli"}'), 4);
   // Escaped label values.
   assert.equal(value(text, 'gatehouse_request_duration_seconds_count{caller="we\\"ird\\\\caller\\nx"}'), 1);
   // Router metrics only with addRoutersLabels, as in Traefik.
   assert.ok(!text.includes('traefik_router_requests_total'));
   const withRouters = renderPrometheus(sampleStore().prometheusSnapshot(), { addRoutersLabels: true, addServicesLabels: false });
-  assert.equal(value(withRouters, 'traefik_router_requests_total{code="200",method="GET",protocol="http",router="calc@file",service="add-svc@file"}'), 3);
+  assert.equal(
+    value(withRouters, 'traefik_router_requests_total{code="200",method="GET",protocol="http",router="calc@file",service="add-svc@file"}'),
+    3,
+  );
   assert.ok(!withRouters.includes('traefik_service_requests_total'));
   // Every family has HELP and TYPE.
-  for (const fam of ['traefik_entrypoint_requests_total', 'traefik_entrypoint_request_duration_seconds', 'traefik_service_server_up', 'gatehouse_requests_total']) {
+  for (const fam of [
+    'traefik_entrypoint_requests_total',
+    'traefik_entrypoint_request_duration_seconds',
+    'traefik_service_server_up',
+    'gatehouse_requests_total',
+  ]) {
     assert.ok(text.includes(`# HELP ${fam} `) && text.includes(`# TYPE ${fam} `), fam);
   }
 });

@@ -65,7 +65,14 @@ class Writer {
   sample(name: string, labels: string, value: number): void {
     this.lines.push(`${name}${labels} ${formatValue(value)}`);
   }
-  counterFrom(name: string, help: string, names: readonly string[], table: TotalsTable, pick: (s: TotalsSeries) => number, labelsOf?: (s: TotalsSeries) => string[]): void {
+  counterFrom(
+    name: string,
+    help: string,
+    names: readonly string[],
+    table: TotalsTable,
+    pick: (s: TotalsSeries) => number,
+    labelsOf?: (s: TotalsSeries) => string[],
+  ): void {
     this.family(name, 'counter', help);
     for (const s of table.values()) this.sample(name, labelString(names, labelsOf ? labelsOf(s) : s.labels), pick(s));
   }
@@ -109,26 +116,99 @@ export function renderPrometheus(snap: PrometheusSnapshot, opts: PrometheusOptio
   for (const [ep, n] of snap.connections) w.sample('traefik_open_connections', labelString(['entrypoint', 'protocol'], [ep, 'TCP']), n);
 
   if (opts.addEntryPointsLabels ?? true) {
-    w.counterFrom('traefik_entrypoint_requests_total', 'How many HTTP requests processed on an entrypoint, partitioned by status code, protocol, and method.', EP, t.entrypoints, (s) => s.count);
-    w.histogramFrom('traefik_entrypoint_request_duration_seconds', 'How long it took to process the request on an entrypoint, partitioned by status code, protocol, and method.', EP, t.entrypoints, bounds);
-    w.counterFrom('traefik_entrypoint_requests_bytes_total', 'The total size of requests in bytes handled by an entrypoint, partitioned by status code, protocol, and method.', EP, t.entrypoints, (s) => s.bytesIn);
-    w.counterFrom('traefik_entrypoint_responses_bytes_total', 'The total size of responses in bytes handled by an entrypoint, partitioned by status code, protocol, and method.', EP, t.entrypoints, (s) => s.bytesOut);
+    w.counterFrom(
+      'traefik_entrypoint_requests_total',
+      'How many HTTP requests processed on an entrypoint, partitioned by status code, protocol, and method.',
+      EP,
+      t.entrypoints,
+      (s) => s.count,
+    );
+    w.histogramFrom(
+      'traefik_entrypoint_request_duration_seconds',
+      'How long it took to process the request on an entrypoint, partitioned by status code, protocol, and method.',
+      EP,
+      t.entrypoints,
+      bounds,
+    );
+    w.counterFrom(
+      'traefik_entrypoint_requests_bytes_total',
+      'The total size of requests in bytes handled by an entrypoint, partitioned by status code, protocol, and method.',
+      EP,
+      t.entrypoints,
+      (s) => s.bytesIn,
+    );
+    w.counterFrom(
+      'traefik_entrypoint_responses_bytes_total',
+      'The total size of responses in bytes handled by an entrypoint, partitioned by status code, protocol, and method.',
+      EP,
+      t.entrypoints,
+      (s) => s.bytesOut,
+    );
     w.family('traefik_entrypoint_open_connections', 'gauge', 'How many open connections exist on an entrypoint (Traefik v2 name).');
-    for (const [ep, n] of snap.connections) w.sample('traefik_entrypoint_open_connections', labelString(['entrypoint', 'protocol'], [ep, 'TCP']), n);
+    for (const [ep, n] of snap.connections)
+      w.sample('traefik_entrypoint_open_connections', labelString(['entrypoint', 'protocol'], [ep, 'TCP']), n);
   }
 
   if (opts.addRoutersLabels ?? false) {
-    w.counterFrom('traefik_router_requests_total', 'How many HTTP requests are processed on a router, partitioned by service, status code, protocol, and method.', RT, t.routers, (s) => s.count);
-    w.histogramFrom('traefik_router_request_duration_seconds', 'How long it took to process the request on a router, partitioned by service, status code, protocol, and method.', RT, t.routers, bounds);
-    w.counterFrom('traefik_router_requests_bytes_total', 'The total size of requests in bytes handled by a router, partitioned by service, status code, protocol, and method.', RT, t.routers, (s) => s.bytesIn);
-    w.counterFrom('traefik_router_responses_bytes_total', 'The total size of responses in bytes handled by a router, partitioned by service, status code, protocol, and method.', RT, t.routers, (s) => s.bytesOut);
+    w.counterFrom(
+      'traefik_router_requests_total',
+      'How many HTTP requests are processed on a router, partitioned by service, status code, protocol, and method.',
+      RT,
+      t.routers,
+      (s) => s.count,
+    );
+    w.histogramFrom(
+      'traefik_router_request_duration_seconds',
+      'How long it took to process the request on a router, partitioned by service, status code, protocol, and method.',
+      RT,
+      t.routers,
+      bounds,
+    );
+    w.counterFrom(
+      'traefik_router_requests_bytes_total',
+      'The total size of requests in bytes handled by a router, partitioned by service, status code, protocol, and method.',
+      RT,
+      t.routers,
+      (s) => s.bytesIn,
+    );
+    w.counterFrom(
+      'traefik_router_responses_bytes_total',
+      'The total size of responses in bytes handled by a router, partitioned by service, status code, protocol, and method.',
+      RT,
+      t.routers,
+      (s) => s.bytesOut,
+    );
   }
 
   if (opts.addServicesLabels ?? true) {
-    w.counterFrom('traefik_service_requests_total', 'How many HTTP requests processed on a service, partitioned by status code, protocol, and method.', SV, t.services, (s) => s.count);
-    w.histogramFrom('traefik_service_request_duration_seconds', 'How long it took to process the request on a service, partitioned by status code, protocol, and method.', SV, t.services, bounds);
-    w.counterFrom('traefik_service_requests_bytes_total', 'The total size of requests in bytes received by a service, partitioned by status code, protocol, and method.', SV, t.services, (s) => s.bytesIn);
-    w.counterFrom('traefik_service_responses_bytes_total', 'The total size of responses in bytes returned by a service, partitioned by status code, protocol, and method.', SV, t.services, (s) => s.bytesOut);
+    w.counterFrom(
+      'traefik_service_requests_total',
+      'How many HTTP requests processed on a service, partitioned by status code, protocol, and method.',
+      SV,
+      t.services,
+      (s) => s.count,
+    );
+    w.histogramFrom(
+      'traefik_service_request_duration_seconds',
+      'How long it took to process the request on a service, partitioned by status code, protocol, and method.',
+      SV,
+      t.services,
+      bounds,
+    );
+    w.counterFrom(
+      'traefik_service_requests_bytes_total',
+      'The total size of requests in bytes received by a service, partitioned by status code, protocol, and method.',
+      SV,
+      t.services,
+      (s) => s.bytesIn,
+    );
+    w.counterFrom(
+      'traefik_service_responses_bytes_total',
+      'The total size of responses in bytes returned by a service, partitioned by status code, protocol, and method.',
+      SV,
+      t.services,
+      (s) => s.bytesOut,
+    );
     w.family('traefik_service_retries_total', 'counter', 'How many request retries happened on a service.');
     for (const [svc, n] of t.retries) w.sample('traefik_service_retries_total', labelString(['service'], [svc]), n);
     w.family('traefik_service_server_up', 'gauge', 'service server is up, described by gauge value of 0 or 1.');
@@ -142,7 +222,13 @@ export function renderPrometheus(snap: PrometheusSnapshot, opts: PrometheusOptio
     }
   }
 
-  w.counterFrom('gatehouse_requests_total', 'Requests by caller, router and service, classified success or failure (5xx, connection errors, timeouts, gRPC server faults).', ['caller', 'router', 'service', 'classification'], t.callers, (s) => s.count);
+  w.counterFrom(
+    'gatehouse_requests_total',
+    'Requests by caller, router and service, classified success or failure (5xx, connection errors, timeouts, gRPC server faults).',
+    ['caller', 'router', 'service', 'classification'],
+    t.callers,
+    (s) => s.count,
+  );
   w.histogramFrom('gatehouse_request_duration_seconds', 'Request duration by caller.', ['caller'], t.callerDurations, bounds);
 
   w.lines.push('');

@@ -5,13 +5,32 @@ import { TapBus, formatTapLine, type TapEvent } from './tap.js';
 function exchange(bus: TapBus, over: Partial<TapEvent> = {}, rsp: Partial<TapEvent> = {}, end: Partial<TapEvent> = {}): string {
   const id = bus.nextId();
   const base: TapEvent = {
-    type: 'req', id, method: 'GET', authority: 'calc.local', path: '/add/1/2', status: 0, latencyMs: 0, router: 'calc@file',
-    service: 'add-svc@file', server: 'http://10.0.0.1:80', caller: 'add-cli', source: '10.0.0.5:41234', grpcStatus: null, bytes: 0,
+    type: 'req',
+    id,
+    method: 'GET',
+    authority: 'calc.local',
+    path: '/add/1/2',
+    status: 0,
+    latencyMs: 0,
+    router: 'calc@file',
+    service: 'add-svc@file',
+    server: 'http://10.0.0.1:80',
+    caller: 'add-cli',
+    source: '10.0.0.5:41234',
+    grpcStatus: null,
+    bytes: 0,
     requestHeaders: { authorization: 'Bearer secret-token', cookie: 'sid=1', 'x-api-key': 'k', accept: '*/*' },
     ...over,
   };
   bus.publish(base);
-  bus.publish({ ...base, type: 'rsp', status: 200, latencyMs: 2, responseHeaders: { 'set-cookie': ['a=b'], 'content-type': 'text/plain' }, ...rsp });
+  bus.publish({
+    ...base,
+    type: 'rsp',
+    status: 200,
+    latencyMs: 2,
+    responseHeaders: { 'set-cookie': ['a=b'], 'content-type': 'text/plain' },
+    ...rsp,
+  });
   bus.publish({ ...base, type: 'end', status: 200, latencyMs: 3, bytes: 2, ...rsp, ...end });
   return id;
 }
@@ -24,7 +43,10 @@ test('hasSubscribers follows subscribe/unsubscribe; nothing is delivered without
   const off = bus.subscribe({}, 100, (e) => got.push(e));
   assert.equal(bus.hasSubscribers, true);
   exchange(bus);
-  assert.deepEqual(got.map((e) => e.type), ['req', 'rsp', 'end']);
+  assert.deepEqual(
+    got.map((e) => e.type),
+    ['req', 'rsp', 'end'],
+  );
   assert.equal(got[0]!.requestHeaders, undefined, 'headers only on demand');
   off();
   assert.equal(bus.hasSubscribers, false);
@@ -59,19 +81,36 @@ test('response filters (--status 5xx, 404, --slower-than) deliver whole exchange
   const off1 = bus.subscribe({ status: '5xx' }, 1000, (e) => got.push(e));
   exchange(bus);
   const failed = exchange(bus, {}, { status: 503 });
-  assert.deepEqual(got.map((e) => [e.type, e.id]), [['req', failed], ['rsp', failed], ['end', failed]]);
+  assert.deepEqual(
+    got.map((e) => [e.type, e.id]),
+    [
+      ['req', failed],
+      ['rsp', failed],
+      ['end', failed],
+    ],
+  );
   off1();
   got.length = 0;
   const off2 = bus.subscribe({ status: '404' }, 1000, (e) => got.push(e));
   exchange(bus, {}, { status: 404 });
   exchange(bus, {}, { status: 403 });
-  assert.deepEqual(got.map((e) => e.status), [0, 404, 404]);
+  assert.deepEqual(
+    got.map((e) => e.status),
+    [0, 404, 404],
+  );
   off2();
   got.length = 0;
   bus.subscribe({ slowerThanMs: 200 }, 1000, (e) => got.push(e));
   exchange(bus, {}, {}, { latencyMs: 150 });
   const slow = exchange(bus, {}, {}, { latencyMs: 250 });
-  assert.deepEqual(got.map((e) => [e.type, e.id]), [['req', slow], ['rsp', slow], ['end', slow]]);
+  assert.deepEqual(
+    got.map((e) => [e.type, e.id]),
+    [
+      ['req', slow],
+      ['rsp', slow],
+      ['end', slow],
+    ],
+  );
   assert.throws(() => bus.subscribe({ status: '5x' }, 10, () => {}), /status/);
   assert.throws(() => bus.subscribe({}, 0, () => {}), /maxRps/);
 });

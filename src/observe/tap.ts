@@ -165,7 +165,8 @@ function matchRoute(f: CompiledFilter, e: TapEvent): boolean {
 
 /** A held event with the routing fields of a later event of the same exchange. */
 function routed(held: TapEvent, later: TapEvent): TapEvent {
-  if (held.router === later.router && held.service === later.service && held.server === later.server && held.caller === later.caller) return held;
+  if (held.router === later.router && held.service === later.service && held.server === later.server && held.caller === later.caller)
+    return held;
   return { ...held, router: later.router, service: later.service, server: later.server, caller: later.caller };
 }
 

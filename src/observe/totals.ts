@@ -132,7 +132,8 @@ export class Totals {
     mergeTable(this.callers, d.cl, this.bounds.length, mapLabels && ((l) => mapLabels('cl', l)));
     mergeTable(this.callerDurations, d.cd, this.bounds.length, mapLabels && ((l) => mapLabels('cd', l)));
     for (const [svc, n] of d.rr) if (typeof svc === 'string' && Number.isFinite(n)) this.addRetries(svc, n);
-    for (const [code, ep, n] of d.an ?? []) if (typeof code === 'string' && typeof ep === 'string' && Number.isFinite(n) && n > 0) this.addAnswer(code, ep, n);
+    for (const [code, ep, n] of d.an ?? [])
+      if (typeof code === 'string' && typeof ep === 'string' && Number.isFinite(n) && n > 0) this.addAnswer(code, ep, n);
   }
 }
 

@@ -244,8 +244,7 @@ export class SlidingWindows {
     for (let id = nowId - k + 1; id <= nowId; id++) {
       const s = ring[id % slots] as Slice;
       const has = s.id === id && s.requests > 0;
-      const q = (p: number): number | null =>
-        has && s.counts !== null ? quantileOf(s.counts, s.requests, p, s.min, s.max) : null;
+      const q = (p: number): number | null => (has && s.counts !== null ? quantileOf(s.counts, s.requests, p, s.min, s.max) : null);
       out.push({
         t: id * sliceMs,
         requests: has ? s.requests : 0,
@@ -295,7 +294,18 @@ export class PendingSlices {
     let e = this.byT.get(t);
     if (e === undefined) {
       e = {
-        c: { requests: 0, successes: 0, bytesIn: 0, bytesOut: 0, retries: 0, latencySum: 0, min: Infinity, max: -Infinity, last: 0, lastAt: 0 },
+        c: {
+          requests: 0,
+          successes: 0,
+          bytesIn: 0,
+          bytesOut: 0,
+          retries: 0,
+          latencySum: 0,
+          min: Infinity,
+          max: -Infinity,
+          last: 0,
+          lastAt: 0,
+        },
         h: withHistogram ? new Uint32Array(BUCKETS) : new Uint32Array(0),
       };
       this.byT.set(t, e);

@@ -81,7 +81,10 @@ class Inbox {
       const hit = [...this.messages].reverse().find(pred);
       if (hit !== undefined && hit === this.last) return hit;
       const left = end - Date.now();
-      if (left <= 0) assert.fail(`${what}: not seen within ${ms} ms (last message: ${JSON.stringify(summary(this.messages[this.messages.length - 1]))})`);
+      if (left <= 0)
+        assert.fail(
+          `${what}: not seen within ${ms} ms (last message: ${JSON.stringify(summary(this.messages[this.messages.length - 1]))})`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.#waiters.push(() => {
@@ -103,13 +106,20 @@ function routers(m: ProviderMessage, name: string): string[] {
 
 function summary(m: ProviderMessage | undefined): unknown {
   if (m === undefined) return null;
-  return { revision: m.revision, fragments: m.fragments.map((f) => ({ provider: f.provider, routers: Object.keys(f.routers) })), issues: m.issues.map((i) => i.message) };
+  return {
+    revision: m.revision,
+    fragments: m.fragments.map((f) => ({ provider: f.provider, routers: Object.keys(f.routers) })),
+    issues: m.issues.map((i) => i.message),
+  };
 }
 
 export function runProviderContract(h: ProviderHarness): void {
   const wait = h.changeTimeoutMs ?? 5000;
 
-  const withSource = async (fn: (src: ProviderSource, inbox: Inbox) => Promise<void>, initial: Record<string, string> = {}): Promise<void> => {
+  const withSource = async (
+    fn: (src: ProviderSource, inbox: Inbox) => Promise<void>,
+    initial: Record<string, string> = {},
+  ): Promise<void> => {
     const src = await h.setup();
     try {
       for (const [p, c] of Object.entries(initial)) await src.write(p, c);
@@ -123,70 +133,88 @@ export function runProviderContract(h: ProviderHarness): void {
   };
 
   test(`${h.name} provider: first load emits every document before start resolves`, () =>
-    withSource(async (src, inbox) => {
-      assert.equal(src.provider.name, h.name);
-      assert.ok(inbox.messages.length >= 1, 'a message before start resolved');
-      const m = inbox.last;
-      assert.equal(m.provider, h.name);
-      assert.notEqual(m.revision, '');
-      assert.deepEqual(routers(m, h.fileFragment), ['a', 'b']);
-      assert.deepEqual(m.issues, []);
-      const st = src.provider.status();
-      assert.equal(st.name, h.name);
-      assert.equal(st.state, 'ready');
-      assert.equal(st.revision, m.revision);
-      assert.notEqual(st.lastUpdate, '');
-    }, { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'sub/b.yaml': routerDoc('b', 'Host(`b.test`)') }));
+    withSource(
+      async (src, inbox) => {
+        assert.equal(src.provider.name, h.name);
+        assert.ok(inbox.messages.length >= 1, 'a message before start resolved');
+        const m = inbox.last;
+        assert.equal(m.provider, h.name);
+        assert.notEqual(m.revision, '');
+        assert.deepEqual(routers(m, h.fileFragment), ['a', 'b']);
+        assert.deepEqual(m.issues, []);
+        const st = src.provider.status();
+        assert.equal(st.name, h.name);
+        assert.equal(st.state, 'ready');
+        assert.equal(st.revision, m.revision);
+        assert.notEqual(st.lastUpdate, '');
+      },
+      { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'sub/b.yaml': routerDoc('b', 'Host(`b.test`)') },
+    ));
 
   test(`${h.name} provider: both formats in one source (Traefik file format and Kubernetes objects)`, () =>
-    withSource(async (_src, inbox) => {
-      const m = inbox.last;
-      assert.deepEqual(routers(m, h.fileFragment), ['a']);
-      assert.ok(routers(m, 'kubernetescrd').length === 1, `one IngressRoute router (${JSON.stringify(summary(m))})`);
-    }, { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'k8s.yaml': ingressRouteDoc }));
+    withSource(
+      async (_src, inbox) => {
+        const m = inbox.last;
+        assert.deepEqual(routers(m, h.fileFragment), ['a']);
+        assert.ok(routers(m, 'kubernetescrd').length === 1, `one IngressRoute router (${JSON.stringify(summary(m))})`);
+      },
+      { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'k8s.yaml': ingressRouteDoc },
+    ));
 
   test(`${h.name} provider: a change is a new message with a new revision`, () =>
-    withSource(async (src, inbox) => {
-      const first = inbox.last;
-      await src.write('a.yaml', routerDoc('a2', 'Host(`a2.test`)'));
-      const m = await inbox.until((x) => routers(x, h.fileFragment).includes('a2'), wait, 'the changed router');
-      assert.notEqual(m.revision, first.revision);
-      assert.deepEqual(routers(m, h.fileFragment), ['a2']);
-    }, { 'a.yaml': routerDoc('a', 'Host(`a.test`)') }));
+    withSource(
+      async (src, inbox) => {
+        const first = inbox.last;
+        await src.write('a.yaml', routerDoc('a2', 'Host(`a2.test`)'));
+        const m = await inbox.until((x) => routers(x, h.fileFragment).includes('a2'), wait, 'the changed router');
+        assert.notEqual(m.revision, first.revision);
+        assert.deepEqual(routers(m, h.fileFragment), ['a2']);
+      },
+      { 'a.yaml': routerDoc('a', 'Host(`a.test`)') },
+    ));
 
   test(`${h.name} provider: a removed document removes its items`, () =>
-    withSource(async (src, inbox) => {
-      await src.remove('b.yaml');
-      const m = await inbox.until((x) => !routers(x, h.fileFragment).includes('b'), wait, 'the removal');
-      assert.deepEqual(routers(m, h.fileFragment), ['a']);
-    }, { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'b.yaml': routerDoc('b', 'Host(`b.test`)') }));
+    withSource(
+      async (src, inbox) => {
+        await src.remove('b.yaml');
+        const m = await inbox.until((x) => !routers(x, h.fileFragment).includes('b'), wait, 'the removal');
+        assert.deepEqual(routers(m, h.fileFragment), ['a']);
+      },
+      { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'b.yaml': routerDoc('b', 'Host(`b.test`)') },
+    ));
 
   test(`${h.name} provider: a broken document keeps its last good version and says so`, () =>
-    withSource(async (src, inbox) => {
-      await src.write('a.yaml', 'http:\n  routers:\n    a: [unclosed\n');
-      const m = await inbox.until((x) => x.issues.length > 0, wait, 'the parse error');
-      assert.deepEqual(routers(m, h.fileFragment), ['a', 'b'], 'the last good version of a.yaml still serves');
-      const issue = m.issues[0]!;
-      assert.match(String(issue.file), /a\.yaml$/);
-      assert.equal(typeof issue.line, 'number');
-      assert.match(issue.message, /last good/);
-      const st = src.provider.status();
-      assert.equal(st.state, 'degraded');
-      assert.notEqual(st.message, '');
-      // Fixing it clears the problem.
-      await src.write('a.yaml', routerDoc('a3', 'Host(`a3.test`)'));
-      const fixed = await inbox.until((x) => x.issues.length === 0 && routers(x, h.fileFragment).includes('a3'), wait, 'the fix');
-      assert.deepEqual(routers(fixed, h.fileFragment), ['a3', 'b']);
-      assert.equal(src.provider.status().state, 'ready');
-    }, { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'b.yaml': routerDoc('b', 'Host(`b.test`)') }));
+    withSource(
+      async (src, inbox) => {
+        await src.write('a.yaml', 'http:\n  routers:\n    a: [unclosed\n');
+        const m = await inbox.until((x) => x.issues.length > 0, wait, 'the parse error');
+        assert.deepEqual(routers(m, h.fileFragment), ['a', 'b'], 'the last good version of a.yaml still serves');
+        const issue = m.issues[0]!;
+        assert.match(String(issue.file), /a\.yaml$/);
+        assert.equal(typeof issue.line, 'number');
+        assert.match(issue.message, /last good/);
+        const st = src.provider.status();
+        assert.equal(st.state, 'degraded');
+        assert.notEqual(st.message, '');
+        // Fixing it clears the problem.
+        await src.write('a.yaml', routerDoc('a3', 'Host(`a3.test`)'));
+        const fixed = await inbox.until((x) => x.issues.length === 0 && routers(x, h.fileFragment).includes('a3'), wait, 'the fix');
+        assert.deepEqual(routers(fixed, h.fileFragment), ['a3', 'b']);
+        assert.equal(src.provider.status().state, 'ready');
+      },
+      { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'b.yaml': routerDoc('b', 'Host(`b.test`)') },
+    ));
 
   test(`${h.name} provider: a document that never parsed is reported and loses nothing else`, () =>
-    withSource(async (src, inbox) => {
-      await src.write('new.yaml', 'http: [');
-      const m = await inbox.until((x) => x.issues.length > 0, wait, 'the parse error');
-      assert.deepEqual(routers(m, h.fileFragment), ['a']);
-      assert.match(String(m.issues[0]!.file), /new\.yaml$/);
-    }, { 'a.yaml': routerDoc('a', 'Host(`a.test`)') }));
+    withSource(
+      async (src, inbox) => {
+        await src.write('new.yaml', 'http: [');
+        const m = await inbox.until((x) => x.issues.length > 0, wait, 'the parse error');
+        assert.deepEqual(routers(m, h.fileFragment), ['a']);
+        assert.match(String(m.issues[0]!.file), /new\.yaml$/);
+      },
+      { 'a.yaml': routerDoc('a', 'Host(`a.test`)') },
+    ));
 
   test(`${h.name} provider: nothing is emitted after close`, async () => {
     const src = await h.setup();

@@ -161,7 +161,15 @@ class Translator {
   }
 
   private literal(cp: number, advance: number): void {
-    this.emitAtom(this.flags.i && foldable(cp) ? `[${foldRanges([[cp, cp]]).map(rangeJs).join('')}]` : litJs(cp), 'atom', advance);
+    this.emitAtom(
+      this.flags.i && foldable(cp)
+        ? `[${foldRanges([[cp, cp]])
+            .map(rangeJs)
+            .join('')}]`
+        : litJs(cp),
+      'atom',
+      advance,
+    );
   }
 
   private repeat(op: string, len: number): void {

@@ -25,7 +25,11 @@ export class RouterTable {
     this.generic = sorted.filter((e) => e.rule.hosts === null);
     const hosts = new Set<string>();
     for (const e of sorted) for (const h of e.rule.hosts ?? []) hosts.add(h);
-    for (const h of hosts) this.byHost.set(h, sorted.filter((e) => e.rule.hosts === null || e.rule.hosts.includes(h)));
+    for (const h of hosts)
+      this.byHost.set(
+        h,
+        sorted.filter((e) => e.rule.hosts === null || e.rule.hosts.includes(h)),
+      );
   }
 
   /** Candidate routers for a host, in match order. */

@@ -11,9 +11,20 @@ export function compileTree(node: RuleNode, table: MatcherTable, rule: string): 
       const n = node.args.length;
       const [min, max] = spec.arity;
       if (n < min || n > max || (spec.pairs === true && n % 2 !== 0)) {
-        const want = spec.pairs === true ? 'key, value pairs' : min === max ? `${min} argument${min > 1 ? 's' : ''}` : max > 1000 ? `at least ${min} argument` : `${min} or ${max} arguments`;
+        const want =
+          spec.pairs === true
+            ? 'key, value pairs'
+            : min === max
+              ? `${min} argument${min > 1 ? 's' : ''}`
+              : max > 1000
+                ? `at least ${min} argument`
+                : `${min} or ${max} arguments`;
         const hint = n > max && max === 1 ? ' (combine several with ||)' : '';
-        throw new RuleSyntaxError(rule, node.pos, `wrong number of arguments for ${node.name}: expected ${want} as in ${spec.usage}, got ${n}${hint}`);
+        throw new RuleSyntaxError(
+          rule,
+          node.pos,
+          `wrong number of arguments for ${node.name}: expected ${want} as in ${spec.usage}, got ${n}${hint}`,
+        );
       }
       node.args.forEach((a, i) => {
         if (a === '') throw new RuleSyntaxError(rule, node.argPos[i] as number, `empty argument for ${node.name}`);

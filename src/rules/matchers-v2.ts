@@ -3,7 +3,20 @@
  * most take several values (any may match); Path, PathPrefix, HostRegexp and
  * Query values are gorilla/mux templates with `{name:regexp}` variables.
  */
-import { allOf, anyOf, clientIpRule, headerEquals, headerRegexp, hostRule, methodRule, pathEquals, pathStartsWith, queryFirst, regexpArg, requireSlash } from './builders.js';
+import {
+  allOf,
+  anyOf,
+  clientIpRule,
+  headerEquals,
+  headerRegexp,
+  hostRule,
+  methodRule,
+  pathEquals,
+  pathStartsWith,
+  queryFirst,
+  regexpArg,
+  requireSlash,
+} from './builders.js';
 import { GoRegexpError } from '../regex/go-regexp.js';
 import { compileTemplate, hasTemplateVars, type TemplateKind } from './mux-template.js';
 import { routingPath } from './request-parts.js';
@@ -48,7 +61,11 @@ export const V2_MATCHERS: MatcherTable = {
     },
   },
   Path: { arity: [1, MANY], usage: 'Path(`/path`, ...)', build: (a, fail) => ({ match: pathRule(a, fail, 'Path'), hosts: null }) },
-  PathPrefix: { arity: [1, MANY], usage: 'PathPrefix(`/prefix`, ...)', build: (a, fail) => ({ match: pathRule(a, fail, 'PathPrefix'), hosts: null }) },
+  PathPrefix: {
+    arity: [1, MANY],
+    usage: 'PathPrefix(`/prefix`, ...)',
+    build: (a, fail) => ({ match: pathRule(a, fail, 'PathPrefix'), hosts: null }),
+  },
   Method: { arity: [1, MANY], usage: 'Method(`GET`, ...)', build: (a) => methodRule(a) },
   Headers: {
     arity: [2, MANY],

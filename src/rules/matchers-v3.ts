@@ -72,7 +72,8 @@ export const V3_MATCHERS: MatcherTable = {
     arity: [1, 2],
     usage: 'QueryRegexp(`key`, `regexp`)',
     build: (args, fail) => ({
-      match: args.length === 1 ? queryEquals(args[0] as string, '') : queryRegexp(args[0] as string, regexpArg(args, 1, fail, 'QueryRegexp')),
+      match:
+        args.length === 1 ? queryEquals(args[0] as string, '') : queryRegexp(args[0] as string, regexpArg(args, 1, fail, 'QueryRegexp')),
       hosts: null,
     }),
   },

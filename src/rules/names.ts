@@ -44,7 +44,8 @@ export function makeResolver(syntax: RuleSyntax, table: MatcherTable): NameResol
           : `${foreign} is v3 syntax; use ${V3_TO_V2[foreign]} in v2 or set ruleSyntax: v3`;
       throw new RuleSyntaxError(rule, pos, message);
     }
-    if (tcp[written] !== undefined) throw new RuleSyntaxError(rule, pos, `${tcp[written]} is a TCP router matcher, not valid in an HTTP rule`);
+    if (tcp[written] !== undefined)
+      throw new RuleSyntaxError(rule, pos, `${tcp[written]} is a TCP router matcher, not valid in an HTTP rule`);
     const guess = closest(written, Object.keys(table));
     throw new RuleSyntaxError(rule, pos, `unknown matcher "${written}"${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`);
   };

@@ -183,7 +183,7 @@ class Parser {
       case '"':
         return this.lexQuoted(pos);
       case "'":
-        return this.fail("single quotes are not accepted: use backticks or double quotes", pos);
+        return this.fail('single quotes are not accepted: use backticks or double quotes', pos);
       default:
         if (isIdentStart(s.charCodeAt(i))) {
           let j = i + 1;
@@ -203,7 +203,7 @@ class Parser {
     let i = pos + 1;
     let out = '';
     for (;;) {
-      if (i >= s.length) this.fail('unterminated string: expected closing \'"\'', pos);
+      if (i >= s.length) this.fail("unterminated string: expected closing '\"'", pos);
       const c = s[i] as string;
       if (c === '"') break;
       if (c === '\n') this.fail('unterminated string: newline in double-quoted string', pos);

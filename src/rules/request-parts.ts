@@ -86,13 +86,7 @@ function componentValid(q: string, start: number, end: number): boolean {
  * (mode 'any') or for the first one (mode 'first'). `test` receives the
  * decoded value, or `valueEq` is compared without allocating.
  */
-export function queryMatch(
-  q: string,
-  key: string,
-  mode: 'any' | 'first',
-  valueEq: string | null,
-  test: RegExp | null,
-): boolean {
+export function queryMatch(q: string, key: string, mode: 'any' | 'first', valueEq: string | null, test: RegExp | null): boolean {
   let pos = 0;
   const len = q.length;
   while (pos < len) {

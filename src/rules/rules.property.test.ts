@@ -45,39 +45,65 @@ test('round trip: printing a rule tree and parsing it back gives the same tree',
   );
 });
 
-const ruleAlphabet = fc.constantFrom(...'HostPathQueryMethod()!&|`"\\ ,{}[]:/*+?.^$-_=%\n\tab1'.split(''), 'Host(', 'Path(`/', '`)', ' && ', ' || ', 'HostRegexp(`', 'ClientIP(`');
+const ruleAlphabet = fc.constantFrom(
+  ...'HostPathQueryMethod()!&|`"\\ ,{}[]:/*+?.^$-_=%\n\tab1'.split(''),
+  'Host(',
+  'Path(`/',
+  '`)',
+  ' && ',
+  ' || ',
+  'HostRegexp(`',
+  'ClientIP(`',
+);
 const ruleLike = fc.array(ruleAlphabet, { maxLength: 30 }).map((parts) => parts.join(''));
 const request: RuleInput = { method: 'GET', host: 'a.com', path: '/x%20y', query: 'a=1&b', headers: { a: 'x' }, remoteIp: '::1' };
 
 test('fuzz: any text either compiles or throws RuleSyntaxError, never anything else', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), ruleLike), fc.constantFrom('v2' as const, 'v3' as const), (text, syntax) => {
-      let compiled;
-      try {
-        compiled = compileRule(text, syntax);
-      } catch (err) {
-        if (!(err instanceof RuleSyntaxError)) throw err;
-        assert.ok(err.position >= 0 && err.position <= text.length, `position ${err.position} in ${JSON.stringify(text)}`);
-        return;
-      }
-      assert.equal(typeof compiled.match(request), 'boolean');
-    }),
+    fc.property(
+      fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), ruleLike),
+      fc.constantFrom('v2' as const, 'v3' as const),
+      (text, syntax) => {
+        let compiled;
+        try {
+          compiled = compileRule(text, syntax);
+        } catch (err) {
+          if (!(err instanceof RuleSyntaxError)) throw err;
+          assert.ok(err.position >= 0 && err.position <= text.length, `position ${err.position} in ${JSON.stringify(text)}`);
+          return;
+        }
+        assert.equal(typeof compiled.match(request), 'boolean');
+      },
+    ),
     { numRuns: 3000 },
   );
 });
 
 test('fuzz: Go regexp arguments either compile or throw RuleSyntaxError at the argument', () => {
-  const reAlphabet = fc.constantFrom(...'()[]{}*+?|^$.\\-:,0123456789azAZ'.split(''), '(?i)', '(?P<n>', '[:alpha:]', '\\p{L}', '\\Q', '\\E', '{2,3}', '\\x{41}');
+  const reAlphabet = fc.constantFrom(
+    ...'()[]{}*+?|^$.\\-:,0123456789azAZ'.split(''),
+    '(?i)',
+    '(?P<n>',
+    '[:alpha:]',
+    '\\p{L}',
+    '\\Q',
+    '\\E',
+    '{2,3}',
+    '\\x{41}',
+  );
   fc.assert(
-    fc.property(fc.array(reAlphabet, { maxLength: 16 }).map((p) => p.join('')), (re) => {
-      const rule = `PathRegexp("${re.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}")`;
-      try {
-        compileRule(rule, 'v3').match(request);
-      } catch (err) {
-        if (!(err instanceof RuleSyntaxError)) throw err;
-        assert.equal(err.position, 11, err.message);
-      }
-    }),
+    fc.property(
+      fc.array(reAlphabet, { maxLength: 16 }).map((p) => p.join('')),
+      (re) => {
+        const rule = `PathRegexp("${re.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}")`;
+        try {
+          compileRule(rule, 'v3').match(request);
+        } catch (err) {
+          if (!(err instanceof RuleSyntaxError)) throw err;
+          assert.equal(err.position, 11, err.message);
+        }
+      },
+    ),
     { numRuns: 2000 },
   );
 });

@@ -58,14 +58,31 @@ export function buildRuntime(snapshot: Snapshot, deps: BuildDeps): Runtime {
     closers.push(fn);
   };
   const pools = new PoolSet();
-  const services = buildServices(view, {
-    kinds: deps.services ?? builtinServices(), internal: deps.internal, pools, log: deps.log,
-    defaultTransport: deps.defaultTransport, onServerStatus: deps.onServerStatus, onClose,
-  }, book);
-  const middlewares = buildMiddlewares(view, services, { types: deps.registry, rateLimitStore: deps.rateLimitStore, log: deps.log, dataDir: deps.dataDir, onClose }, book);
+  const services = buildServices(
+    view,
+    {
+      kinds: deps.services ?? builtinServices(),
+      internal: deps.internal,
+      pools,
+      log: deps.log,
+      defaultTransport: deps.defaultTransport,
+      onServerStatus: deps.onServerStatus,
+      onClose,
+    },
+    book,
+  );
+  const middlewares = buildMiddlewares(
+    view,
+    services,
+    { types: deps.registry, rateLimitStore: deps.rateLimitStore, log: deps.log, dataDir: deps.dataDir, onClose },
+    book,
+  );
   const routes = buildRouters(view, { service: (n) => services.get(n), middleware: (n) => middlewares.get(n) }, book);
   const entryPoints = buildEntryPoints(view, routes, {
-    entryPoints: deps.entryPoints, entryPointMiddlewares: deps.entryPointMiddlewares, log: deps.log, middleware: (n) => middlewares.get(n),
+    entryPoints: deps.entryPoints,
+    entryPointMiddlewares: deps.entryPointMiddlewares,
+    log: deps.log,
+    middleware: (n) => middlewares.get(n),
   });
 
   return {

@@ -68,7 +68,14 @@ export function internalServiceNames(o: ServeOptions): string[] {
 export function staticIssues(o: ServeOptions): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   if (o.kubernetesCrd) {
-    out.push({ severity: 'warning', code: 'GH_PROVIDER_UNAVAILABLE', file: '(static configuration)', field: 'providers.kubernetesCRD', message: 'the kubernetescrd provider needs a Kubernetes API server, which is not available in this build yet; Kubernetes objects (IngressRoute, Middleware, Service, Endpoints) are read from the file provider instead' });
+    out.push({
+      severity: 'warning',
+      code: 'GH_PROVIDER_UNAVAILABLE',
+      file: '(static configuration)',
+      field: 'providers.kubernetesCRD',
+      message:
+        'the kubernetescrd provider needs a Kubernetes API server, which is not available in this build yet; Kubernetes objects (IngressRoute, Middleware, Service, Endpoints) are read from the file provider instead',
+    });
   }
   return out;
 }
@@ -106,7 +113,16 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
     snap.issues.push(...kinds.issues);
     for (const i of snap.issues) i.code ??= 'GH_CONFIG_INVALID';
     logIssues(deps.log, snap.revision, snap.issues);
-    deps.log.info({ revision: snap.revision, routers: Object.keys(snap.routers).length, services: Object.keys(snap.services).length, middlewares: Object.keys(snap.middlewares).length, errors: snap.issues.filter((i) => i.severity !== 'warning').length }, 'configuration compiled');
+    deps.log.info(
+      {
+        revision: snap.revision,
+        routers: Object.keys(snap.routers).length,
+        services: Object.keys(snap.services).length,
+        middlewares: Object.keys(snap.middlewares).length,
+        errors: snap.issues.filter((i) => i.severity !== 'warning').length,
+      },
+      'configuration compiled',
+    );
     return snap;
   };
 }
@@ -119,5 +135,10 @@ function logIssues(log: Logger, revision: number, issues: readonly ConfigIssue[]
 }
 
 export function createConfigWatcher(o: ServeOptions, deps: PipelineDeps): ConfigWatcher {
-  return new ConfigWatcher({ providers: createProviders(o, deps), compile: createCompile(o, deps), throttleMs: o.throttleMs, log: deps.log });
+  return new ConfigWatcher({
+    providers: createProviders(o, deps),
+    compile: createCompile(o, deps),
+    throttleMs: o.throttleMs,
+    log: deps.log,
+  });
 }

@@ -23,7 +23,11 @@ import { ConfigWatcher } from './config-watcher.js';
 class ManualProvider implements Provider {
   #emit: ((m: ProviderMessage) => void) | null = null;
   #rev = 0;
-  constructor(readonly name: string, private fragments: ConfigFragment[], private readonly failStart = false) {}
+  constructor(
+    readonly name: string,
+    private fragments: ConfigFragment[],
+    private readonly failStart = false,
+  ) {}
   async start(emit: (m: ProviderMessage) => void): Promise<void> {
     if (this.failStart) throw new Error('source unreachable');
     this.#emit = emit;
@@ -44,7 +48,8 @@ class ManualProvider implements Provider {
 function routerFragment(provider: string, router: string, service: string, withService: boolean): ConfigFragment {
   const f = emptyFragment(provider);
   f.routers[router] = { value: { rule: `Host(\`${router}.test\`)`, service }, source: { file: `${provider}.yaml` } };
-  if (withService) f.services.svc = { value: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } }, source: { file: `${provider}.yaml` } };
+  if (withService)
+    f.services.svc = { value: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } }, source: { file: `${provider}.yaml` } };
   return f;
 }
 
@@ -53,15 +58,26 @@ const options = serveOptionsFromStatic(parseStaticConfig({ argv: ['--entrypoints
 test('two providers at once: names qualified per provider, a reference across providers resolves', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-watcher-'));
   try {
-    writeFileSync(join(dir, 'a.yaml'), 'http:\n  routers:\n    a: { rule: "Host(`a.test`)", service: svc }\n  services:\n    svc: { loadBalancer: { servers: [{ url: "http://127.0.0.1:1" }] } }\n');
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      'http:\n  routers:\n    a: { rule: "Host(`a.test`)", service: svc }\n  services:\n    svc: { loadBalancer: { servers: [{ url: "http://127.0.0.1:1" }] } }\n',
+    );
     const git = new ManualProvider('git', [routerFragment('git', 'b', 'svc@file', false)]);
-    const w = new ConfigWatcher({ providers: [new FileProvider({ directory: dir, watch: false, kubernetes: {}, log: silentLogger }), git], compile: createCompile(options, { log: silentLogger, watch: false }), throttleMs: 0, log: silentLogger });
+    const w = new ConfigWatcher({
+      providers: [new FileProvider({ directory: dir, watch: false, kubernetes: {}, log: silentLogger }), git],
+      compile: createCompile(options, { log: silentLogger, watch: false }),
+      throttleMs: 0,
+      log: silentLogger,
+    });
     const snap = await w.start();
     assert.deepEqual(Object.keys(snap.routers).sort(), ['a@file', 'b@git']);
     assert.equal(snap.routers['b@git']!.status, 'enabled');
     assert.equal(snap.routers['b@git']!.service, 'svc@file');
     assert.deepEqual(snap.services['svc@file']!.usedBy.sort(), ['a@file', 'b@git']);
-    assert.deepEqual(w.providerStatuses().map((s) => s.name), ['file', 'git']);
+    assert.deepEqual(
+      w.providerStatuses().map((s) => s.name),
+      ['file', 'git'],
+    );
     await w.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -71,12 +87,23 @@ test('two providers at once: names qualified per provider, a reference across pr
 test('a burst of messages compiles once after the throttle; every listener sees it in order', async () => {
   const p = new ManualProvider('mem', [routerFragment('mem', 'r0', 'svc', true)]);
   const seen: string[] = [];
-  const w = new ConfigWatcher({ providers: [p], compile: createCompile(options, { log: silentLogger, watch: false }), throttleMs: 50, log: silentLogger });
+  const w = new ConfigWatcher({
+    providers: [p],
+    compile: createCompile(options, { log: silentLogger, watch: false }),
+    throttleMs: 50,
+    log: silentLogger,
+  });
   w.addListener((s) => seen.push(`first:${s.revision}`));
   w.addListener(() => {
     throw new Error('a broken listener');
   });
-  w.addListener((s) => seen.push(`third:${s.revision}:${Object.keys(s.routers).filter((r) => r.endsWith('@mem')).join(',')}`));
+  w.addListener((s) =>
+    seen.push(
+      `third:${s.revision}:${Object.keys(s.routers)
+        .filter((r) => r.endsWith('@mem'))
+        .join(',')}`,
+    ),
+  );
   await w.start();
   for (let i = 1; i <= 5; i++) p.set([routerFragment('mem', `r${i}`, 'svc', true)]);
   await new Promise((r) => setTimeout(r, 200));
@@ -87,20 +114,36 @@ test('a burst of messages compiles once after the throttle; every listener sees 
 test('a provider that cannot start is reported; the others serve', async () => {
   const ok = new ManualProvider('mem', [routerFragment('mem', 'r', 'svc', true)]);
   const broken = new ManualProvider('git', [], true);
-  const w = new ConfigWatcher({ providers: [ok, broken], compile: createCompile(options, { log: silentLogger, watch: false }), throttleMs: 0, log: silentLogger });
+  const w = new ConfigWatcher({
+    providers: [ok, broken],
+    compile: createCompile(options, { log: silentLogger, watch: false }),
+    throttleMs: 0,
+    log: silentLogger,
+  });
   const snap: Snapshot = await w.start();
   assert.equal(snap.routers['r@mem']!.status, 'enabled');
-  assert.ok(snap.issues.some((i) => /git provider failed to start: source unreachable/.test(i.message)), JSON.stringify(snap.issues));
+  assert.ok(
+    snap.issues.some((i) => /git provider failed to start: source unreachable/.test(i.message)),
+    JSON.stringify(snap.issues),
+  );
   await w.close();
 });
 
 test('a provider message with issues keeps them in the snapshot until the next message clears them', async () => {
   const p = new ManualProvider('mem', [routerFragment('mem', 'r', 'svc', true)]);
-  const w = new ConfigWatcher({ providers: [p], compile: createCompile(options, { log: silentLogger, watch: false }), throttleMs: 0, log: silentLogger });
+  const w = new ConfigWatcher({
+    providers: [p],
+    compile: createCompile(options, { log: silentLogger, watch: false }),
+    throttleMs: 0,
+    log: silentLogger,
+  });
   const snaps: Snapshot[] = [];
   w.addListener((s) => snaps.push(s));
   await w.start();
-  p.set([routerFragment('mem', 'r', 'svc', true)], [{ file: 'x.yaml', line: 3, message: 'bad YAML (keeping the last good version of this file)' }]);
+  p.set(
+    [routerFragment('mem', 'r', 'svc', true)],
+    [{ file: 'x.yaml', line: 3, message: 'bad YAML (keeping the last good version of this file)' }],
+  );
   await new Promise((r) => setTimeout(r, 30));
   assert.ok(snaps.at(-1)!.issues.some((i) => i.file === 'x.yaml' && i.line === 3));
   assert.equal(snaps.at(-1)!.routers['r@mem']!.status, 'enabled');
@@ -111,6 +154,14 @@ test('a provider message with issues keeps them in the snapshot until the next m
 });
 
 test('two providers with one name are refused', () => {
-  assert.throws(() => new ConfigWatcher({ providers: [new ManualProvider('file', []), new ManualProvider('file', [])], compile: createCompile(options, { log: silentLogger, watch: false }), throttleMs: 0, log: silentLogger }), /two providers are named "file"/);
+  assert.throws(
+    () =>
+      new ConfigWatcher({
+        providers: [new ManualProvider('file', []), new ManualProvider('file', [])],
+        compile: createCompile(options, { log: silentLogger, watch: false }),
+        throttleMs: 0,
+        log: silentLogger,
+      }),
+    /two providers are named "file"/,
+  );
 });
-

@@ -73,7 +73,11 @@ export class ConfigWatcher {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.#opts.log.error({ provider: p.name, err: message }, 'provider failed to start');
-      this.#failed.set(p.name, { file: `(provider ${p.name})`, code: 'GH_PROVIDER_UNAVAILABLE', message: `the ${p.name} provider failed to start: ${message}` });
+      this.#failed.set(p.name, {
+        file: `(provider ${p.name})`,
+        code: 'GH_PROVIDER_UNAVAILABLE',
+        message: `the ${p.name} provider failed to start: ${message}`,
+      });
     }
   }
 

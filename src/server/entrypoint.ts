@@ -76,7 +76,10 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   readonly maxHeaderSize: number;
   private readonly headersTimeout: number;
 
-  constructor(private readonly opts: EntryPointOptions, handler: Handler) {
+  constructor(
+    private readonly opts: EntryPointOptions,
+    handler: Handler,
+  ) {
     this.handler = handler;
     this.fastPath = opts.http1 !== 'node';
     this.maxHeaderSize = opts.maxHeaderSize;
@@ -186,7 +189,14 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
 
   // ---- NodeExchangeHost: requests parsed by node:http and node:http2 ----
 
-  open(req: IncomingMessage, rw: ResponseWriter, remoteIp: string, headers: IncomingMessage['headers'], url: string, upgrade: Upgrade | null): RequestContext {
+  open(
+    req: IncomingMessage,
+    rw: ResponseWriter,
+    remoteIp: string,
+    headers: IncomingMessage['headers'],
+    url: string,
+    upgrade: Upgrade | null,
+  ): RequestContext {
     const clientIp = this.forwarded.apply(headers, remoteIp);
     const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, url, upgrade, undefined);
     this.inFlight++;

@@ -10,7 +10,20 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ConfigError } from '../errors.js';
 import { compileIpRanges, IpRangeError, type IpRanges } from '../net/ip.js';
 
-const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server', 'x-forwarded-uri', 'x-forwarded-method', 'x-forwarded-prefix', 'x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info', 'x-real-ip', 'forwarded'];
+const FORWARDED = [
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-prefix',
+  'x-forwarded-tls-client-cert',
+  'x-forwarded-tls-client-cert-info',
+  'x-real-ip',
+  'forwarded',
+];
 const SERVER = hostname();
 
 export interface ForwardedPolicy {
@@ -46,7 +59,10 @@ export class ForwardedHeaders {
   private readonly insecure: boolean;
 
   /** Throws ConfigError for a trustedIPs entry that is not an IP address or CIDR range. */
-  constructor(policy: ForwardedPolicy, private readonly scheme: 'http' | 'https') {
+  constructor(
+    policy: ForwardedPolicy,
+    private readonly scheme: 'http' | 'https',
+  ) {
     this.insecure = policy.insecure;
     this.trusted = compileTrusted(policy.trustedIPs);
   }
@@ -61,7 +77,9 @@ export class ForwardedHeaders {
   apply(h: IncomingHttpHeaders, remoteIp: string): string {
     const trusted = this.isTrusted(remoteIp);
     if (!trusted) for (const k of FORWARDED) if (h[k] !== undefined) delete h[k];
-    if (h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = h['upgrade'] !== undefined && /websocket/i.test(String(h['upgrade'])) ? (this.scheme === 'https' ? 'wss' : 'ws') : this.scheme;
+    if (h['x-forwarded-proto'] === undefined)
+      h['x-forwarded-proto'] =
+        h['upgrade'] !== undefined && /websocket/i.test(String(h['upgrade'])) ? (this.scheme === 'https' ? 'wss' : 'ws') : this.scheme;
     if (h['x-forwarded-host'] === undefined && h.host !== undefined) h['x-forwarded-host'] = h.host;
     if (h['x-forwarded-port'] === undefined) h['x-forwarded-port'] = portOf(h.host, this.scheme);
     if (h['x-forwarded-server'] === undefined) h['x-forwarded-server'] = SERVER;

@@ -45,7 +45,13 @@ export class Gateway {
     for (const spec of opts.entryPoints) {
       this.eps.push(
         new EntryPoint(
-          { ...spec, maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, log: opts.log, onEnd: opts.onEnd ?? null, onStart: opts.onStart ?? null },
+          {
+            ...spec,
+            maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
+            log: opts.log,
+            onEnd: opts.onEnd ?? null,
+            onStart: opts.onStart ?? null,
+          },
           notReady,
         ),
       );
@@ -93,7 +99,9 @@ export class Gateway {
     this.opts.entryPoints.forEach((e, i) => this.eps[i]!.setHandler(next.entryPoints[e.name] ?? notReady));
     if (prev !== null) {
       // undici's close() waits for in-flight requests on the old pools; bounded by the grace period.
-      void prev.close(Math.max(...this.opts.entryPoints.map((e) => e.graceTimeout), 1000)).catch((err: unknown) => this.opts.log.warn({ err }, 'retiring the previous configuration failed'));
+      void prev
+        .close(Math.max(...this.opts.entryPoints.map((e) => e.graceTimeout), 1000))
+        .catch((err: unknown) => this.opts.log.warn({ err }, 'retiring the previous configuration failed'));
     }
     return next;
   }

@@ -29,12 +29,26 @@ export interface InternalServiceDeps {
 
 export function createInternalServices(o: ServeOptions, deps: InternalServiceDeps): Record<string, Handler> {
   const startDate = new Date().toISOString();
-  const emptyView = (): Snapshot => ({ revision: 0, createdAt: startDate, routers: {}, middlewares: {}, services: {}, serversTransports: {}, resources: [], issues: [] });
+  const emptyView = (): Snapshot => ({
+    revision: 0,
+    createdAt: startDate,
+    routers: {},
+    middlewares: {},
+    services: {},
+    serversTransports: {},
+    resources: [],
+    issues: [],
+  });
   const dashboard = createDashboardHandler();
   const api = createApiHandler({
     view: () => deps.gateway()?.current?.view ?? emptyView(),
     serverStatus: () => deps.gateway()?.current?.serverStatus() ?? {},
-    entryPoints: () => o.entryPoints.map((e) => ({ name: e.name, address: `${e.host ?? ''}:${e.port}`, forwardedHeaders: { insecure: e.forwarded.insecure, trustedIPs: [...e.forwarded.trustedIPs] } })),
+    entryPoints: () =>
+      o.entryPoints.map((e) => ({
+        name: e.name,
+        address: `${e.host ?? ''}:${e.port}`,
+        forwardedHeaders: { insecure: e.forwarded.insecure, trustedIPs: [...e.forwarded.trustedIPs] },
+      })),
     providers: deps.providers,
     features: () => ({ accessLog: o.accessLog !== null, metrics: o.metrics !== null ? 'Prometheus' : '', tracing: '' }),
     startDate,

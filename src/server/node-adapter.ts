@@ -7,8 +7,20 @@
  * request and response objects into an exchange of the entry point
  * (entrypoint.ts), which owns the context, the handler and the bookkeeping.
  */
-import { createServer as createHttp1, type IncomingHttpHeaders, type IncomingMessage, type Server as Http1Server, type ServerResponse } from 'node:http';
-import { createServer as createHttp2, type ServerHttp2Session, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import {
+  createServer as createHttp1,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server as Http1Server,
+  type ServerResponse,
+} from 'node:http';
+import {
+  createServer as createHttp2,
+  type ServerHttp2Session,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { RequestContext } from '../http/exchange.js';
@@ -31,7 +43,14 @@ export interface NodeExchangeHost {
    * policy to `headers`, build the context (its body is the request itself
    * when it has one) and count it in flight. The caller then runs it.
    */
-  open(req: IncomingMessage, rw: ResponseWriter, remoteIp: string, headers: IncomingHttpHeaders, url: string, upgrade: Upgrade | null): RequestContext;
+  open(
+    req: IncomingMessage,
+    rw: ResponseWriter,
+    remoteIp: string,
+    headers: IncomingHttpHeaders,
+    url: string,
+    upgrade: Upgrade | null,
+  ): RequestContext;
   /** Run the handler for an opened exchange. */
   run(ctx: RequestContext): void;
   /** The exchange is over: the response finished (`completed`), or the client went away. */
@@ -92,14 +111,20 @@ export class NodeAdapter {
   private readonly h1: Http1Server;
   private readonly h2: Http2Server;
 
-  constructor(private readonly host: NodeExchangeHost, private readonly opts: NodeAdapterOptions) {
-    this.h1 = createHttp1({
-      maxHeaderSize: opts.maxHeaderSize,
-      requestTimeout: opts.readTimeout,
-      headersTimeout: opts.headersTimeout,
-      keepAliveTimeout: opts.idleTimeout,
-      connectionsCheckingInterval: 1000,
-    }, (req, res) => this.onRequest(req, res, null));
+  constructor(
+    private readonly host: NodeExchangeHost,
+    private readonly opts: NodeAdapterOptions,
+  ) {
+    this.h1 = createHttp1(
+      {
+        maxHeaderSize: opts.maxHeaderSize,
+        requestTimeout: opts.readTimeout,
+        headersTimeout: opts.headersTimeout,
+        keepAliveTimeout: opts.idleTimeout,
+        connectionsCheckingInterval: 1000,
+      },
+      (req, res) => this.onRequest(req, res, null),
+    );
     this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onRequest(req, null, { socket, head }));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (!socket.writable) {
@@ -108,12 +133,17 @@ export class NodeAdapter {
       }
       const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const body = reasonPhrase(code);
-      socket.end(`HTTP/1.1 ${code} ${body}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${code} ${body}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
     });
     this.h2 = createHttp2({ maxSessionMemory: 64, settings: { maxHeaderListSize: opts.maxHeaderSize } });
     // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
-    if (opts.idleTimeout > 0) this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
-    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null));
+    if (opts.idleTimeout > 0)
+      this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
+    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) =>
+      this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null),
+    );
   }
 
   /**
@@ -166,7 +196,8 @@ export class NodeAdapter {
       if (clean.host === undefined && typeof authority === 'string') clean.host = authority;
       headers = clean;
     }
-    const rw: NodeResponseWriter | SocketResponseWriter = res !== null ? new NodeResponseWriter(res) : new SocketResponseWriter(upgrade!.socket);
+    const rw: NodeResponseWriter | SocketResponseWriter =
+      res !== null ? new NodeResponseWriter(res) : new SocketResponseWriter(upgrade!.socket);
     const ctx = host.open(req, rw, remoteIp, headers, req.url ?? '/', upgrade);
     rw.ctx = ctx;
     if (headers !== req.headers) ctx.headers = headers;

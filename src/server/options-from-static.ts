@@ -33,7 +33,9 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
       acceptGraceTimeout: ep.transport.lifeCycle.requestAcceptGraceTimeout,
     };
   });
-  const asDefault = Object.entries(c.entryPoints).filter(([, e]) => e.asDefault).map(([n]) => n);
+  const asDefault = Object.entries(c.entryPoints)
+    .filter(([, e]) => e.asDefault)
+    .map(([n]) => n);
   const names = entryPoints.map((e) => e.name);
   const defaultEntryPoints = asDefault.length > 0 ? asDefault : names.filter((n) => n !== 'traefik' || names.length === 1);
   const file = c.providers.file;
@@ -42,26 +44,70 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
   return {
     entryPoints,
     defaultEntryPoints,
-    file: file !== undefined && (file.directory !== undefined || file.filename !== undefined)
-      ? { directory: file.directory !== undefined ? resolve(cwd, file.directory) : undefined, filename: file.filename !== undefined ? resolve(cwd, file.filename) : undefined, watch: file.watch }
-      : null,
+    file:
+      file !== undefined && (file.directory !== undefined || file.filename !== undefined)
+        ? {
+            directory: file.directory !== undefined ? resolve(cwd, file.directory) : undefined,
+            filename: file.filename !== undefined ? resolve(cwd, file.filename) : undefined,
+            watch: file.watch,
+          }
+        : null,
     kubernetesCrd: k !== undefined,
-    kubernetes: { allowCrossNamespace: k?.allowCrossNamespace ?? false, allowExternalNameServices: k?.allowExternalNameServices ?? false, namespaces: (k?.namespaces ?? []) as string[] },
+    kubernetes: {
+      allowCrossNamespace: k?.allowCrossNamespace ?? false,
+      allowExternalNameServices: k?.allowExternalNameServices ?? false,
+      namespaces: (k?.namespaces ?? []) as string[],
+    },
     api: { enabled: c.api !== undefined, insecure: c.api?.insecure ?? false, dashboard: c.api?.dashboard ?? true },
-    ping: c.ping !== undefined && !c.ping.manualRouting ? { entryPoint: c.ping.entryPoint } : c.ping !== undefined ? { entryPoint: '' } : null,
-    metrics: prom !== undefined ? { entryPoint: prom.entryPoint, addRoutersLabels: prom.addRoutersLabels, addEntryPointsLabels: prom.addEntryPointsLabels, addServicesLabels: prom.addServicesLabels, buckets: [...new Set(prom.buckets)] } : null,
-    observability: { metrics: c.observability.metrics, callerHeader: c.observability.callerHeader !== undefined && c.observability.callerHeader.trim() !== '' ? c.observability.callerHeader.trim().toLowerCase() : null },
-    accessLog: c.accessLog !== undefined ? { format: c.accessLog.format, filePath: c.accessLog.filePath !== undefined ? resolve(cwd, c.accessLog.filePath) : null, bufferingSize: c.accessLog.bufferingSize, fields: c.accessLog.fields as AccessLogFields } : null,
+    ping:
+      c.ping !== undefined && !c.ping.manualRouting ? { entryPoint: c.ping.entryPoint } : c.ping !== undefined ? { entryPoint: '' } : null,
+    metrics:
+      prom !== undefined
+        ? {
+            entryPoint: prom.entryPoint,
+            addRoutersLabels: prom.addRoutersLabels,
+            addEntryPointsLabels: prom.addEntryPointsLabels,
+            addServicesLabels: prom.addServicesLabels,
+            buckets: [...new Set(prom.buckets)],
+          }
+        : null,
+    observability: {
+      metrics: c.observability.metrics,
+      callerHeader:
+        c.observability.callerHeader !== undefined && c.observability.callerHeader.trim() !== ''
+          ? c.observability.callerHeader.trim().toLowerCase()
+          : null,
+    },
+    accessLog:
+      c.accessLog !== undefined
+        ? {
+            format: c.accessLog.format,
+            filePath: c.accessLog.filePath !== undefined ? resolve(cwd, c.accessLog.filePath) : null,
+            bufferingSize: c.accessLog.bufferingSize,
+            fields: c.accessLog.fields as AccessLogFields,
+          }
+        : null,
     logFile: c.log.filePath !== undefined ? resolve(cwd, c.log.filePath) : null,
-    entryPointMiddlewares: Object.fromEntries(Object.entries(c.entryPoints).map(([n, e]) => [n, (e.http.middlewares as string[]).map((m) => (m.includes('@') ? m : `${m}@file`))])),
+    entryPointMiddlewares: Object.fromEntries(
+      Object.entries(c.entryPoints).map(([n, e]) => [n, (e.http.middlewares as string[]).map((m) => (m.includes('@') ? m : `${m}@file`))]),
+    ),
     redirections: Object.entries(c.entryPoints).flatMap(([n, e]) => {
       const r = e.http.redirections?.entryPoint;
       if (r === undefined) return [];
-      const to = r.to.startsWith(':') ? Number(r.to.slice(1)) : c.entryPoints[r.to] !== undefined ? parseAddress(c.entryPoints[r.to]!.address).port : NaN;
-      if (!Number.isInteger(to)) throw new Error(`entryPoints.${n}.http.redirections.entryPoint.to: "${r.to}" is neither an entry point nor ":port"`);
+      const to = r.to.startsWith(':')
+        ? Number(r.to.slice(1))
+        : c.entryPoints[r.to] !== undefined
+          ? parseAddress(c.entryPoints[r.to]!.address).port
+          : NaN;
+      if (!Number.isInteger(to))
+        throw new Error(`entryPoints.${n}.http.redirections.entryPoint.to: "${r.to}" is neither an entry point nor ":port"`);
       return [{ from: n, scheme: r.scheme, port: to, permanent: r.permanent, priority: r.priority }];
     }),
-    defaultTransport: { insecureSkipVerify: c.serversTransport.insecureSkipVerify, rootCAs: c.serversTransport.rootCAs as string[], maxIdleConnsPerHost: c.serversTransport.maxIdleConnsPerHost },
+    defaultTransport: {
+      insecureSkipVerify: c.serversTransport.insecureSkipVerify,
+      rootCAs: c.serversTransport.rootCAs as string[],
+      maxIdleConnsPerHost: c.serversTransport.maxIdleConnsPerHost,
+    },
     pingTerminatingStatus: c.ping?.terminatingStatusCode ?? 503,
     logLevel: c.log.level,
     identity: { enabled: true, insecure: c.identity.insecure, issuerBaseUrl: c.identity.issuerBaseUrl ?? null },

@@ -16,7 +16,13 @@ export interface ServeOptions {
   kubernetes: KubernetesConvertOptions;
   api: { enabled: boolean; insecure: boolean; dashboard: boolean };
   ping: { entryPoint: string } | null;
-  metrics: { entryPoint: string; addRoutersLabels: boolean; addEntryPointsLabels: boolean; addServicesLabels: boolean; buckets: number[] } | null;
+  metrics: {
+    entryPoint: string;
+    addRoutersLabels: boolean;
+    addEntryPointsLabels: boolean;
+    addServicesLabels: boolean;
+    buckets: number[];
+  } | null;
   /** Per-request golden metrics on/off, and the header naming the caller when no verified token does (lower-case). */
   observability: { metrics: boolean; callerHeader: string | null };
   accessLog: { format: 'common' | 'json'; filePath: string | null; bufferingSize: number; fields: AccessLogFields } | null;

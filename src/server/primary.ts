@@ -40,7 +40,11 @@ async function prepareIdentityKeys(o: ServeOptions, log: Logger): Promise<void> 
 export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: PrimaryDeps): Promise<Primary> {
   const { log } = deps;
   await prepareIdentityKeys(o, log);
-  const watcher = createConfigWatcher(o, { log: log.child({ provider: 'file' }), watch: true, ...(deps.extraFragments !== undefined ? { extraFragments: deps.extraFragments } : {}) });
+  const watcher = createConfigWatcher(o, {
+    log: log.child({ provider: 'file' }),
+    watch: true,
+    ...(deps.extraFragments !== undefined ? { extraFragments: deps.extraFragments } : {}),
+  });
   const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }) });
   const certificates: CertificateSource = () => [];
   bp.serve(primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates }));

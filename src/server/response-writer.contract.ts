@@ -103,7 +103,8 @@ function view(raw: Buffer, closedBy: string): ClientView {
         const complete = end >= 0 || rest.slice(nl).startsWith('\r\n\r\n');
         return { status, headers, body, trailers, complete, closedBy };
       }
-      if (rest.length < nl + 2 + size + 2) return { status, headers, body: body + rest.slice(nl + 2, nl + 2 + size), trailers, complete: false, closedBy };
+      if (rest.length < nl + 2 + size + 2)
+        return { status, headers, body: body + rest.slice(nl + 2, nl + 2 + size), trailers, complete: false, closedBy };
       body += rest.slice(nl + 2, nl + 2 + size);
       at = nl + 2 + size + 2;
     }
@@ -144,7 +145,8 @@ const ab = (s: string): Buffer => Buffer.from(s);
 
 // --- the table -------------------------------------------------------------
 
-const NO_TRAILERS = 'an answer on an upgrade socket is close-delimited (it rejects the upgrade): there is no chunked body to carry trailers';
+const NO_TRAILERS =
+  'an answer on an upgrade socket is close-delimited (it rejects the upgrade): there is no chunked body to carry trailers';
 
 export const WRITER_CASES: readonly WriterCase[] = [
   {
@@ -159,7 +161,15 @@ export const WRITER_CASES: readonly WriterCase[] = [
       }
       ctx.rw.end(ab('ok'));
     },
-    observe: (r, n, f) => ({ status: r.status, xa: r.headers['x-a'], xb: r.headers['x-b'], body: r.body, complete: r.complete, second: n.second, ctxStatus: f.status }),
+    observe: (r, n, f) => ({
+      status: r.status,
+      xa: r.headers['x-a'],
+      xb: r.headers['x-b'],
+      body: r.body,
+      complete: r.complete,
+      second: n.second,
+      ctxStatus: f.status,
+    }),
     expect: { status: 201, xa: '1', xb: undefined, body: 'ok', complete: true, second: 'threw', ctxStatus: 201 },
   },
   {
@@ -235,7 +245,13 @@ export const WRITER_CASES: readonly WriterCase[] = [
           ctx.rw.end();
         });
     },
-    observe: (r, n, f) => ({ sawFalse: n.sawFalse, drained: n.drained, received: r.body.length === n.written, complete: r.complete, bytesOut: f.bytesOut === n.written }),
+    observe: (r, n, f) => ({
+      sawFalse: n.sawFalse,
+      drained: n.drained,
+      received: r.body.length === n.written,
+      complete: r.complete,
+      bytesOut: f.bytesOut === n.written,
+    }),
     expect: { sawFalse: true, drained: true, received: true, complete: true, bytesOut: true },
   },
   {
@@ -294,7 +310,14 @@ export const WRITER_CASES: readonly WriterCase[] = [
       ctx.rw.writeHead(500, { 'content-length': 4 });
       ctx.rw.end(ab('oops'));
     },
-    observe: (r, n, f) => ({ threw: n.threw, sentAfterThrow: n.sentAfterThrow, status: r.status, injected: r.headers['x-injected'], body: r.body, ctxStatus: f.status }),
+    observe: (r, n, f) => ({
+      threw: n.threw,
+      sentAfterThrow: n.sentAfterThrow,
+      status: r.status,
+      injected: r.headers['x-injected'],
+      body: r.body,
+      ctxStatus: f.status,
+    }),
     expect: { threw: true, sentAfterThrow: false, status: 500, injected: undefined, body: 'oops', ctxStatus: 500 },
   },
 ];

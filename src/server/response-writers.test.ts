@@ -10,11 +10,25 @@ import { silentLogger } from '../log.js';
 import { EntryPoint } from './entrypoint.js';
 import { runWriterContract, type WriterServer } from './response-writer.contract.js';
 
-async function entryPoint(http1: 'gatehouse' | 'node', handler: (ctx: RequestContext) => void, onEnd: (ctx: RequestContext) => void): Promise<WriterServer> {
+async function entryPoint(
+  http1: 'gatehouse' | 'node',
+  handler: (ctx: RequestContext) => void,
+  onEnd: (ctx: RequestContext) => void,
+): Promise<WriterServer> {
   const ep = new EntryPoint(
     {
-      name: 'web', host: '127.0.0.1', port: 0, forwarded: { insecure: false, trustedIPs: [] }, http1,
-      readTimeout: 10_000, idleTimeout: 10_000, writeTimeout: 0, maxHeaderSize: 16 * 1024, log: silentLogger, onEnd, onStart: null,
+      name: 'web',
+      host: '127.0.0.1',
+      port: 0,
+      forwarded: { insecure: false, trustedIPs: [] },
+      http1,
+      readTimeout: 10_000,
+      idleTimeout: 10_000,
+      writeTimeout: 0,
+      maxHeaderSize: 16 * 1024,
+      log: silentLogger,
+      onEnd,
+      onStart: null,
     },
     handler,
   );

@@ -81,7 +81,8 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
       workers.add(w);
       const onMsg = (m: WorkerMessage): void => {
         // The worker says hello once its message listener exists (messages sent before would be lost).
-        if (m?.gh === 'hello' && bp.latest !== null) w.send({ gh: 'init', options: o, snapshot: bp.latest } satisfies PrimaryMessage<ServeOptions>);
+        if (m?.gh === 'hello' && bp.latest !== null)
+          w.send({ gh: 'init', options: o, snapshot: bp.latest } satisfies PrimaryMessage<ServeOptions>);
         else if (m?.gh === 'ready') {
           addresses = m.addresses;
           resolve();

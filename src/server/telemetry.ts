@@ -91,7 +91,15 @@ function backplaneBackend(bp: ServingBackplane): ObserveBackend {
 }
 
 export function createTelemetry(o: ServeOptions, bp: ServingBackplane, log: Logger): Telemetry {
-  const access = o.accessLog !== null ? new AccessLog({ format: o.accessLog.format, filePath: o.accessLog.filePath, bufferingSize: o.accessLog.bufferingSize, fields: o.accessLog.fields }) : null;
+  const access =
+    o.accessLog !== null
+      ? new AccessLog({
+          format: o.accessLog.format,
+          filePath: o.accessLog.filePath,
+          bufferingSize: o.accessLog.bufferingSize,
+          fields: o.accessLog.fields,
+        })
+      : null;
   const store = bp.metrics;
   const gauges = new GaugeFeed(store);
   bp.onFlush(() => gauges.refresh());
@@ -103,7 +111,10 @@ export function createTelemetry(o: ServeOptions, bp: ServingBackplane, log: Logg
     const end = performance.now();
     const grpc = metricsOn || live.size !== 0 ? grpcStatusOf(ctx) : null;
     const bytesIn = live.end(ctx, end, grpc);
-    if (metricsOn) store.record(exchangeRecordFromContext(ctx, { endMs: end, grpcStatus: grpc, callerHeader, ...(bytesIn !== undefined ? { bytesIn } : {}) }));
+    if (metricsOn)
+      store.record(
+        exchangeRecordFromContext(ctx, { endMs: end, grpcStatus: grpc, callerHeader, ...(bytesIn !== undefined ? { bytesIn } : {}) }),
+      );
     if (access !== null) access.log(accessLogEntryFromContext(ctx, { endMs: end, ...(bytesIn !== undefined ? { bytesIn } : {}) }));
   };
   const prometheus: Handler = (ctx) => {
@@ -138,7 +149,11 @@ function num(v: unknown, def: number, max: number): number {
 }
 
 /** In the primary: the questions serving processes ask (views over the aggregate of every process). */
-export function primaryQueries(store: MetricsStore, o: ServeOptions, sources: { alerts: AlertSource; certs: CertificateSource }): RpcHandlers {
+export function primaryQueries(
+  store: MetricsStore,
+  o: ServeOptions,
+  sources: { alerts: AlertSource; certs: CertificateSource },
+): RpcHandlers {
   const args = (a: unknown): Record<string, unknown> => (a !== null && typeof a === 'object' ? (a as Record<string, unknown>) : {});
   return {
     prometheus: () => prometheusText(store, o),

@@ -19,7 +19,12 @@ class Worker {
   async init(m: Extract<PrimaryMessage<ServeOptions>, { gh: 'init' }>): Promise<void> {
     const o = m.options;
     const log = createLogger(o.logLevel, o.logFile);
-    this.#backplane = new ClusterWorkerBackplane({ id: String(cluster.worker?.id ?? process.pid), first: m.snapshot, log, ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}) });
+    this.#backplane = new ClusterWorkerBackplane({
+      id: String(cluster.worker?.id ?? process.pid),
+      first: m.snapshot,
+      log,
+      ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}),
+    });
     this.#serving = await startServing(o, this.#backplane, { log, rotateKeys: false, providers: providerNames(o) });
     process.send?.({ gh: 'ready', addresses: this.#serving.addresses } satisfies WorkerMessage);
   }

@@ -9,7 +9,13 @@ import { mirroring } from './kinds/mirroring.js';
 import { weighted } from './kinds/weighted.js';
 
 /** In Traefik's order: error messages list the configuration keys in it. */
-export const BUILTIN_SERVICES: readonly ServiceDefinition<TSchema>[] = [loadBalancer, weighted, mirroring, failover, internal] as unknown as readonly ServiceDefinition<TSchema>[];
+export const BUILTIN_SERVICES: readonly ServiceDefinition<TSchema>[] = [
+  loadBalancer,
+  weighted,
+  mirroring,
+  failover,
+  internal,
+] as unknown as readonly ServiceDefinition<TSchema>[];
 
 let shared: ServiceRegistry | null = null;
 

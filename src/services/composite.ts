@@ -77,8 +77,14 @@ export function buildMirroring(cfg: MirroringConfig, main: ChildService, mirrors
       for (const p of chosen) {
         p.count++;
         const copy = new RequestContext(ctx.req, new DiscardWriter(), {
-          entryPoint: ctx.entryPoint, scheme: ctx.scheme, remoteIp: ctx.remoteIp, clientIp: ctx.clientIp,
-          host: ctx.host, path: ctx.path, query: ctx.query, start: ctx.start,
+          entryPoint: ctx.entryPoint,
+          scheme: ctx.scheme,
+          remoteIp: ctx.remoteIp,
+          clientIp: ctx.clientIp,
+          host: ctx.host,
+          path: ctx.path,
+          query: ctx.query,
+          start: ctx.start,
         });
         copy.method = ctx.method;
         copy.headers = { ...ctx.headers };

@@ -79,7 +79,10 @@ export class HealthChecker {
     if (this.closed) return ok;
     if (ok !== t.healthy) {
       t.healthy = ok;
-      this.opts.log.warn({ service: this.opts.service, server: t.url, healthy: ok }, ok ? 'server is healthy again: back in rotation' : 'health check failed: server taken out of rotation');
+      this.opts.log.warn(
+        { service: this.opts.service, server: t.url, healthy: ok },
+        ok ? 'server is healthy again: back in rotation' : 'health check failed: server taken out of rotation',
+      );
       this.opts.onChange?.(t, ok);
     }
     return ok;

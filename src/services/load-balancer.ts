@@ -123,7 +123,10 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
 
 /** Adds the sticky-session cookie to the response headers. */
 class StickyCookieWriter extends ForwardingWriter {
-  constructor(inner: ResponseWriter, private readonly cookie: string) {
+  constructor(
+    inner: ResponseWriter,
+    private readonly cookie: string,
+  ) {
     super(inner);
   }
   override writeHead(status: number, headers: OutgoingHttpHeaders): void {

@@ -79,7 +79,10 @@ class Origin {
   private readonly sockets = new Set<Socket>();
   private next = 0;
 
-  private constructor(private readonly server: Http1Server | Http2Server, port: number) {
+  private constructor(
+    private readonly server: Http1Server | Http2Server,
+    port: number,
+  ) {
     this.url = new URL(`http://127.0.0.1:${port}`);
     server.on('connection', (s: Socket) => {
       this.connections++;
@@ -103,7 +106,11 @@ class Origin {
     const server: Http1Server | Http2Server =
       protocol === 'http1'
         ? createHttp1({ keepAliveTimeout: 10_000 }, (req, res) => route(req, res, () => req.socket.destroy()))
-        : createH2c((req, res) => route(req as OriginRequest, res as unknown as OriginResponse, () => (res as Http2ServerResponse).stream.close(h2.NGHTTP2_INTERNAL_ERROR)));
+        : createH2c((req, res) =>
+            route(req as OriginRequest, res as unknown as OriginResponse, () =>
+              (res as Http2ServerResponse).stream.close(h2.NGHTTP2_INTERNAL_ERROR),
+            ),
+          );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     origin = new Origin(server, (server.address() as AddressInfo).port);
     return origin;
@@ -225,7 +232,8 @@ const echo: OriginHandler = (req, res) => {
 
 // --- the table -------------------------------------------------------------
 
-const H2_FRAMING = 'HTTP/2 frames the body in DATA frames: there is no chunked coding, and node:http2 sends a content-length only when the caller gives one (the proxy does for Buffer bodies)';
+const H2_FRAMING =
+  'HTTP/2 frames the body in DATA frames: there is no chunked coding, and node:http2 sends a content-length only when the caller gives one (the proxy does for Buffer bodies)';
 
 export const DISPATCHER_CASES: readonly DispatcherCase[] = [
   {
@@ -247,7 +255,9 @@ export const DISPATCHER_CASES: readonly DispatcherCase[] = [
       return { events: await r.settle(), body: r.body };
     },
     expect: { events: ['start', 'head 200', 'data', 'end'], body: 'POST cl=5 te= body=hello' },
-    differs: { H2cDispatcher: { expect: { events: ['start', 'head 200', 'data', 'end'], body: 'POST cl= te= body=hello' }, why: H2_FRAMING } },
+    differs: {
+      H2cDispatcher: { expect: { events: ['start', 'head 200', 'data', 'end'], body: 'POST cl= te= body=hello' }, why: H2_FRAMING },
+    },
   },
   {
     name: 'POST with a stream body of unknown length: sent chunked',
@@ -256,12 +266,18 @@ export const DISPATCHER_CASES: readonly DispatcherCase[] = [
       return { events: await r.settle(), body: r.body };
     },
     expect: { events: ['start', 'head 200', 'data', 'end'], body: 'POST cl= te=chunked body=hello' },
-    differs: { H2cDispatcher: { expect: { events: ['start', 'head 200', 'data', 'end'], body: 'POST cl= te= body=hello' }, why: H2_FRAMING } },
+    differs: {
+      H2cDispatcher: { expect: { events: ['start', 'head 200', 'data', 'end'], body: 'POST cl= te= body=hello' }, why: H2_FRAMING },
+    },
   },
   {
     name: 'POST with a stream body and a declared content-length: sent with that length',
     async run(c) {
-      const r = c.send(c.origin.route(echo), { method: 'POST', headers: { 'content-length': '5' }, body: Readable.from([Buffer.from('hel'), Buffer.from('lo')]) });
+      const r = c.send(c.origin.route(echo), {
+        method: 'POST',
+        headers: { 'content-length': '5' },
+        body: Readable.from([Buffer.from('hel'), Buffer.from('lo')]),
+      });
       return { events: await r.settle(), body: r.body };
     },
     expect: { events: ['start', 'head 200', 'data', 'end'], body: 'POST cl=5 te= body=hello' },
@@ -437,10 +453,22 @@ export const DISPATCHER_CASES: readonly DispatcherCase[] = [
       await closed;
       return { events: r.events, body: r.body, order, later: await later.settle(), laterCode: later.errorCode };
     },
-    expect: { events: ['start', 'head 200', 'data', 'end'], body: 'done', order: 'ended;closed;', later: ['error'], laterCode: 'UND_ERR_CLOSED' },
+    expect: {
+      events: ['start', 'head 200', 'data', 'end'],
+      body: 'done',
+      order: 'ended;closed;',
+      later: ['error'],
+      laterCode: 'UND_ERR_CLOSED',
+    },
     differs: {
       H2cDispatcher: {
-        expect: { events: ['start', 'head 200', 'data', 'end'], body: 'done', order: 'ended;closed;', later: ['start', 'error'], laterCode: '(no code) dispatcher is closed' },
+        expect: {
+          events: ['start', 'head 200', 'data', 'end'],
+          body: 'done',
+          order: 'ended;closed;',
+          later: ['start', 'error'],
+          laterCode: '(no code) dispatcher is closed',
+        },
         why: "H2cDispatcher calls onRequestStart before it looks at its state, and its errors carry no undici code (reported; the proxy's answer, 502, is the same)",
       },
     },

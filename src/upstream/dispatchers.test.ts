@@ -12,4 +12,8 @@ const opts = { connections: 4, keepAliveTimeout: 10_000, connectTimeout: 2000 };
 
 runDispatcherContract({ name: 'undici Pool', protocol: 'http1', create: (origin) => new Pool(origin, opts) });
 runDispatcherContract({ name: 'RawPool', protocol: 'http1', create: (origin) => new RawPool(origin, opts) });
-runDispatcherContract({ name: 'H2cDispatcher', protocol: 'h2c', create: (origin) => new H2cDispatcher(origin.host, { connectTimeout: opts.connectTimeout }) });
+runDispatcherContract({
+  name: 'H2cDispatcher',
+  protocol: 'h2c',
+  create: (origin) => new H2cDispatcher(origin.host, { connectTimeout: opts.connectTimeout }),
+});

@@ -6,13 +6,25 @@
  * undici's Dispatcher handler protocol the proxy uses, so the proxy does not
  * care which one it talks to.
  */
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
+import {
+  connect,
+  constants,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders as H2Headers,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 const HOP: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  connection: true, 'keep-alive': true, 'proxy-connection': true, 'transfer-encoding': true, upgrade: true, host: true,
+  connection: true,
+  'keep-alive': true,
+  'proxy-connection': true,
+  'transfer-encoding': true,
+  upgrade: true,
+  host: true,
 });
 
 class TimeoutError extends Error {
@@ -49,7 +61,10 @@ export class H2cDispatcher {
   private session: ClientHttp2Session | null = null;
   private closed = false;
 
-  constructor(private readonly authority: string, private readonly opts: { connectTimeout: number }) {}
+  constructor(
+    private readonly authority: string,
+    private readonly opts: { connectTimeout: number },
+  ) {}
 
   private getSession(): ClientHttp2Session {
     const s = this.session;
@@ -110,7 +125,10 @@ export class H2cDispatcher {
     controller.stream = stream;
     const headersTimeout = o.headersTimeout ?? 300_000;
     if (headersTimeout > 0) {
-      timer = setTimeout(() => fail(new TimeoutError(`no response headers within ${headersTimeout} ms`, 'UND_ERR_HEADERS_TIMEOUT')), headersTimeout);
+      timer = setTimeout(
+        () => fail(new TimeoutError(`no response headers within ${headersTimeout} ms`, 'UND_ERR_HEADERS_TIMEOUT')),
+        headersTimeout,
+      );
       timer.unref();
     }
     stream.on('response', (h: H2Headers) => {

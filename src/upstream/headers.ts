@@ -26,7 +26,8 @@ const HOP_BY_HOP: Record<string, true> = Object.assign(Object.create(null) as Re
 export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = h.connection;
-  const extra = conn !== undefined && conn !== 'keep-alive' && conn !== 'close' ? connectionTokens(Array.isArray(conn) ? conn.join(',') : conn) : null;
+  const extra =
+    conn !== undefined && conn !== 'keep-alive' && conn !== 'close' ? connectionTokens(Array.isArray(conn) ? conn.join(',') : conn) : null;
   for (const k in h) {
     const v = h[k];
     if (v === undefined) continue;
@@ -44,7 +45,8 @@ export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, s
 export function downstreamResponseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const conn = h.connection;
-  const extra = conn !== undefined && conn !== 'keep-alive' && conn !== 'close' ? connectionTokens(Array.isArray(conn) ? conn.join(',') : conn) : null;
+  const extra =
+    conn !== undefined && conn !== 'keep-alive' && conn !== 'close' ? connectionTokens(Array.isArray(conn) ? conn.join(',') : conn) : null;
   for (const k in h) {
     const v = h[k];
     if (v === undefined || HOP_BY_HOP[k] === true) continue;

@@ -76,4 +76,3 @@ function create(u: URL, t: ServersTransportConfig | undefined): UpstreamDispatch
   // Plain HTTP/1.1: the gateway's own pool (docs/http1-server.md); it hands upgrades to undici.
   return new RawPool(u, { connections, keepAliveTimeout, connectTimeout });
 }
-

@@ -70,8 +70,7 @@ class Exchange implements ViewDataHandler {
     private readonly ctx: RequestContext,
     private readonly target: ProxyTarget,
     private readonly done: ProxyDone | null,
-  ) {
-  }
+  ) {}
 
   start(opts: ProxyOptions): void {
     const ctx = this.ctx;

@@ -12,7 +12,9 @@ import { runCase } from './golden-case.js';
 
 const DIR = new URL('./cases/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
-const inputs = readdirSync(DIR).filter((f) => f.endsWith('.in.yaml')).sort();
+const inputs = readdirSync(DIR)
+  .filter((f) => f.endsWith('.in.yaml'))
+  .sort();
 
 for (const file of inputs) {
   const name = file.slice(0, -'.in.yaml'.length);

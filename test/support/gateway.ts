@@ -23,7 +23,9 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(opts: { files?: Record<string, string>; flags?: string[]; workers?: number; adminEntryPoint?: boolean } = {}): Promise<TestGateway> {
+export async function startGateway(
+  opts: { files?: Record<string, string>; flags?: string[]; workers?: number; adminEntryPoint?: boolean } = {},
+): Promise<TestGateway> {
   const root = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const dir = join(root, 'conf');
   const data = join(root, 'data');
@@ -63,7 +65,6 @@ export async function startGateway(opts: { files?: Record<string, string>; flags
     },
   };
 }
-
 
 /** Poll `fn` until it returns true or `ms` pass. */
 export async function eventually(fn: () => Promise<boolean> | boolean, ms = 3000, step = 50): Promise<boolean> {

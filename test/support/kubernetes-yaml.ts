@@ -53,4 +53,3 @@ spec:
       kind: Rule
 ${body}`;
 }
-

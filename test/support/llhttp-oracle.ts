@@ -124,14 +124,28 @@ class Recorder {
       } else this.trailers.push(...fields);
     };
     p[HTTPParser.kOnHeadersComplete] = (
-      major: number, minor: number, fields: string[] | undefined, method: number, url: string | undefined,
-      _status: unknown, _reason: unknown, upgrade: boolean, keepAlive: boolean,
+      major: number,
+      minor: number,
+      fields: string[] | undefined,
+      method: number,
+      url: string | undefined,
+      _status: unknown,
+      _reason: unknown,
+      upgrade: boolean,
+      keepAlive: boolean,
     ): number => {
       if (this.complete) return 0;
       if (fields !== undefined) this.headers = fields;
       this.head = {
-        ok: true, method: this.methods[method]!, url: url ?? this.url, major, minor,
-        headers: this.headers, chunked: false, keepAlive, upgrade,
+        ok: true,
+        method: this.methods[method]!,
+        url: url ?? this.url,
+        major,
+        minor,
+        headers: this.headers,
+        chunked: false,
+        keepAlive,
+        upgrade,
       };
       return 0;
     };

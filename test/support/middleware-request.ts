@@ -28,7 +28,8 @@ export async function through<S extends TSchema>(
     const body = Buffer.from(await res.body.arrayBuffer());
     const text = body.toString();
     let echo: Echo | null = null;
-    if (res.statusCode === 200 && init.terminal === undefined && res.headers['content-type'] === 'application/json') echo = JSON.parse(text) as Echo;
+    if (res.statusCode === 200 && init.terminal === undefined && res.headers['content-type'] === 'application/json')
+      echo = JSON.parse(text) as Echo;
     return { status: res.statusCode, headers: res.headers, text, body, echo };
   } finally {
     await srv.close();

@@ -25,15 +25,39 @@ export interface PassContext {
 
 export function collectTransport(ctx: PassContext, frag: ConfigFragment, local: string, item: Item<ServersTransportConfig>): void {
   const name = qualify(local, frag.provider);
-  const rt: RuntimeServersTransport = { name, provider: frag.provider, status: 'enabled', errors: [], source: item.source, config: item.value, usedBy: [] };
+  const rt: RuntimeServersTransport = {
+    name,
+    provider: frag.provider,
+    status: 'enabled',
+    errors: [],
+    source: item.source,
+    config: item.value,
+    usedBy: [],
+  };
   ctx.snap.serversTransports[name] = ctx.book.track('serversTransport', rt);
   record(ctx, rt, '', schemaProblems(ServersTransportSchema, item.value), true);
 }
 
-export function collectService<S>(ctx: PassContext, registry: KindRegistry<S, ServiceKind>, frag: ConfigFragment, local: string, item: Item<ServiceConfig>): void {
+export function collectService<S>(
+  ctx: PassContext,
+  registry: KindRegistry<S, ServiceKind>,
+  frag: ConfigFragment,
+  local: string,
+  item: Item<ServiceConfig>,
+): void {
   const name = qualify(local, frag.provider);
   const cfg = item.value as Record<string, unknown>;
-  const rs: RuntimeService = { name, provider: frag.provider, type: 'loadbalancer', status: 'enabled', errors: [], source: item.source, config: item.value, usedBy: [], refs: [] };
+  const rs: RuntimeService = {
+    name,
+    provider: frag.provider,
+    type: 'loadbalancer',
+    status: 'enabled',
+    errors: [],
+    source: item.source,
+    config: item.value,
+    usedBy: [],
+    refs: [],
+  };
   ctx.snap.services[name] = ctx.book.track('service', rs);
   const keys = isObject(cfg) ? Object.keys(cfg) : [];
   const unknown = keys.filter((k) => registry.get(k) === undefined);
@@ -46,17 +70,34 @@ export function collectService<S>(ctx: PassContext, registry: KindRegistry<S, Se
   if (only === undefined) {
     const expected = `expected exactly one of ${registry.types().join(', ')}`;
     // An unknown key alone already says what is wrong.
-    if (unknown.length === 0 || kinds.length > 1) ctx.book.addError(rs, kinds.length === 0 ? expected : `${expected}, got ${kinds.map((k) => k.key).join(' and ')}`, true);
+    if (unknown.length === 0 || kinds.length > 1)
+      ctx.book.addError(rs, kinds.length === 0 ? expected : `${expected}, got ${kinds.map((k) => k.key).join(' and ')}`, true);
     return;
   }
   rs.type = registry.typeOf(only.def);
   checkKind(ctx, rs, registry, only.def, only.key, cfg[only.key], 'service');
 }
 
-export function collectMiddleware<M>(ctx: PassContext, registry: KindRegistry<M>, frag: ConfigFragment, local: string, item: Item<MiddlewareConfig>): void {
+export function collectMiddleware<M>(
+  ctx: PassContext,
+  registry: KindRegistry<M>,
+  frag: ConfigFragment,
+  local: string,
+  item: Item<MiddlewareConfig>,
+): void {
   const name = qualify(local, frag.provider);
   const keys = isObject(item.value) ? Object.keys(item.value) : [];
-  const rm: RuntimeMiddleware = { name, provider: frag.provider, type: keys[0] ?? '', status: 'enabled', errors: [], source: item.source, config: item.value, usedBy: [], refs: [] };
+  const rm: RuntimeMiddleware = {
+    name,
+    provider: frag.provider,
+    type: keys[0] ?? '',
+    status: 'enabled',
+    errors: [],
+    source: item.source,
+    config: item.value,
+    usedBy: [],
+    refs: [],
+  };
   ctx.snap.middlewares[name] = ctx.book.track('middleware', rm);
   if (keys.length !== 1) {
     ctx.book.addError(rm, `expected exactly one middleware type, got ${keys.length === 0 ? 'none' : keys.join(', ')}`, true);
@@ -73,7 +114,15 @@ export function collectMiddleware<M>(ctx: PassContext, registry: KindRegistry<M>
 }
 
 /** Shape, then (when the shape is right) meaning and references, through the kind's registry. */
-function checkKind<D>(ctx: PassContext, item: RuntimeService | RuntimeMiddleware, registry: KindRegistry<D>, def: D, key: string, value: unknown, label: 'service' | 'middleware'): void {
+function checkKind<D>(
+  ctx: PassContext,
+  item: RuntimeService | RuntimeMiddleware,
+  registry: KindRegistry<D>,
+  def: D,
+  key: string,
+  value: unknown,
+  label: 'service' | 'middleware',
+): void {
   const shape = registry.validate(def, value);
   record(ctx, item, key, shape, true);
   if (shape.length > 0) return;

@@ -54,7 +54,13 @@ export function resolveReferences(snap: Snapshot, nodes: readonly RefNode[], boo
       const table = tables[ref.kind];
       const target = table[q];
       if (target === undefined) {
-        book.addError(node.item, `the ${ref.kind} "${q}" does not exist${suggest(q, Object.keys(table))}`, true, ref.field, 'GH_CONFIG_REFERENCE');
+        book.addError(
+          node.item,
+          `the ${ref.kind} "${q}" does not exist${suggest(q, Object.keys(table))}`,
+          true,
+          ref.field,
+          'GH_CONFIG_REFERENCE',
+        );
         continue;
       }
       target.usedBy.push(node.item.name);
@@ -62,7 +68,8 @@ export function resolveReferences(snap: Snapshot, nodes: readonly RefNode[], boo
       if (child !== undefined) visit(child);
       // Members of one cycle all carry the cycle error; saying "disabled" about each other adds nothing.
       const sameCycle = child !== undefined && inCycle.has(node) && inCycle.has(child);
-      if (target.status === 'disabled' && !sameCycle) book.addError(node.item, disabledBecause(ref.kind, target), true, ref.field, 'GH_CONFIG_REFERENCE');
+      if (target.status === 'disabled' && !sameCycle)
+        book.addError(node.item, disabledBecause(ref.kind, target), true, ref.field, 'GH_CONFIG_REFERENCE');
     }
     path.pop();
     state.set(node, 'done');
@@ -94,7 +101,10 @@ export function suggest(qualified: string, names: readonly string[]): string {
   const local = localOf(qualified);
   const same = names.filter((n) => providerOf(n) === provider);
   const c = closest(local, same.map(localOf));
-  const hit = c !== undefined ? same.find((n) => localOf(n) === c) : names.find((n) => localOf(n) === local && distance(providerOf(n), provider) <= 2);
+  const hit =
+    c !== undefined
+      ? same.find((n) => localOf(n) === c)
+      : names.find((n) => localOf(n) === local && distance(providerOf(n), provider) <= 2);
   return hit === undefined ? '' : ` (did you mean "${hit}"?)`;
 }
 

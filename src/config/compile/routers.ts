@@ -21,12 +21,27 @@ export interface RouterDefaults {
   readonly defaultRuleSyntax: 'v2' | 'v3';
 }
 
-export function collectRouter(ctx: PassContext, defaults: RouterDefaults, frag: ConfigFragment, local: string, item: Item<RouterConfig>): void {
+export function collectRouter(
+  ctx: PassContext,
+  defaults: RouterDefaults,
+  frag: ConfigFragment,
+  local: string,
+  item: Item<RouterConfig>,
+): void {
   const name = qualify(local, frag.provider);
   const cfg = item.value;
   const rr: RuntimeRouter = {
-    name, provider: frag.provider, status: 'enabled', errors: [], source: item.source, config: cfg,
-    entryPoints: [], priority: 0, middlewares: [], service: '', ruleSyntax: cfg?.ruleSyntax ?? defaults.defaultRuleSyntax,
+    name,
+    provider: frag.provider,
+    status: 'enabled',
+    errors: [],
+    source: item.source,
+    config: cfg,
+    entryPoints: [],
+    priority: 0,
+    middlewares: [],
+    service: '',
+    ruleSyntax: cfg?.ruleSyntax ?? defaults.defaultRuleSyntax,
   };
   ctx.snap.routers[name] = ctx.book.track('router', rr);
   const problems = schemaProblems(RouterSchema, cfg);
@@ -41,7 +56,14 @@ export function collectRouter(ctx: PassContext, defaults: RouterDefaults, frag: 
   }
   const eps = cfg.entryPoints !== undefined && cfg.entryPoints.length > 0 ? cfg.entryPoints : defaults.defaultEntryPoints;
   for (const ep of eps) {
-    if (!defaults.entryPoints.includes(ep)) ctx.book.addError(rr, `entry point "${ep}" does not exist${didYouMean(ep, defaults.entryPoints)}`, true, 'entryPoints', 'GH_CONFIG_REFERENCE');
+    if (!defaults.entryPoints.includes(ep))
+      ctx.book.addError(
+        rr,
+        `entry point "${ep}" does not exist${didYouMean(ep, defaults.entryPoints)}`,
+        true,
+        'entryPoints',
+        'GH_CONFIG_REFERENCE',
+      );
   }
   rr.entryPoints = eps.filter((e) => defaults.entryPoints.includes(e));
   const declared: Reference[] = [
@@ -49,7 +71,10 @@ export function collectRouter(ctx: PassContext, defaults: RouterDefaults, frag: 
     { kind: 'service', name: cfg.service, field: 'service' },
   ];
   ctx.nodes.push({
-    label: 'router', item: rr, declared, resolved: [],
+    label: 'router',
+    item: rr,
+    declared,
+    resolved: [],
     done(resolved) {
       rr.middlewares = resolved.filter((r) => r.kind === 'middleware').map((r) => r.name);
       rr.service = resolved.find((r) => r.kind === 'service')?.name ?? '';

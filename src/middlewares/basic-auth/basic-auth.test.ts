@@ -21,7 +21,9 @@ test('basicAuth: no or wrong credentials get 401 with the realm', async () => {
   const none = await through(middleware, { users: [bcryptLine] }, '/');
   assert.equal(none.status, 401);
   assert.equal(none.headers['www-authenticate'], 'Basic realm="traefik"');
-  const wrong = await through(middleware, { users: [bcryptLine], realm: 'calc' }, '/', { headers: { authorization: basic('alice', 'nope') } });
+  const wrong = await through(middleware, { users: [bcryptLine], realm: 'calc' }, '/', {
+    headers: { authorization: basic('alice', 'nope') },
+  });
   assert.equal(wrong.status, 401);
   assert.equal(wrong.headers['www-authenticate'], 'Basic realm="calc"');
   const unknown = await through(middleware, { users: [bcryptLine] }, '/', { headers: { authorization: basic('mallory', 'wonderland') } });
@@ -32,7 +34,11 @@ test('basicAuth: no or wrong credentials get 401 with the realm', async () => {
 
 test('basicAuth: bcrypt ($2y$), SHA1 and apr1 users are accepted', async () => {
   const users = [bcryptLine, shaLine, apr1Line];
-  for (const [u, p] of [['alice', 'wonderland'], ['bob', 'builder'], ['test', 'test']] as const) {
+  for (const [u, p] of [
+    ['alice', 'wonderland'],
+    ['bob', 'builder'],
+    ['test', 'test'],
+  ] as const) {
     const r = await through(middleware, { users }, '/', { headers: { authorization: basic(u, p) } });
     assert.equal(r.status, 200, `${u} should be accepted`);
     assert.equal(r.echo?.headers.authorization, basic(u, p));
@@ -42,7 +48,9 @@ test('basicAuth: bcrypt ($2y$), SHA1 and apr1 users are accepted', async () => {
 });
 
 test('basicAuth: headerField forwards the user, removeHeader drops Authorization', async () => {
-  const r = await through(middleware, { users: [shaLine], headerField: 'X-WebAuth-User', removeHeader: true }, '/', { headers: { authorization: basic('bob', 'builder') } });
+  const r = await through(middleware, { users: [shaLine], headerField: 'X-WebAuth-User', removeHeader: true }, '/', {
+    headers: { authorization: basic('bob', 'builder') },
+  });
   assert.equal(r.status, 200);
   assert.equal(r.echo?.headers['x-webauth-user'], 'bob');
   assert.equal(r.echo?.headers.authorization, undefined);
@@ -75,9 +83,13 @@ test('basicAuth: usersFile (relative to the working directory) merges with users
     const file = join(dir, 'users');
     writeFileSync(file, `# comment\n\n${shaLine}\n${apr1Line}\n`);
     const rel = relative(process.cwd(), file);
-    const r = await through(middleware, { users: [bcryptLine], usersFile: rel }, '/', { headers: { authorization: basic('test', 'test') } });
+    const r = await through(middleware, { users: [bcryptLine], usersFile: rel }, '/', {
+      headers: { authorization: basic('test', 'test') },
+    });
     assert.equal(r.status, 200);
-    const a = await through(middleware, { users: [bcryptLine], usersFile: rel }, '/', { headers: { authorization: basic('alice', 'wonderland') } });
+    const a = await through(middleware, { users: [bcryptLine], usersFile: rel }, '/', {
+      headers: { authorization: basic('alice', 'wonderland') },
+    });
     assert.equal((a.echo as Echo).method, 'GET');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -86,7 +98,10 @@ test('basicAuth: usersFile (relative to the working directory) merges with users
 
 test('basicAuth: invalid options are rejected without echoing secrets', () => {
   const isErr = (field: string) => (e: unknown) => e instanceof MiddlewareOptionError && e.field === field;
-  assert.throws(() => middleware.create({ users: ['plain:secretpassword'] }, testDeps()), (e: unknown) => isErr('users[0]')(e) && !(e as Error).message.includes('secretpassword'));
+  assert.throws(
+    () => middleware.create({ users: ['plain:secretpassword'] }, testDeps()),
+    (e: unknown) => isErr('users[0]')(e) && !(e as Error).message.includes('secretpassword'),
+  );
   assert.throws(() => middleware.create({ users: ['nocolon'] }, testDeps()), isErr('users[0]'));
   assert.throws(() => middleware.create({}, testDeps()), isErr('users'));
   assert.throws(() => middleware.create({ usersFile: '/nonexistent/gatehouse-users' }, testDeps()), isErr('usersFile'));

@@ -80,10 +80,16 @@ export const middleware = defineMiddleware({
         if (stored === undefined) {
           const r = verifyPassword(creds.password, decoy);
           if (typeof r === 'boolean') deny(ctx);
-          else r.then(() => deny(ctx), () => deny(ctx));
+          else
+            r.then(
+              () => deny(ctx),
+              () => deny(ctx),
+            );
           return;
         }
-        const key = createHmac('sha256', cacheKey).update(header as string).digest('base64');
+        const key = createHmac('sha256', cacheKey)
+          .update(header as string)
+          .digest('base64');
         if (cache.has(key)) {
           accept(ctx, next, creds.user);
           return;

@@ -13,7 +13,10 @@ function addLine(table: UserTable, line: string, field: string): void {
   const stored = parseHash(line.slice(colon + 1).trim());
   if (stored === null) {
     // Never echo the hash (or a password pasted by mistake) back in the message.
-    throw new MiddlewareOptionError(field, `user "${user}": unsupported password hash format (use bcrypt "$2y$", SHA1 "{SHA}" or MD5 "$apr1$", e.g. from htpasswd -nB)`);
+    throw new MiddlewareOptionError(
+      field,
+      `user "${user}": unsupported password hash format (use bcrypt "$2y$", SHA1 "{SHA}" or MD5 "$apr1$", e.g. from htpasswd -nB)`,
+    );
   }
   table[user] = stored;
 }

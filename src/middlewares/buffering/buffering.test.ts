@@ -25,7 +25,11 @@ test('buffering: the request body reaches the service as a Buffer with a Content
     yield Buffer.from('hello ');
     yield Buffer.from('world');
   })();
-  const r = await through(middleware, { maxRequestBodyBytes: 100 }, '/', { method: 'POST', body: chunked as unknown as Buffer, terminal: inspect });
+  const r = await through(middleware, { maxRequestBodyBytes: 100 }, '/', {
+    method: 'POST',
+    body: chunked as unknown as Buffer,
+    terminal: inspect,
+  });
   assert.equal(r.status, 200);
   assert.equal(r.text, 'hello world');
   assert.deepEqual(seen, { isBuffer: true, cl: '11', te: undefined });

@@ -32,7 +32,8 @@ export const middleware = defineMiddleware({
     const memReq = options.memRequestBodyBytes ?? MiB;
     const maxRes = options.maxResponseBodyBytes ?? 0;
     const memRes = options.memResponseBodyBytes ?? MiB;
-    if (maxReq > 0 && memReq > maxReq) deps.log.debug({ middleware: deps.name }, 'buffering: memRequestBodyBytes exceeds maxRequestBodyBytes');
+    if (maxReq > 0 && memReq > maxReq)
+      deps.log.debug({ middleware: deps.name }, 'buffering: memRequestBodyBytes exceeds maxRequestBodyBytes');
     if ((options.retryExpression ?? '') !== '') {
       deps.log.warn({ middleware: deps.name }, 'buffering: retryExpression is not supported yet and is ignored; use the retry middleware');
     }

@@ -6,11 +6,14 @@ import { send } from '../../../test/support/http-request.js';
 import { middleware } from './index.js';
 
 /** A middleware that appends its tag to the x-trace request header. */
-const tag = (t: string): Middleware => (next) => (ctx) => {
-  const prev = ctx.headers['x-trace'];
-  ctx.headers['x-trace'] = prev === undefined ? t : `${String(prev)},${t}`;
-  next(ctx);
-};
+const tag =
+  (t: string): Middleware =>
+  (next) =>
+  (ctx) => {
+    const prev = ctx.headers['x-trace'];
+    ctx.headers['x-trace'] = prev === undefined ? t : `${String(prev)},${t}`;
+    next(ctx);
+  };
 
 const known: Record<string, Middleware> = { a: tag('a'), b: tag('b'), c: tag('c') };
 const deps = testDeps({
@@ -41,5 +44,8 @@ test('an empty chain passes through', async () => {
 });
 
 test('an unknown middleware is reported with its position', () => {
-  assert.throws(() => middleware.create({ middlewares: ['a', 'nope'] }, deps), /^MiddlewareOptionError: middlewares\.1: middleware "nope" does not exist/);
+  assert.throws(
+    () => middleware.create({ middlewares: ['a', 'nope'] }, deps),
+    /^MiddlewareOptionError: middlewares\.1: middleware "nope" does not exist/,
+  );
 });

@@ -79,7 +79,12 @@ test('responseCode and ResponseCodeRatio', async () => {
 
 test('healthy traffic never trips', async () => {
   const be = switchable();
-  const srv = await serveHandler(middleware.create({ expression: 'NetworkErrorRatio() > 0.1 || LatencyAtQuantileMS(50.0) > 1000', checkPeriod: '1ms' }, testDeps())(be.handler));
+  const srv = await serveHandler(
+    middleware.create(
+      { expression: 'NetworkErrorRatio() > 0.1 || LatencyAtQuantileMS(50.0) > 1000', checkPeriod: '1ms' },
+      testDeps(),
+    )(be.handler),
+  );
   try {
     for (let i = 0; i < 10; i++) assert.equal((await send(srv.url)).status, 200);
   } finally {
@@ -127,8 +132,14 @@ test('expression errors are positioned', () => {
   assert.throws(() => parseExpression('NetworkErrorRatio() > 0.5 $'), /at column 27: unexpected character "\$"/);
   assert.throws(() => parseExpression('1 > 2 > 3'), /at column 7: unexpected ">"/);
   assert.throws(() => parseExpression('1 && 2 > 1'), /operand of "&&" must be a condition/);
-  assert.throws(() => middleware.create({ expression: 'NetworkErrorRatio() >' }, testDeps()), /^MiddlewareOptionError: expression: at column 22/);
-  assert.throws(() => middleware.create({ expression: 'NetworkErrorRatio() > 1', checkPeriod: 'x' }, testDeps()), /^MiddlewareOptionError: checkPeriod:/);
+  assert.throws(
+    () => middleware.create({ expression: 'NetworkErrorRatio() >' }, testDeps()),
+    /^MiddlewareOptionError: expression: at column 22/,
+  );
+  assert.throws(
+    () => middleware.create({ expression: 'NetworkErrorRatio() > 1', checkPeriod: 'x' }, testDeps()),
+    /^MiddlewareOptionError: checkPeriod:/,
+  );
   assert.throws(() => middleware.create({ expression: 'NetworkErrorRatio() > 1', responseCode: 42 }, testDeps()), /responseCode/);
 });
 

@@ -14,7 +14,10 @@ type Bool = (m: RollingMetrics) => boolean;
 type Node = { kind: 'num'; f: Num; col: number } | { kind: 'bool'; f: Bool; col: number };
 
 export class ExpressionError extends Error {
-  constructor(readonly column: number, message: string) {
+  constructor(
+    readonly column: number,
+    message: string,
+  ) {
     super(`at column ${column}: ${message}`);
     this.name = 'ExpressionError';
   }
@@ -160,7 +163,11 @@ class Parser {
     }
     if (tok.t === 'ident') {
       const def = FUNCS[tok.v];
-      if (def === undefined) throw new ExpressionError(tok.col, `unknown function "${tok.v}" (expected NetworkErrorRatio, LatencyAtQuantileMS or ResponseCodeRatio)`);
+      if (def === undefined)
+        throw new ExpressionError(
+          tok.col,
+          `unknown function "${tok.v}" (expected NetworkErrorRatio, LatencyAtQuantileMS or ResponseCodeRatio)`,
+        );
       this.expect('(', `"(" after ${tok.v}`);
       const args: number[] = [];
       if (this.peek().t !== ')') {

@@ -16,7 +16,11 @@ const big = 'hello gatehouse '.repeat(200); // 3200 bytes
 function backend(body: string, headers: OutgoingHttpHeaders = {}, withLength = false): Handler {
   return (ctx) => {
     const buf = Buffer.from(body);
-    ctx.rw.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', ...(withLength ? { 'content-length': buf.length } : {}), ...headers });
+    ctx.rw.writeHead(200, {
+      'content-type': 'text/plain; charset=utf-8',
+      ...(withLength ? { 'content-length': buf.length } : {}),
+      ...headers,
+    });
     for (let i = 0; i < buf.length; i += 100) ctx.rw.write(buf.subarray(i, i + 100));
     ctx.rw.end();
   };
@@ -37,7 +41,10 @@ test('compress: q-values and priority pick the encoding', async () => {
   const br = await through(middleware, {}, '/', { headers: { 'accept-encoding': 'gzip;q=0.5, br' }, terminal: backend(big) });
   assert.equal(br.headers['content-encoding'], 'br');
   assert.equal(brotliDecompressSync(br.body).toString(), big);
-  const tie = await through(middleware, { encodings: ['br', 'gzip'] }, '/', { headers: { 'accept-encoding': 'gzip, br' }, terminal: backend(big) });
+  const tie = await through(middleware, { encodings: ['br', 'gzip'] }, '/', {
+    headers: { 'accept-encoding': 'gzip, br' },
+    terminal: backend(big),
+  });
   assert.equal(tie.headers['content-encoding'], 'br');
   const refused = await through(middleware, {}, '/', { headers: { 'accept-encoding': 'gzip;q=0, identity' }, terminal: backend(big) });
   assert.equal(refused.headers['content-encoding'], undefined);
@@ -62,7 +69,10 @@ test('compress: small, excluded, already-encoded, HEAD and range responses pass 
   assert.equal(small.text, 'tiny body');
   const excluded = await through(middleware, { excludedContentTypes: ['Text/Plain'] }, '/', { headers: ae, terminal: backend(big) });
   assert.equal(excluded.headers['content-encoding'], undefined);
-  const notIncluded = await through(middleware, { includedContentTypes: ['application/json'] }, '/', { headers: ae, terminal: backend(big) });
+  const notIncluded = await through(middleware, { includedContentTypes: ['application/json'] }, '/', {
+    headers: ae,
+    terminal: backend(big),
+  });
   assert.equal(notIncluded.headers['content-encoding'], undefined);
   const included = await through(middleware, { includedContentTypes: ['text/plain'] }, '/', { headers: ae, terminal: backend(big) });
   assert.equal(included.headers['content-encoding'], 'gzip');
@@ -108,8 +118,14 @@ test('compress: streams a large body with back-pressure', async () => {
 });
 
 test('compress: invalid options are rejected', () => {
-  assert.throws(() => middleware.create({ excludedContentTypes: ['a/b'], includedContentTypes: ['c/d'] }, testDeps()), MiddlewareOptionError);
-  assert.throws(() => middleware.create({ encodings: ['lzma'] }, testDeps()), (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'encodings[0]');
+  assert.throws(
+    () => middleware.create({ excludedContentTypes: ['a/b'], includedContentTypes: ['c/d'] }, testDeps()),
+    MiddlewareOptionError,
+  );
+  assert.throws(
+    () => middleware.create({ encodings: ['lzma'] }, testDeps()),
+    (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'encodings[0]',
+  );
   assert.throws(() => middleware.create({ encodings: ['gzip'], defaultEncoding: 'br' }, testDeps()), MiddlewareOptionError);
 });
 

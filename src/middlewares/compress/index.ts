@@ -51,18 +51,25 @@ export const middleware = defineMiddleware({
     const requested = (options.encodings ?? DEFAULT_ENCODINGS).map((e) => e.trim().toLowerCase());
     const encodings: Encoding[] = [];
     requested.forEach((e, i) => {
-      if (!isEncoding(e)) throw new MiddlewareOptionError(`encodings[${i}]`, `unknown encoding "${e}" (expected gzip, br, zstd or deflate)`);
+      if (!isEncoding(e))
+        throw new MiddlewareOptionError(`encodings[${i}]`, `unknown encoding "${e}" (expected gzip, br, zstd or deflate)`);
       if (FACTORIES[e] === null) {
-        if (options.encodings !== undefined) deps.log.warn({ middleware: deps.name }, `compress: ${e} is not supported by this Node.js version; skipped`);
+        if (options.encodings !== undefined)
+          deps.log.warn({ middleware: deps.name }, `compress: ${e} is not supported by this Node.js version; skipped`);
         return;
       }
       if (!encodings.includes(e)) encodings.push(e);
     });
-    if (encodings.length === 0) throw new MiddlewareOptionError('encodings', 'no supported encoding left (gzip and br are always available)');
+    if (encodings.length === 0)
+      throw new MiddlewareOptionError('encodings', 'no supported encoding left (gzip and br are always available)');
     let defaultEncoding: Encoding | null = null;
     if (options.defaultEncoding !== undefined && options.defaultEncoding !== '') {
       const d = options.defaultEncoding.trim().toLowerCase();
-      if (!isEncoding(d) || !encodings.includes(d)) throw new MiddlewareOptionError('defaultEncoding', `"${options.defaultEncoding}" is not one of the enabled encodings (${encodings.join(', ')})`);
+      if (!isEncoding(d) || !encodings.includes(d))
+        throw new MiddlewareOptionError(
+          'defaultEncoding',
+          `"${options.defaultEncoding}" is not one of the enabled encodings (${encodings.join(', ')})`,
+        );
       defaultEncoding = d;
     }
     const negotiator = new Negotiator(encodings, defaultEncoding);

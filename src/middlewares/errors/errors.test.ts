@@ -32,9 +32,17 @@ async function env(options: Omit<Parameters<typeof middleware.create>[0], 'servi
     res.end(body);
   });
   const pools = new PoolSet();
-  const lb = buildLoadBalancer({ servers: [{ url: pages.url }] }, {
-    name: 'pages@file', pools, transport: undefined, transportName: '', log: silentLogger, onClose: () => undefined,
-  });
+  const lb = buildLoadBalancer(
+    { servers: [{ url: pages.url }] },
+    {
+      name: 'pages@file',
+      pools,
+      transport: undefined,
+      transportName: '',
+      log: silentLogger,
+      onClose: () => undefined,
+    },
+  );
   const deps = testDeps({
     service: (name) => {
       if (name === 'pages') return pageService ?? lb.handler;
@@ -88,7 +96,11 @@ test('the error request is a GET without body even for a POST', async () => {
 });
 
 test('statusRewrites change the status sent; {status}, {originalStatus} and {url} are filled in', async () => {
-  const e = await env({ status: ['418', '502-504'], statusRewrites: { '418': 404, '502-504': '500' }, query: '/e/{status}/{originalStatus}?u={url}' });
+  const e = await env({
+    status: ['418', '502-504'],
+    statusRewrites: { '418': 404, '502-504': '500' },
+    query: '/e/{status}/{originalStatus}?u={url}',
+  });
   try {
     const r = await send(`${e.url}/s/418?a=b`);
     assert.equal(r.status, 404);
@@ -117,6 +129,12 @@ test('invalid options are rejected', () => {
   assert.throws(() => middleware.create({ status: ['5xx'], service: 'x' }, deps), /^MiddlewareOptionError: status: "5xx"/);
   assert.throws(() => middleware.create({ status: ['599-500'], service: 'x' }, deps), /^MiddlewareOptionError: status:/);
   assert.throws(() => middleware.create({ status: ['500'], service: 'x', statusRewrites: { '500': 'abc' } }, deps), /statusRewrites\.500/);
-  assert.throws(() => middleware.create({ status: ['500'], service: 'nope' }, deps), /^MiddlewareOptionError: service: service "nope" does not exist/);
-  assert.deepEqual(parseCodeRanges(['404,500-599']), [[404, 404], [500, 599]]);
+  assert.throws(
+    () => middleware.create({ status: ['500'], service: 'nope' }, deps),
+    /^MiddlewareOptionError: service: service "nope" does not exist/,
+  );
+  assert.deepEqual(parseCodeRanges(['404,500-599']), [
+    [404, 404],
+    [500, 599],
+  ]);
 });

@@ -30,7 +30,12 @@ const MAX_PAGE = 1 << 20;
 /** Longest wait for the error service, ms (its own timeouts normally fire first). */
 const PAGE_TIMEOUT_MS = 30_000;
 const DROP: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  'content-length': true, 'transfer-encoding': true, connection: true, 'keep-alive': true, trailer: true, upgrade: true,
+  'content-length': true,
+  'transfer-encoding': true,
+  connection: true,
+  'keep-alive': true,
+  trailer: true,
+  upgrade: true,
 });
 
 function plain(ctx: RequestContext, code: number): void {
@@ -54,7 +59,8 @@ export const middleware = defineMiddleware({
     const rewrites: Array<{ from: CodeRanges; to: number }> = [];
     for (const [k, v] of Object.entries(o.statusRewrites ?? {})) {
       const to = typeof v === 'number' ? v : Number(v);
-      if (!Number.isInteger(to) || to < 100 || to > 599) throw new MiddlewareOptionError(`statusRewrites.${k}`, `"${v}" is not an HTTP status code`);
+      if (!Number.isInteger(to) || to < 100 || to > 599)
+        throw new MiddlewareOptionError(`statusRewrites.${k}`, `"${v}" is not an HTTP status code`);
       try {
         rewrites.push({ from: parseCodeRanges([k]), to });
       } catch (err) {

@@ -23,7 +23,12 @@ async function authServer(): Promise<{ srv: Running; seen: Seen[] }> {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
       const auth = req.headers.authorization;
       if (auth === 'Bearer good') {
-        res.writeHead(200, { 'x-auth-user': 'alice', 'x-auth-role': 'admin', 'x-other': 'no', 'set-cookie': ['session=s1; Path=/', 'tracking=t1'] });
+        res.writeHead(200, {
+          'x-auth-user': 'alice',
+          'x-auth-role': 'admin',
+          'x-other': 'no',
+          'set-cookie': ['session=s1; Path=/', 'tracking=t1'],
+        });
         res.end('ok');
       } else if (auth === 'Bearer redirect') {
         res.writeHead(302, { location: '/login?next=1' });
@@ -37,10 +42,16 @@ async function authServer(): Promise<{ srv: Running; seen: Seen[] }> {
   return { srv, seen };
 }
 
-async function withAuth(options: Omit<Parameters<typeof middleware.create>[0], 'address'>, fn: (url: string, seen: Seen[], auth: Running) => Promise<void>, app: Handler = echoHandler): Promise<void> {
+async function withAuth(
+  options: Omit<Parameters<typeof middleware.create>[0], 'address'>,
+  fn: (url: string, seen: Seen[], auth: Running) => Promise<void>,
+  app: Handler = echoHandler,
+): Promise<void> {
   const auth = await authServer();
   const closers: Array<() => void | Promise<void>> = [];
-  const gw = await serveHandler(middleware.create({ address: `${auth.srv.url}/verify?x=1`, ...options }, testDeps({ onClose: (f) => closers.push(f) }))(app));
+  const gw = await serveHandler(
+    middleware.create({ address: `${auth.srv.url}/verify?x=1`, ...options }, testDeps({ onClose: (f) => closers.push(f) }))(app),
+  );
   try {
     await fn(gw.url, auth.seen, auth.srv);
   } finally {
@@ -52,7 +63,9 @@ async function withAuth(options: Omit<Parameters<typeof middleware.create>[0], '
 
 test('2xx lets the request through with authResponseHeaders copied', async () => {
   await withAuth({ authResponseHeaders: ['X-Auth-User'], authResponseHeadersRegex: '^X-Auth-R' }, async (url, seen) => {
-    const r = await send(`${url}/api/add?a=1`, { headers: { authorization: 'Bearer good', 'x-auth-user': 'forged', host: 'calc.test:8000' } });
+    const r = await send(`${url}/api/add?a=1`, {
+      headers: { authorization: 'Bearer good', 'x-auth-user': 'forged', host: 'calc.test:8000' },
+    });
     assert.equal(r.status, 200);
     const echo = JSON.parse(r.body) as Echo;
     assert.equal(echo.headers['x-auth-user'], 'alice', 'the forged value is replaced');
@@ -93,7 +106,13 @@ test('Location is made absolute against the address unless preserveLocationHeade
 });
 
 test('trustForwardHeader keeps incoming X-Forwarded-*; otherwise they are replaced', async () => {
-  const fwd = { authorization: 'Bearer good', 'x-forwarded-for': '9.9.9.9', 'x-forwarded-uri': '/orig', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'front.test' };
+  const fwd = {
+    authorization: 'Bearer good',
+    'x-forwarded-for': '9.9.9.9',
+    'x-forwarded-uri': '/orig',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'front.test',
+  };
   await withAuth({ trustForwardHeader: true }, async (url, seen) => {
     await send(`${url}/x`, { headers: fwd });
     assert.equal(seen[0]!.headers['x-forwarded-for'], '9.9.9.9, 127.0.0.1');
@@ -124,10 +143,14 @@ test('addAuthCookiesToResponse adds the named auth cookies to the response', asy
     ctx.rw.writeHead(200, { 'set-cookie': ['session=app', 'app=1'], 'content-length': 0 });
     ctx.rw.end();
   };
-  await withAuth({ addAuthCookiesToResponse: ['session'] }, async (url) => {
-    const r = await send(`${url}/x`, { headers: { authorization: 'Bearer good' } });
-    assert.deepEqual(r.headers['set-cookie'], ['app=1', 'session=s1; Path=/']);
-  }, app);
+  await withAuth(
+    { addAuthCookiesToResponse: ['session'] },
+    async (url) => {
+      const r = await send(`${url}/x`, { headers: { authorization: 'Bearer good' } });
+      assert.deepEqual(r.headers['set-cookie'], ['app=1', 'session=s1; Path=/']);
+    },
+    app,
+  );
 });
 
 test('forwardBody sends the body (and still to the backend); over maxBodySize → 401', async () => {
@@ -160,6 +183,12 @@ test('an unreachable auth server gives 500 with an empty body', async () => {
 test('invalid options are rejected', () => {
   assert.throws(() => middleware.create({ address: 'not a url' }, testDeps()), /^MiddlewareOptionError: address: /);
   assert.throws(() => middleware.create({ address: 'ftp://x' }, testDeps()), /^MiddlewareOptionError: address: scheme/);
-  assert.throws(() => middleware.create({ address: 'http://x', authResponseHeadersRegex: '(' }, testDeps()), /^MiddlewareOptionError: authResponseHeadersRegex: /);
-  assert.throws(() => middleware.create({ address: 'https://x', tls: { ca: '/nonexistent/ca.pem' } }, testDeps()), /^MiddlewareOptionError: tls\.ca: cannot read/);
+  assert.throws(
+    () => middleware.create({ address: 'http://x', authResponseHeadersRegex: '(' }, testDeps()),
+    /^MiddlewareOptionError: authResponseHeadersRegex: /,
+  );
+  assert.throws(
+    () => middleware.create({ address: 'https://x', tls: { ca: '/nonexistent/ca.pem' } }, testDeps()),
+    /^MiddlewareOptionError: tls\.ca: cannot read/,
+  );
 });

@@ -87,7 +87,8 @@ export const middleware = defineMiddleware({
     } catch {
       throw new MiddlewareOptionError('address', `"${o.address}" is not a valid URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MiddlewareOptionError('address', `scheme must be http or https (got ${url.protocol})`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new MiddlewareOptionError('address', `scheme must be http or https (got ${url.protocol})`);
     let regex: RegExp | null = null;
     if (o.authResponseHeadersRegex !== undefined && o.authResponseHeadersRegex !== '') {
       try {
@@ -117,7 +118,10 @@ export const middleware = defineMiddleware({
     const trust = o.trustForwardHeader === true;
     const allowed =
       o.authRequestHeaders !== undefined && o.authRequestHeaders.length > 0
-        ? Object.assign(Object.create(null) as Record<string, true>, Object.fromEntries(o.authRequestHeaders.map((h) => [h.toLowerCase(), true])))
+        ? Object.assign(
+            Object.create(null) as Record<string, true>,
+            Object.fromEntries(o.authRequestHeaders.map((h) => [h.toLowerCase(), true])),
+          )
         : null;
     const copy = (o.authResponseHeaders ?? []).map((h) => h.toLowerCase());
     const cookies = new Set(o.addAuthCookiesToResponse ?? []);

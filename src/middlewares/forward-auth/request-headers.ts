@@ -6,7 +6,13 @@
 import type { RequestContext } from '../../http/exchange.js';
 
 export const HOP: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  connection: true, 'keep-alive': true, te: true, trailers: true, trailer: true, 'transfer-encoding': true, upgrade: true,
+  connection: true,
+  'keep-alive': true,
+  te: true,
+  trailers: true,
+  trailer: true,
+  'transfer-encoding': true,
+  upgrade: true,
 });
 
 export type OutHeaders = Record<string, string | string[]>;
@@ -28,7 +34,8 @@ export function authRequestHeaders(ctx: RequestContext, trust: boolean, allowed:
     out[k] = v;
   }
   const prior = src['x-forwarded-for'];
-  out['x-forwarded-for'] = trust && prior !== undefined ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.remoteIp}` : ctx.remoteIp;
+  out['x-forwarded-for'] =
+    trust && prior !== undefined ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.remoteIp}` : ctx.remoteIp;
   const xm = one(src['x-forwarded-method']);
   out['x-forwarded-method'] = trust && xm !== '' ? xm : ctx.method;
   const xp = one(src['x-forwarded-proto']);

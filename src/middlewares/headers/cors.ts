@@ -28,7 +28,13 @@ export function hasCorsOptions(o: HeadersOptions): boolean {
 
 /** True when the request is a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method). */
 export function isPreflight(ctx: RequestContext): boolean {
-  return ctx.method === 'OPTIONS' && typeof ctx.headers.origin === 'string' && ctx.headers.origin !== '' && typeof ctx.headers['access-control-request-method'] === 'string' && ctx.headers['access-control-request-method'] !== '';
+  return (
+    ctx.method === 'OPTIONS' &&
+    typeof ctx.headers.origin === 'string' &&
+    ctx.headers.origin !== '' &&
+    typeof ctx.headers['access-control-request-method'] === 'string' &&
+    ctx.headers['access-control-request-method'] !== ''
+  );
 }
 
 export function compileCors(o: HeadersOptions): Cors {
@@ -70,4 +76,3 @@ export function compileCors(o: HeadersOptions): Cors {
     },
   };
 }
-

@@ -17,7 +17,9 @@ test('headers: the seed customRequestHeaders reach the backend', async () => {
 });
 
 test('headers: an empty value removes a request header; names are case-insensitive', async () => {
-  const r = await through(middleware, { customRequestHeaders: { 'X-Drop': '', 'X-Set': 'v' } }, '/', { headers: { 'x-drop': 'secret', 'x-set': 'old' } });
+  const r = await through(middleware, { customRequestHeaders: { 'X-Drop': '', 'X-Set': 'v' } }, '/', {
+    headers: { 'x-drop': 'secret', 'x-set': 'old' },
+  });
   assert.equal(r.echo?.headers['x-drop'], undefined);
   assert.equal(r.echo?.headers['x-set'], 'v');
 });
@@ -37,7 +39,10 @@ test('headers: CORS preflight is answered by the middleware', async () => {
     accessControlMaxAge: 100,
     accessControlAllowCredentials: true,
   };
-  const r = await through(middleware, opts, '/', { method: 'OPTIONS', headers: { origin: 'https://app.test', 'access-control-request-method': 'PUT' } });
+  const r = await through(middleware, opts, '/', {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.test', 'access-control-request-method': 'PUT' },
+  });
   assert.equal(r.status, 200);
   assert.equal(r.text, '');
   assert.equal(r.headers['access-control-allow-origin'], 'https://app.test');
@@ -48,7 +53,11 @@ test('headers: CORS preflight is answered by the middleware', async () => {
 });
 
 test('headers: CORS on normal responses, origin regex and Vary', async () => {
-  const opts = { accessControlAllowOriginListRegex: ['^https://.*\\.app\\.test$'], accessControlExposeHeaders: ['X-Total'], addVaryHeader: true };
+  const opts = {
+    accessControlAllowOriginListRegex: ['^https://.*\\.app\\.test$'],
+    accessControlExposeHeaders: ['X-Total'],
+    addVaryHeader: true,
+  };
   const ok = await through(middleware, opts, '/', { headers: { origin: 'https://a.app.test' }, terminal: backend });
   assert.equal(ok.headers['access-control-allow-origin'], 'https://a.app.test');
   assert.equal(ok.headers['access-control-expose-headers'], 'X-Total');
@@ -61,7 +70,17 @@ test('headers: CORS on normal responses, origin regex and Vary', async () => {
 });
 
 test('headers: security headers; STS only over TLS unless forced', async () => {
-  const base = { frameDeny: true, contentTypeNosniff: true, browserXssFilter: true, contentSecurityPolicy: "default-src 'self'", referrerPolicy: 'no-referrer', permissionsPolicy: 'camera=()', stsSeconds: 31536000, stsIncludeSubdomains: true, stsPreload: true };
+  const base = {
+    frameDeny: true,
+    contentTypeNosniff: true,
+    browserXssFilter: true,
+    contentSecurityPolicy: "default-src 'self'",
+    referrerPolicy: 'no-referrer',
+    permissionsPolicy: 'camera=()',
+    stsSeconds: 31536000,
+    stsIncludeSubdomains: true,
+    stsPreload: true,
+  };
   const r = await through(middleware, base, '/', { terminal: backend });
   assert.equal(r.headers['x-frame-options'], 'DENY');
   assert.equal(r.headers['x-content-type-options'], 'nosniff');
@@ -70,10 +89,15 @@ test('headers: security headers; STS only over TLS unless forced', async () => {
   assert.equal(r.headers['referrer-policy'], 'no-referrer');
   assert.equal(r.headers['permissions-policy'], 'camera=()');
   assert.equal(r.headers['strict-transport-security'], undefined);
-  const forced = await through(middleware, { ...base, forceSTSHeader: true, customFrameOptionsValue: 'SAMEORIGIN' }, '/', { terminal: backend });
+  const forced = await through(middleware, { ...base, forceSTSHeader: true, customFrameOptionsValue: 'SAMEORIGIN' }, '/', {
+    terminal: backend,
+  });
   assert.equal(forced.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains; preload');
   assert.equal(forced.headers['x-frame-options'], 'SAMEORIGIN');
-  const proxied = await through(middleware, { ...base, sslProxyHeaders: { 'X-Forwarded-Proto': 'https' } }, '/', { headers: { 'x-forwarded-proto': 'https' }, terminal: backend });
+  const proxied = await through(middleware, { ...base, sslProxyHeaders: { 'X-Forwarded-Proto': 'https' } }, '/', {
+    headers: { 'x-forwarded-proto': 'https' },
+    terminal: backend,
+  });
   assert.equal(proxied.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains; preload');
   const dev = await through(middleware, { ...base, forceSTSHeader: true, isDevelopment: true }, '/', { terminal: backend });
   assert.equal(dev.headers['strict-transport-security'], undefined);
@@ -90,5 +114,8 @@ test('headers: allowedHosts answers 500 Bad Host for other hosts', async () => {
 });
 
 test('headers: an invalid origin regex is rejected at build time', () => {
-  assert.throws(() => middleware.create({ accessControlAllowOriginListRegex: ['(['] }, testDeps()), (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'accessControlAllowOriginListRegex[0]');
+  assert.throws(
+    () => middleware.create({ accessControlAllowOriginListRegex: ['(['] }, testDeps()),
+    (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'accessControlAllowOriginListRegex[0]',
+  );
 });

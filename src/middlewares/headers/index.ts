@@ -24,7 +24,8 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 function compileEdits(field: string, map: Record<string, string> | undefined): Edit[] {
   return Object.entries(map ?? {}).map(([k, v]) => {
     if (!TOKEN.test(k)) throw new MiddlewareOptionError(`${field}.${k}`, 'not a valid header name');
-    if (BAD_VALUE.test(v)) throw new MiddlewareOptionError(`${field}.${k}`, 'a header value cannot contain CR, LF or other control characters');
+    if (BAD_VALUE.test(v))
+      throw new MiddlewareOptionError(`${field}.${k}`, 'a header value cannot contain CR, LF or other control characters');
     return [k.toLowerCase(), v === '' ? null : v] as const;
   });
 }

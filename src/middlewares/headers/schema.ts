@@ -6,8 +6,12 @@ const StrMap = Type.Record(Type.String(), Type.String());
 /** Traefik's `headers` middleware options (v2 and v3 names). */
 export const HeadersSchema = Type.Object(
   {
-    customRequestHeaders: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Headers set on the request; an empty value removes the header' })),
-    customResponseHeaders: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Headers set on the response; an empty value removes the header' })),
+    customRequestHeaders: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Headers set on the request; an empty value removes the header' }),
+    ),
+    customResponseHeaders: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Headers set on the response; an empty value removes the header' }),
+    ),
     // CORS
     accessControlAllowCredentials: Type.Optional(Type.Boolean()),
     accessControlAllowHeaders: Type.Optional(StrList),

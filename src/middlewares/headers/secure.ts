@@ -59,10 +59,12 @@ export function compileSecure(o: HeadersOptions): Secure {
   const frame = (o.customFrameOptionsValue ?? '') !== '' ? (o.customFrameOptionsValue as string) : o.frameDeny === true ? 'DENY' : '';
   if (frame !== '') always.push(['x-frame-options', frame]);
   if (o.contentTypeNosniff === true) always.push(['x-content-type-options', 'nosniff']);
-  const xss = (o.customBrowserXSSValue ?? '') !== '' ? (o.customBrowserXSSValue as string) : o.browserXssFilter === true ? '1; mode=block' : '';
+  const xss =
+    (o.customBrowserXSSValue ?? '') !== '' ? (o.customBrowserXSSValue as string) : o.browserXssFilter === true ? '1; mode=block' : '';
   if (xss !== '') always.push(['x-xss-protection', xss]);
   if ((o.contentSecurityPolicy ?? '') !== '') always.push(['content-security-policy', o.contentSecurityPolicy as string]);
-  if ((o.contentSecurityPolicyReportOnly ?? '') !== '') always.push(['content-security-policy-report-only', o.contentSecurityPolicyReportOnly as string]);
+  if ((o.contentSecurityPolicyReportOnly ?? '') !== '')
+    always.push(['content-security-policy-report-only', o.contentSecurityPolicyReportOnly as string]);
   if ((o.referrerPolicy ?? '') !== '') always.push(['referrer-policy', o.referrerPolicy as string]);
   if ((o.featurePolicy ?? '') !== '') always.push(['feature-policy', o.featurePolicy as string]);
   if ((o.permissionsPolicy ?? '') !== '') always.push(['permissions-policy', o.permissionsPolicy as string]);

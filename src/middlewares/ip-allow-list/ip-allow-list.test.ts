@@ -45,7 +45,10 @@ test('ipAllowList ipStrategy.ipv6Subnet matches the masked address', async () =>
 
 test('ipAllowList has the ipWhiteList alias and rejects bad ranges', () => {
   assert.deepEqual(middleware.aliases, ['ipWhiteList']);
-  assert.throws(() => middleware.create({ sourceRange: ['10.0.0.0/33'] }, testDeps()), (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'sourceRange[0]');
+  assert.throws(
+    () => middleware.create({ sourceRange: ['10.0.0.0/33'] }, testDeps()),
+    (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'sourceRange[0]',
+  );
   assert.throws(() => middleware.create({ sourceRange: ['not-an-ip'] }, testDeps()), MiddlewareOptionError);
   assert.throws(() => middleware.create({ sourceRange: [] }, testDeps()), MiddlewareOptionError);
   assert.throws(() => middleware.create({ sourceRange: ['1.1.1.1'], rejectStatusCode: 1000 }, testDeps()), MiddlewareOptionError);

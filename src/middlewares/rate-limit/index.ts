@@ -49,7 +49,9 @@ export function goDuration(ms: number): string {
 }
 
 function deny(ctx: RequestContext, retryAfterMs: number): void {
-  answer(ctx, 'GH_RATE_LIMITED', { headers: { 'retry-after': String(Math.floor(retryAfterMs / 1000) + 1), 'x-retry-in': goDuration(retryAfterMs) } });
+  answer(ctx, 'GH_RATE_LIMITED', {
+    headers: { 'retry-after': String(Math.floor(retryAfterMs / 1000) + 1), 'x-retry-in': goDuration(retryAfterMs) },
+  });
 }
 
 export const middleware = defineMiddleware({

@@ -6,7 +6,11 @@ import { middleware, goDuration } from './index.js';
 import { createMemoryRateLimitStore } from './store-memory.js';
 import { TokenBuckets } from './bucket.js';
 
-async function withLimit(options: Parameters<typeof middleware.create>[0], fn: (url: string) => Promise<void>, store = createMemoryRateLimitStore()): Promise<void> {
+async function withLimit(
+  options: Parameters<typeof middleware.create>[0],
+  fn: (url: string) => Promise<void>,
+  store = createMemoryRateLimitStore(),
+): Promise<void> {
   const srv = await serveHandler(middleware.create(options, testDeps({ rateLimitStore: store }))(echoHandler));
   try {
     await fn(srv.url);
@@ -20,7 +24,10 @@ test('burst requests pass, the next is refused with 429, Retry-After and X-Retry
   await withLimit({ average: 1, period: '1m', burst: 3 }, async (url) => {
     const res = [];
     for (let i = 0; i < 5; i++) res.push(await send(url));
-    assert.deepEqual(res.map((r) => r.status), [200, 200, 200, 429, 429]);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [200, 200, 200, 429, 429],
+    );
     const r = res[3]!;
     assert.equal(r.body, 'Too Many Requests');
     const wait = Number(r.headers['retry-after']);
@@ -66,10 +73,14 @@ test('average 0 disables the limit', async () => {
 });
 
 test('works with a store that only has take (no delay semantics)', async () => {
-  await withLimit({ average: 1, period: '1h', burst: 2 }, async (url) => {
-    const codes = [(await send(url)).status, (await send(url)).status, (await send(url)).status];
-    assert.deepEqual(codes, [200, 200, 429]);
-  }, memoryRateLimitStoreForTests() as ReturnType<typeof createMemoryRateLimitStore>);
+  await withLimit(
+    { average: 1, period: '1h', burst: 2 },
+    async (url) => {
+      const codes = [(await send(url)).status, (await send(url)).status, (await send(url)).status];
+      assert.deepEqual(codes, [200, 200, 429]);
+    },
+    memoryRateLimitStoreForTests() as ReturnType<typeof createMemoryRateLimitStore>,
+  );
 });
 
 test('a failing store fails open', async () => {
@@ -85,7 +96,10 @@ test('a failing store fails open', async () => {
 
 test('invalid options are rejected', () => {
   assert.throws(() => middleware.create({ average: 1, period: 'soon' }, testDeps()), /^MiddlewareOptionError: period: /);
-  assert.throws(() => middleware.create({ average: 1, sourceCriterion: { requestHost: true, requestHeaderName: 'x' } }, testDeps()), /sourceCriterion/);
+  assert.throws(
+    () => middleware.create({ average: 1, sourceCriterion: { requestHost: true, requestHeaderName: 'x' } }, testDeps()),
+    /sourceCriterion/,
+  );
 });
 
 test('token buckets: reservations, cancellation beyond max delay, LRU bound and sweep', () => {

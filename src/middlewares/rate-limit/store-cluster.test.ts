@@ -53,7 +53,10 @@ test('two cluster workers share one limit through the primary store', async () =
     assert.ok(Number(limited[0]?.headers['retry-after']) >= 1);
     // Another source has its own bucket, shared as well.
     const other = await Promise.all(workers.map(({ url }) => send(`${url}/`, { headers: { 'x-client': 'c2' } })));
-    assert.deepEqual(other.map((r) => r.status), [200, 200]);
+    assert.deepEqual(
+      other.map((r) => r.status),
+      [200, 200],
+    );
   } finally {
     await Promise.all(workers.map(({ worker }) => stop(worker)));
     detach();

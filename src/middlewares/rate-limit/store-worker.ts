@@ -26,8 +26,12 @@ interface Pending {
 const FAIL_OPEN: Reservation = Object.freeze({ allowed: true, delayMs: 0, retryAfterMs: 0 });
 const WARN_EVERY_MS = 10_000;
 
-export function createWorkerRateLimitStore(proc: NodeJS.Process = process, opts: WorkerStoreOptions = {}): ReservingRateLimitStore & { close(): void } {
-  if (typeof proc.send !== 'function') throw new Error('createWorkerRateLimitStore: this process has no IPC channel (not a cluster worker)');
+export function createWorkerRateLimitStore(
+  proc: NodeJS.Process = process,
+  opts: WorkerStoreOptions = {},
+): ReservingRateLimitStore & { close(): void } {
+  if (typeof proc.send !== 'function')
+    throw new Error('createWorkerRateLimitStore: this process has no IPC channel (not a cluster worker)');
   const timeoutMs = opts.timeoutMs ?? 1000;
   const maxPending = opts.maxPending ?? 10_000;
   const pending = new Map<number, Pending>();

@@ -15,7 +15,11 @@ test('redirectScheme sends GET to https with 302 and drops the port', async () =
 test('redirectScheme permanent: 301 for GET, 308 for POST; 307 for non-permanent POST', async () => {
   const p = await through(middleware, { scheme: 'https', permanent: true }, '/', { headers: { host: 'a.test' } });
   assert.equal(p.status, 301);
-  const post = await through(middleware, { scheme: 'https', permanent: true }, '/', { method: 'POST', headers: { host: 'a.test' }, body: 'x' });
+  const post = await through(middleware, { scheme: 'https', permanent: true }, '/', {
+    method: 'POST',
+    headers: { host: 'a.test' },
+    body: 'x',
+  });
   assert.equal(post.status, 308);
   const tmp = await through(middleware, { scheme: 'https' }, '/', { method: 'POST', headers: { host: 'a.test' }, body: 'x' });
   assert.equal(tmp.status, 307);
@@ -43,5 +47,8 @@ test('redirectScheme keeps IPv6 brackets', async () => {
 
 test('redirectScheme rejects bad options', () => {
   assert.throws(() => middleware.create({ scheme: '' }, testDeps()), MiddlewareOptionError);
-  assert.throws(() => middleware.create({ scheme: 'https', port: '99999' }, testDeps()), (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'port');
+  assert.throws(
+    () => middleware.create({ scheme: 'https', port: '99999' }, testDeps()),
+    (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'port',
+  );
 });

@@ -37,7 +37,12 @@ export const RetrySchema = Type.Object(
 );
 
 const IDEMPOTENT: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  GET: true, HEAD: true, OPTIONS: true, TRACE: true, PUT: true, DELETE: true,
+  GET: true,
+  HEAD: true,
+  OPTIONS: true,
+  TRACE: true,
+  PUT: true,
+  DELETE: true,
 });
 
 /** Whether the request in ctx can be sent again. */
@@ -131,7 +136,8 @@ export const middleware = defineMiddleware({
   type: 'retry',
   schema: RetrySchema,
   create(o) {
-    if (!(o.attempts > 0)) throw new MiddlewareOptionError('attempts', `incorrect (or empty) value for attempts (${o.attempts}): must be at least 1`);
+    if (!(o.attempts > 0))
+      throw new MiddlewareOptionError('attempts', `incorrect (or empty) value for attempts (${o.attempts}): must be at least 1`);
     let initialMs = 100;
     if (o.initialInterval !== undefined) {
       try {

@@ -22,9 +22,17 @@ async function deadUrl(): Promise<string> {
 /** A real load-balancer service (round robin) over the given server URLs. */
 function service(urls: string[]): { handler: Handler; close(): Promise<void> } {
   const pools = new PoolSet();
-  const lb = buildLoadBalancer({ servers: urls.map((url) => ({ url })) }, {
-    name: 'svc@file', pools, transport: undefined, transportName: '', log: silentLogger, onClose: () => undefined,
-  });
+  const lb = buildLoadBalancer(
+    { servers: urls.map((url) => ({ url })) },
+    {
+      name: 'svc@file',
+      pools,
+      transport: undefined,
+      transportName: '',
+      log: silentLogger,
+      onClose: () => undefined,
+    },
+  );
   return { handler: lb.handler, close: () => pools.close(100) };
 }
 
@@ -48,7 +56,11 @@ const bufferBody: Middleware = (next) => (ctx) => {
   });
 };
 
-async function withGateway(retry: Parameters<typeof middleware.create>[0], urls: string[], fn: (url: string) => Promise<void>): Promise<void> {
+async function withGateway(
+  retry: Parameters<typeof middleware.create>[0],
+  urls: string[],
+  fn: (url: string) => Promise<void>,
+): Promise<void> {
   const svc = service(urls);
   const gw = await serveHandler(exposeRetries(middleware.create(retry, testDeps())(svc.handler)));
   try {
@@ -112,7 +124,10 @@ test('a POST that reached the backend is not re-sent, a PUT is', async () => {
   try {
     await (async (url: string) => {
       // 502, or a reset while proxy.ts treats a consumed request body as a client disconnect (see report).
-      const status = await send(url, { method: 'POST', body: 'payload', headers: { 'content-type': 'text/plain' } }).then((r) => r.status, () => 0);
+      const status = await send(url, { method: 'POST', body: 'payload', headers: { 'content-type': 'text/plain' } }).then(
+        (r) => r.status,
+        () => 0,
+      );
       assert.notEqual(status, 200);
       assert.equal(up.hits(), 1, 'sent once only');
       await send(url, { method: 'PUT', body: 'payload' }).catch(() => undefined);
@@ -193,9 +208,18 @@ test('waits an exponential backoff between tries', async () => {
   } finally {
     await up.srv.close();
   }
-  assert.equal(backoffMs(100, 2, 1, () => 0.5), 100);
-  assert.equal(backoffMs(100, 2, 3, () => 0.5), 400);
-  assert.equal(backoffMs(100, 2, 2, () => 0), 100);
+  assert.equal(
+    backoffMs(100, 2, 1, () => 0.5),
+    100,
+  );
+  assert.equal(
+    backoffMs(100, 2, 3, () => 0.5),
+    400,
+  );
+  assert.equal(
+    backoffMs(100, 2, 2, () => 0),
+    100,
+  );
   assert.equal(backoffMs(0, 2, 2), 0);
 });
 

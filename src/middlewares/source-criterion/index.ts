@@ -39,7 +39,11 @@ function firstHeader(v: string | string[] | undefined): string {
  * @param fallback used when no criterion is set: 'ip' (remote address) or 'host'.
  * @param field option path used in error messages.
  */
-export function compileSourceCriterion(sc: SourceCriterion | undefined, fallback: 'ip' | 'host', field = 'sourceCriterion'): SourceExtractor {
+export function compileSourceCriterion(
+  sc: SourceCriterion | undefined,
+  fallback: 'ip' | 'host',
+  field = 'sourceCriterion',
+): SourceExtractor {
   const header = sc?.requestHeaderName ?? '';
   const host = sc?.requestHost === true;
   if (sc?.ipStrategy !== undefined) {

@@ -46,7 +46,10 @@ test('requestHeaderName uses the header value', async () => {
 });
 
 test('ipv6Subnet groups IPv6 clients', async () => {
-  assert.equal(await keyFor({ ipStrategy: { depth: 1, ipv6Subnet: 64 } }, 'ip', { 'x-forwarded-for': '2001:db8:1:2:aaaa::1' }), '[2001:db8:1:2::]');
+  assert.equal(
+    await keyFor({ ipStrategy: { depth: 1, ipv6Subnet: 64 } }, 'ip', { 'x-forwarded-for': '2001:db8:1:2:aaaa::1' }),
+    '[2001:db8:1:2::]',
+  );
   assert.equal(maskIpv6('2001:db8:abcd:12:1:2:3:4', 48), '2001:db8:abcd::');
   assert.equal(maskIpv6('::ffff:1.2.3.4', 128), '::ffff:1.2.3.4', 'an IPv4-mapped address is IPv4: not masked');
   assert.equal(maskIpv6('1.2.3.4', 64), '1.2.3.4');
@@ -58,4 +61,3 @@ test('invalid criteria are rejected with the field name', () => {
   assert.throws(() => compileSourceCriterion({ ipStrategy: { excludedIPs: ['nope'] } }, 'ip'), /excludedIPs\[0\]: "nope"/);
   assert.throws(() => compileSourceCriterion({ ipStrategy: { excludedIPs: ['10.0.0.0/40'] } }, 'ip'), /prefix/);
 });
-

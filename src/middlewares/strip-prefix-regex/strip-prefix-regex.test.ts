@@ -13,5 +13,8 @@ test('stripPrefixRegex strips the matched prefix', async () => {
 });
 
 test('stripPrefixRegex rejects an invalid regex', () => {
-  assert.throws(() => middleware.create({ regex: ['/(unclosed'] }, testDeps()), (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'regex[0]');
+  assert.throws(
+    () => middleware.create({ regex: ['/(unclosed'] }, testDeps()),
+    (e: unknown) => e instanceof MiddlewareOptionError && e.field === 'regex[0]',
+  );
 });

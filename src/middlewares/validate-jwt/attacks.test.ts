@@ -116,9 +116,14 @@ test('oversized token is refused before parsing', async () => {
 });
 
 test('encrypted (JWE) and nested tokens are refused', async () => {
-  const enc = await new CompactEncrypt(new TextEncoder().encode('{}')).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(new Uint8Array(32));
+  const enc = await new CompactEncrypt(new TextEncoder().encode('{}'))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .encrypt(new Uint8Array(32));
   assert.equal((await call(url, enc)).message, 'Invalid JWT. Encrypted or nested tokens are not accepted.');
-  assert.equal((await call(url, await sign(claims(), rsa.privateKey, { cty: 'JWT' }))).message, 'Invalid JWT. Encrypted or nested tokens are not accepted.');
+  assert.equal(
+    (await call(url, await sign(claims(), rsa.privateKey, { cty: 'JWT' }))).message,
+    'Invalid JWT. Encrypted or nested tokens are not accepted.',
+  );
 });
 
 test('algorithms allow-list', async () => {
@@ -132,7 +137,9 @@ test('openidConfig: keys and issuer from discovery; unknown kid flood causes at 
   assert.equal((await call(u, await sign(claims({ iss: `${p.url}/` })))).status, 200);
   assert.equal((await call(u, await sign(claims({ iss: 'https://elsewhere/' })))).message, 'Issuer validation failed.');
   const before = p.jwksHits;
-  const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => call(u, await sign(claims({ iss: `${p.url}/` }), rsa.privateKey, { kid: `random-${i}` }))));
+  const results = await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => call(u, await sign(claims({ iss: `${p.url}/` }), rsa.privateKey, { kid: `random-${i}` }))),
+  );
   assert.ok(results.every((r) => r.status === 401));
   const refetches = p.jwksHits - before;
   assert.ok(refetches <= 1, `200 random kids caused ${refetches} JWKS fetches`);

@@ -82,7 +82,8 @@ export const middleware = defineMiddleware({
   create(options, deps) {
     const { extract, remove } = compileSource(options);
     const validator = new JwtValidator(options, {
-      onKeyError: (url, message) => deps.log.warn({ middleware: deps.name, url, err: message }, 'validateJwt: key endpoint failed; keeping the last good keys'),
+      onKeyError: (url, message) =>
+        deps.log.warn({ middleware: deps.name, url, err: message }, 'validateJwt: key endpoint failed; keeping the last good keys'),
     });
     const unregister = registerStatus(deps.name, () => validator.status());
     deps.onClose(() => {
@@ -97,10 +98,21 @@ export const middleware = defineMiddleware({
     const fail = (ctx: RequestContext, status: number, message: string): void => {
       const text = override !== undefined && status === validator.failCode ? override : message;
       deps.log.debug({ middleware: deps.name, reason: message }, 'validateJwt: request refused');
-      const code = message === MESSAGES.keysUnavailable ? 'GH_TOKEN_KEYS_UNAVAILABLE' : status === validator.failCode ? 'GH_TOKEN_REJECTED' : 'GH_INTERNAL';
-      answerJson(ctx, code, status, { statusCode: status, message: text }, {
-        'www-authenticate': `Bearer error="invalid_token", error_description="${quoted(text)}"`,
-      });
+      const code =
+        message === MESSAGES.keysUnavailable
+          ? 'GH_TOKEN_KEYS_UNAVAILABLE'
+          : status === validator.failCode
+            ? 'GH_TOKEN_REJECTED'
+            : 'GH_INTERNAL';
+      answerJson(
+        ctx,
+        code,
+        status,
+        { statusCode: status, message: text },
+        {
+          'www-authenticate': `Bearer error="invalid_token", error_description="${quoted(text)}"`,
+        },
+      );
     };
 
     return (next: Handler): Handler => {

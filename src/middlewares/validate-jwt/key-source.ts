@@ -49,7 +49,10 @@ export class RemoteKeySource {
   /** Number of fetch rounds started (discovery + JWKS count as one). */
   fetches = 0;
 
-  constructor(readonly url: string, private readonly opts: KeySourceOptions) {}
+  constructor(
+    readonly url: string,
+    private readonly opts: KeySourceOptions,
+  ) {}
 
   /** Start a refresh unless one is running; resolves when it ends (never rejects). */
   refresh(): Promise<void> {
@@ -115,12 +118,14 @@ export class RemoteKeySource {
     try {
       const disco = await fetchJson(this.url, this.opts.fetch);
       const doc = disco.value as { jwks_uri?: unknown; issuer?: unknown } | null;
-      if (typeof doc !== 'object' || doc === null || typeof doc.jwks_uri !== 'string') throw new Error('discovery document has no "jwks_uri"');
+      if (typeof doc !== 'object' || doc === null || typeof doc.jwks_uri !== 'string')
+        throw new Error('discovery document has no "jwks_uri"');
       const jwksUri = new URL(doc.jwks_uri, this.url);
       if (jwksUri.protocol !== 'https:' && jwksUri.protocol !== 'http:') throw new Error('jwks_uri is not an http(s) URL');
       const jwks = await fetchJson(jwksUri.href, this.opts.fetch);
       const { keys, skipped } = importJwks(jwks.value, jwksUri.href);
-      if (keys.length === 0) throw new Error(`JWKS has no usable signing key${skipped.length > 0 ? ` (${skipped.slice(0, 3).join('; ')})` : ''}`);
+      if (keys.length === 0)
+        throw new Error(`JWKS has no usable signing key${skipped.length > 0 ? ` (${skipped.slice(0, 3).join('; ')})` : ''}`);
       const byKid = new Map<string, VerifyKey[]>();
       for (const k of keys) {
         if (k.kid === undefined) continue;

@@ -90,6 +90,9 @@ export function removeCookie(header: string, name: string): string | undefined {
     const eq = part.indexOf('=');
     return eq < 0 || part.slice(0, eq).trim() !== name;
   });
-  const s = kept.map((p) => p.trim()).filter((p) => p !== '').join('; ');
+  const s = kept
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .join('; ');
   return s === '' ? undefined : s;
 }

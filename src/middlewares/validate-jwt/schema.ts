@@ -38,7 +38,9 @@ export const ValidateJwtSchema = Type.Object(
     requireExpirationTime: Type.Optional(Type.Boolean({ description: 'default true' })),
     requireSignedTokens: Type.Optional(Type.Boolean({ description: 'default true' })),
     clockSkew: Type.Optional(Duration),
-    openidConfig: Type.Optional(Type.Array(Type.Object({ url: Type.String({ minLength: 1 }) }, { additionalProperties: false }), { maxItems: 10 })),
+    openidConfig: Type.Optional(
+      Type.Array(Type.Object({ url: Type.String({ minLength: 1 }) }, { additionalProperties: false }), { maxItems: 10 }),
+    ),
     issuerSigningKeys: Type.Optional(Type.Array(IssuerSigningKeySchema, { maxItems: 100 })),
     algorithms: Type.Optional(StringList),
     audiences: Type.Optional(StringList),
@@ -50,7 +52,9 @@ export const ValidateJwtSchema = Type.Object(
     keysCacheDuration: Type.Optional(Duration),
     unknownKidCooldown: Type.Optional(Duration),
     keyFetchTimeout: Type.Optional(Duration),
-    tokenCacheSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'verified tokens kept, default 10000; 0 disables' })),
+    tokenCacheSize: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'verified tokens kept, default 10000; 0 disables' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -73,7 +73,8 @@ export class JwtValidator {
     const skewMs = dur('clockSkew', o.clockSkew, 0);
     if (o.algorithms !== undefined) {
       for (const [i, a] of o.algorithms.entries()) {
-        if (!ALL_ALGS.has(a)) throw new MiddlewareOptionError(`algorithms.${i}`, `unsupported algorithm "${a}" (supported: ${[...ALL_ALGS].join(', ')})`);
+        if (!ALL_ALGS.has(a))
+          throw new MiddlewareOptionError(`algorithms.${i}`, `unsupported algorithm "${a}" (supported: ${[...ALL_ALGS].join(', ')})`);
       }
     }
     this.algs = new Set(o.algorithms ?? ALL_ALGS);
@@ -108,7 +109,8 @@ export class JwtValidator {
       } catch {
         throw new MiddlewareOptionError(`openidConfig.${i}.url`, `"${c.url}" is not a URL`);
       }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MiddlewareOptionError(`openidConfig.${i}.url`, 'must be an http(s) URL');
+      if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new MiddlewareOptionError(`openidConfig.${i}.url`, 'must be an http(s) URL');
       this.sources.push(
         new RemoteKeySource(url.href, {
           cacheMs,
@@ -123,13 +125,17 @@ export class JwtValidator {
       );
     }
     if (this.requireSigned && this.inline.length === 0 && this.sources.length === 0) {
-      throw new MiddlewareOptionError('openidConfig', 'no signing keys: configure openidConfig or issuerSigningKeys (or set requireSignedTokens: false)');
+      throw new MiddlewareOptionError(
+        'openidConfig',
+        'no signing keys: configure openidConfig or issuerSigningKeys (or set requireSignedTokens: false)',
+      );
     }
     const c2h = o.claimsToHeaders ?? {};
     this.headerNames = Object.keys(c2h).map((h) => h.toLowerCase());
     this.claimPaths = Object.values(c2h);
     for (const [i, h] of this.headerNames.entries()) {
-      if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(h)) throw new MiddlewareOptionError(`claimsToHeaders.${Object.keys(c2h)[i]}`, 'not a valid header name');
+      if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(h))
+        throw new MiddlewareOptionError(`claimsToHeaders.${Object.keys(c2h)[i]}`, 'not a valid header name');
     }
     this.cache = new TokenCache(o.tokenCacheSize ?? 10_000);
   }

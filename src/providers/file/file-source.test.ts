@@ -41,7 +41,16 @@ test('a directory read recursively: YAML (multi-doc), TOML, JSON; hidden, temp a
     const s = await p.load();
     assert.deepEqual(s.issues, []);
     assert.deepEqual(values(s), [{ a: 1 }, { b: 2 }, { c: 3 }, { d: 4 }, { e: 5 }]);
-    assert.deepEqual(s.documents.map((d) => [d.index, d.lineOf([])]), [[0, 1], [2, 4], [0, 1], [0, 1], [0, 1]]);
+    assert.deepEqual(
+      s.documents.map((d) => [d.index, d.lineOf([])]),
+      [
+        [0, 1],
+        [2, 4],
+        [0, 1],
+        [0, 1],
+        [0, 1],
+      ],
+    );
     assert.equal(s.documents[1]?.lineOf(['b']), 4);
   } finally {
     await p.close();

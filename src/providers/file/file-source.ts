@@ -139,7 +139,12 @@ export class FileSource {
           this.#files.delete(file);
           changed = true;
         }
-        if (this.#filename !== undefined) issues.push({ file, code: 'GH_CONFIG_PARSE', message: code === 'ENOENT' ? 'file not found' : `cannot read file: ${code ?? (e as Error).message}` });
+        if (this.#filename !== undefined)
+          issues.push({
+            file,
+            code: 'GH_CONFIG_PARSE',
+            message: code === 'ENOENT' ? 'file not found' : `cannot read file: ${code ?? (e as Error).message}`,
+          });
         continue;
       }
       if (prev !== undefined && prev.text === text) continue;
@@ -147,7 +152,10 @@ export class FileSource {
       const parsed = parseConfigText(file, text);
       if (parsed.error !== undefined) {
         const kept = prev?.good ?? [];
-        const error = kept.length > 0 ? { ...parsed.error, message: `${parsed.error.message} (keeping the last good version of this file)` } : parsed.error;
+        const error =
+          kept.length > 0
+            ? { ...parsed.error, message: `${parsed.error.message} (keeping the last good version of this file)` }
+            : parsed.error;
         this.#files.set(file, { text, good: kept, error });
       } else {
         this.#files.set(file, { text, good: parsed.documents });

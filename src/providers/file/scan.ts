@@ -32,7 +32,12 @@ export async function scanDirectory(root: string): Promise<ScanResult> {
     try {
       real = await realpath(dir);
     } catch (e) {
-      if (depth === 0) out.issues.push({ file: root, code: 'GH_CONFIG_PARSE', message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      if (depth === 0)
+        out.issues.push({
+          file: root,
+          code: 'GH_CONFIG_PARSE',
+          message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        });
       return;
     }
     if (seen.has(real)) return;
@@ -42,7 +47,11 @@ export async function scanDirectory(root: string): Promise<ScanResult> {
     try {
       names = (await readdir(dir)).sort();
     } catch (e) {
-      out.issues.push({ file: dir, code: 'GH_CONFIG_PARSE', message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      out.issues.push({
+        file: dir,
+        code: 'GH_CONFIG_PARSE',
+        message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      });
       return;
     }
     for (const name of names) {

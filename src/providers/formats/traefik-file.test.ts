@@ -48,10 +48,17 @@ test('routers, middlewares, services and tls options with file, line, object and
   assert.deepEqual(f.routers.calc?.source, { file: '/cfg/dynamic.yaml', line: 4, object: 'router "calc"', field: 'http.routers.calc' });
   assert.equal(f.routers.calc?.value.service, 'add-svc');
   assert.deepEqual(f.middlewares['l5d-header']?.source.line, 11);
-  assert.deepEqual(f.middlewares['l5d-header']?.value, { headers: { customRequestHeaders: { 'l5d-dst-override': 'add-svc.add.svc.cluster.local:80' } } });
+  assert.deepEqual(f.middlewares['l5d-header']?.value, {
+    headers: { customRequestHeaders: { 'l5d-dst-override': 'add-svc.add.svc.cluster.local:80' } },
+  });
   assert.equal(f.services['add-svc']?.source.line, 16);
   assert.equal(f.services['add-svc']?.value.loadBalancer?.servers[0]?.url, 'http://127.0.0.1:8081');
-  assert.deepEqual(f.tlsOptions.modern?.source, { file: '/cfg/dynamic.yaml', line: 28, object: 'tls option "modern"', field: 'tls.options.modern' });
+  assert.deepEqual(f.tlsOptions.modern?.source, {
+    file: '/cfg/dynamic.yaml',
+    line: 28,
+    object: 'tls option "modern"',
+    field: 'tls.options.modern',
+  });
   assert.equal(Object.getPrototypeOf(f.routers), null);
 });
 
@@ -92,7 +99,10 @@ test('structural errors point at the offending field; the broken item is left ou
   assert.equal(by('http.routers.r2.service')?.line, 7, 'a missing field points at its object');
   assert.match(by('http.routers.r2.service')?.message ?? '', /required/);
   assert.equal(by('http.services.s')?.line, 10);
-  assert.match(by('http.services.s')?.message ?? '', /exactly one of loadBalancer, weighted, mirroring, failover, got loadBalancer and weighted/);
+  assert.match(
+    by('http.services.s')?.message ?? '',
+    /exactly one of loadBalancer, weighted, mirroring, failover, got loadBalancer and weighted/,
+  );
   assert.equal(by('http.services.ok.loadBalancer.servers.0.wieght')?.line, 19);
   assert.equal(by('http.services.ok.loadBalancer.servers.0.wieght')?.object, 'service "ok"');
   assert.equal(by('http.middlewares.two')?.line, 21);
@@ -100,19 +110,29 @@ test('structural errors point at the offending field; the broken item is left ou
 });
 
 test('the same name in two files with different definitions: both dropped, an issue on each', () => {
-  const a = docs('/c/a.yaml', 'http:\n  services:\n    s:\n      loadBalancer:\n        servers: [{ url: "http://a" }]\n    same:\n      loadBalancer: { servers: [] }\n');
-  const b = docs('/c/b.yaml', '\nhttp:\n  services:\n    s:\n      loadBalancer:\n        servers: [{ url: "http://b" }]\n    same:\n      loadBalancer: { servers: [] }\n');
+  const a = docs(
+    '/c/a.yaml',
+    'http:\n  services:\n    s:\n      loadBalancer:\n        servers: [{ url: "http://a" }]\n    same:\n      loadBalancer: { servers: [] }\n',
+  );
+  const b = docs(
+    '/c/b.yaml',
+    '\nhttp:\n  services:\n    s:\n      loadBalancer:\n        servers: [{ url: "http://b" }]\n    same:\n      loadBalancer: { servers: [] }\n',
+  );
   const f = fromTraefikFileDocuments([...a, ...b]);
   assert.equal(f.services.s, undefined);
   assert.ok(f.services.same !== undefined, 'identical definitions are not a conflict');
   const conflicts = f.issues.filter((i) => i.object === 'service "s"');
   assert.equal(conflicts.length, 2);
-  assert.deepEqual(conflicts.map((c) => `${c.file}:${c.line}`), ['/c/a.yaml:3', '/c/b.yaml:4']);
+  assert.deepEqual(
+    conflicts.map((c) => `${c.file}:${c.line}`),
+    ['/c/a.yaml:3', '/c/b.yaml:4'],
+  );
   assert.match(conflicts[0]?.message ?? '', /also at \/c\/b\.yaml:4/);
 });
 
 test('unknown keys name the closest known one; tcp/udp give one warning; Kubernetes objects are skipped', () => {
-  const text = 'htpp:\n  routers: {}\nhttp:\n  router: {}\ntcp:\n  routers: {}\nudp:\n  services: {}\n---\napiVersion: v1\nkind: Service\nmetadata: { name: x }\n';
+  const text =
+    'htpp:\n  routers: {}\nhttp:\n  router: {}\ntcp:\n  routers: {}\nudp:\n  services: {}\n---\napiVersion: v1\nkind: Service\nmetadata: { name: x }\n';
   const f = fromTraefikFileDocuments(docs('/c/x.yaml', text));
   assert.deepEqual(
     f.issues.map((i) => [i.line, i.severity ?? 'error', i.message]),
@@ -128,7 +148,12 @@ test('names containing @ are refused; TOML documents convert too', () => {
   const f = fromTraefikFileDocuments(docs('/c/a.yaml', 'http:\n  routers:\n    bad@file:\n      rule: Path(`/`)\n      service: s\n'));
   assert.equal(Object.keys(f.routers).length, 0);
   assert.match(f.issues[0]?.message ?? '', /"@" is reserved/);
-  const t = fromTraefikFileDocuments(docs('/c/a.toml', '[http.routers.r]\nrule = "Path(`/`)"\nservice = "s"\n\n[http.services.s.loadBalancer]\n[[http.services.s.loadBalancer.servers]]\nurl = "http://127.0.0.1:1"\n'));
+  const t = fromTraefikFileDocuments(
+    docs(
+      '/c/a.toml',
+      '[http.routers.r]\nrule = "Path(`/`)"\nservice = "s"\n\n[http.services.s.loadBalancer]\n[[http.services.s.loadBalancer.servers]]\nurl = "http://127.0.0.1:1"\n',
+    ),
+  );
   assert.deepEqual(t.issues, []);
   assert.equal(t.routers.r?.source.line, 1);
   assert.equal(t.services.s?.source.line, 5);

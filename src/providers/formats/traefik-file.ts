@@ -70,7 +70,11 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
   for (const doc of docs) {
     const v = doc.value;
     if (v === null || v === undefined || isKubernetesObject(v)) continue;
-    const at = (path: (string | number)[], extra: Omit<ConfigIssue, 'file' | 'line'>): ConfigIssue => ({ file: doc.file, line: doc.lineOf(path), ...extra });
+    const at = (path: (string | number)[], extra: Omit<ConfigIssue, 'file' | 'line'>): ConfigIssue => ({
+      file: doc.file,
+      line: doc.lineOf(path),
+      ...extra,
+    });
     if (!isObject(v)) {
       issues.push(at([], { message: 'expected a mapping with http, tcp, udp or tls keys' }));
       continue;
@@ -82,7 +86,8 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
       }
       if (body === null || body === undefined) continue;
       if (key === 'tcp' || key === 'udp') {
-        if (!warnedL4) issues.push(at([key], { field: key, severity: 'warning', message: 'TCP/UDP routing is not supported yet: section ignored' }));
+        if (!warnedL4)
+          issues.push(at([key], { field: key, severity: 'warning', message: 'TCP/UDP routing is not supported yet: section ignored' }));
         warnedL4 = true;
         continue;
       }
@@ -98,7 +103,13 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
         }
         if (entries === null || entries === undefined) continue;
         if (key === 'tls' && sub !== 'options') {
-          issues.push(at([key, sub], { field: `${key}.${sub}`, severity: 'warning', message: `tls.${sub} is not supported by the file provider yet: ignored` }));
+          issues.push(
+            at([key, sub], {
+              field: `${key}.${sub}`,
+              severity: 'warning',
+              message: `tls.${sub} is not supported by the file provider yet: ignored`,
+            }),
+          );
           continue;
         }
         if (!isObject(entries)) {
@@ -108,7 +119,12 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
         const section: Section = key === 'tls' ? 'tlsOptions' : (sub as Section);
         for (const [name, value] of Object.entries(entries)) {
           const path = [key, sub, name];
-          const source: SourceLocation = { file: doc.file, line: doc.lineOf(path), object: `${LABEL[section].object} "${name}"`, field: path.join('.') };
+          const source: SourceLocation = {
+            file: doc.file,
+            line: doc.lineOf(path),
+            object: `${LABEL[section].object} "${name}"`,
+            field: path.join('.'),
+          };
           if (validate(section, name, value, doc, path, source, issues)) candidates.push({ section, name, item: { value, source } });
         }
       }
@@ -129,16 +145,29 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
       (frag[first.section] as Record<string, Item<unknown>>)[first.name] = first.item;
       continue;
     }
-    const places = list.map((c) => (c.item.source.line !== undefined ? `${c.item.source.file}:${c.item.source.line}` : c.item.source.file ?? '?'));
+    const places = list.map((c) =>
+      c.item.source.line !== undefined ? `${c.item.source.file}:${c.item.source.line}` : (c.item.source.file ?? '?'),
+    );
     for (const c of list) {
       const others = places.filter((p) => p !== places[list.indexOf(c)]);
-      issues.push({ ...c.item.source, message: `defined more than once with different configurations (also at ${others.join(', ')}): all definitions are ignored` });
+      issues.push({
+        ...c.item.source,
+        message: `defined more than once with different configurations (also at ${others.join(', ')}): all definitions are ignored`,
+      });
     }
   }
   return frag;
 }
 
-function validate(section: Section, name: string, value: unknown, doc: SourceDocument, path: (string | number)[], source: SourceLocation, issues: ConfigIssue[]): boolean {
+function validate(
+  section: Section,
+  name: string,
+  value: unknown,
+  doc: SourceDocument,
+  path: (string | number)[],
+  source: SourceLocation,
+  issues: ConfigIssue[],
+): boolean {
   const fail = (rel: (string | number)[], message: string): false => {
     const full = [...path, ...rel];
     issues.push({ ...source, line: doc.lineOf(full) ?? nearestLine(doc, full) ?? source.line, field: full.join('.'), message });
@@ -154,7 +183,13 @@ function validate(section: Section, name: string, value: unknown, doc: SourceDoc
   }
   if (section === 'services') {
     const kinds = SERVICE_KINDS.filter((k) => value[k] !== undefined);
-    if (kinds.length !== 1) return fail([], kinds.length === 0 ? `expected exactly one of ${SERVICE_KINDS.join(', ')}` : `expected exactly one of ${SERVICE_KINDS.join(', ')}, got ${kinds.join(' and ')}`);
+    if (kinds.length !== 1)
+      return fail(
+        [],
+        kinds.length === 0
+          ? `expected exactly one of ${SERVICE_KINDS.join(', ')}`
+          : `expected exactly one of ${SERVICE_KINDS.join(', ')}, got ${kinds.join(' and ')}`,
+      );
   }
   const check = checker(section);
   if (check === undefined || check.Check(value)) return true;
@@ -162,7 +197,10 @@ function validate(section: Section, name: string, value: unknown, doc: SourceDoc
   for (const e of check.Errors(value)) {
     if (seen.has(e.path)) continue;
     seen.add(e.path);
-    const rel = e.path.split('/').filter((p) => p !== '').map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+    const rel = e.path
+      .split('/')
+      .filter((p) => p !== '')
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
     fail(rel, describeSchemaError(e));
     if (seen.size >= 10) break;
   }

@@ -19,15 +19,26 @@ import { buildRuntime, type Runtime } from '../build.js';
 
 const PageSchema = Type.Object({ service: Type.String() });
 /** Asks for a service without declaring it. */
-const undeclared = defineMiddleware({ type: 'undeclared', schema: PageSchema, create: (o, deps) => (deps.service(o.service), (next) => next) });
+const undeclared = defineMiddleware({
+  type: 'undeclared',
+  schema: PageSchema,
+  create: (o, deps) => (deps.service(o.service), (next) => next),
+});
 /** The same, declared. */
 const declared = defineMiddleware({
-  type: 'declared', schema: PageSchema,
+  type: 'declared',
+  schema: PageSchema,
   references: (o) => [{ kind: 'service', name: o.service, field: 'service' }],
   create: (o, deps) => (deps.service(o.service), (next) => next),
 });
 /** Valid for the schema, refused by its factory. */
-const refuses = defineMiddleware({ type: 'refuses', schema: Type.Object({}), create: () => { throw new Error('nope: refused by the factory'); } });
+const refuses = defineMiddleware({
+  type: 'refuses',
+  schema: Type.Object({}),
+  create: () => {
+    throw new Error('nope: refused by the factory');
+  },
+});
 
 const registry = new MiddlewareRegistry([chain, undeclared, declared, refuses] as unknown as MiddlewareDefinition[]);
 
@@ -45,9 +56,25 @@ function fragment(): ConfigFragment {
 }
 
 async function build(): Promise<{ snap: Snapshot; before: string; runtime: Runtime }> {
-  const snap = compileConfig({ fragments: [fragment()], entryPoints: ['web'], defaultEntryPoints: ['web'], defaultRuleSyntax: 'v3', registry, services: builtinServices(), revision: 1, internalServices: [] });
+  const snap = compileConfig({
+    fragments: [fragment()],
+    entryPoints: ['web'],
+    defaultEntryPoints: ['web'],
+    defaultRuleSyntax: 'v3',
+    registry,
+    services: builtinServices(),
+    revision: 1,
+    internalServices: [],
+  });
   const before = JSON.stringify(snap);
-  const runtime = buildRuntime(snap, { registry, internal: {}, rateLimitStore: { take: () => Promise.resolve({ allowed: true, retryAfterMs: 0 }) }, log: silentLogger, dataDir: '.', entryPoints: ['web'] });
+  const runtime = buildRuntime(snap, {
+    registry,
+    internal: {},
+    rateLimitStore: { take: () => Promise.resolve({ allowed: true, retryAfterMs: 0 }) },
+    log: silentLogger,
+    dataDir: '.',
+    entryPoints: ['web'],
+  });
   await runtime.close(0);
   return { snap, before, runtime };
 }
@@ -71,13 +98,18 @@ test('a factory that throws disables its users at build time, naming it and its 
   const v = runtime.view;
   assert.deepEqual(v.middlewares['r@t']?.errors, ['nope: refused by the factory']);
   assert.deepEqual(v.middlewares['c@t']?.errors, ['the middleware "r@t" is disabled: nope: refused by the factory']);
-  assert.deepEqual(v.routers['broken@t']?.errors, ['the middleware "c@t" is disabled: the middleware "r@t" is disabled: nope: refused by the factory']);
-  assert.deepEqual(v.issues.slice(snap.issues.length).map((i) => [i.object, i.field]), [
-    ['middleware "u@t"', undefined],
-    ['middleware "r@t"', undefined],
-    ['middleware "c@t"', 'chain.middlewares[1]'],
-    ['router "broken@t"', 'middlewares'],
+  assert.deepEqual(v.routers['broken@t']?.errors, [
+    'the middleware "c@t" is disabled: the middleware "r@t" is disabled: nope: refused by the factory',
   ]);
+  assert.deepEqual(
+    v.issues.slice(snap.issues.length).map((i) => [i.object, i.field]),
+    [
+      ['middleware "u@t"', undefined],
+      ['middleware "r@t"', undefined],
+      ['middleware "c@t"', 'chain.middlewares[1]'],
+      ['router "broken@t"', 'middlewares'],
+    ],
+  );
 });
 
 test('the snapshot is left as the compiler made it', async () => {

@@ -33,7 +33,13 @@ export function buildEntryPoints(view: Snapshot, routes: readonly BuiltRoute[], 
   return out;
 }
 
-function withEntryPointMiddlewares(view: Snapshot, ep: string, entries: RouteEntry[], names: readonly string[], ctx: EntryPointBuildContext): RouteEntry[] {
+function withEntryPointMiddlewares(
+  view: Snapshot,
+  ep: string,
+  entries: RouteEntry[],
+  names: readonly string[],
+  ctx: EntryPointBuildContext,
+): RouteEntry[] {
   try {
     const chain = names.map((n) => {
       const m = ctx.middleware(n);

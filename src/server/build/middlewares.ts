@@ -26,7 +26,12 @@ export interface BuiltMiddlewares {
   get(name: string): Middleware | undefined;
 }
 
-export function buildMiddlewares(view: Snapshot, services: Pick<BuiltServices, 'get'>, ctx: MiddlewareBuildContext, book: StatusBook): BuiltMiddlewares {
+export function buildMiddlewares(
+  view: Snapshot,
+  services: Pick<BuiltServices, 'get'>,
+  ctx: MiddlewareBuildContext,
+  book: StatusBook,
+): BuiltMiddlewares {
   const built = new Map<string, Middleware | null>();
 
   const make = (name: string): Middleware | null => {

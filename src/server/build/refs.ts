@@ -7,7 +7,11 @@ import type { ResolvedRef } from '../../config/runtime.js';
 import { disabledBecause, type StatusItem } from '../../config/compile/status.js';
 
 /** The qualified name the compiler recorded for `ref`; throws when the item's kind did not declare it. */
-export function resolvedName(item: { readonly name: string; readonly refs: readonly ResolvedRef[] }, kind: ResolvedRef['kind'], ref: string): string {
+export function resolvedName(
+  item: { readonly name: string; readonly refs: readonly ResolvedRef[] },
+  kind: ResolvedRef['kind'],
+  ref: string,
+): string {
   for (const r of item.refs) if (r.kind === kind && r.ref === ref) return r.name;
   throw new Error(`${kind} "${ref}" is not among the references declared for "${item.name}" (its kind's references() must name it)`);
 }

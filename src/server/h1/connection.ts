@@ -435,6 +435,7 @@ function hasBareLf(buf: Buffer, from: number): boolean {
 /** End a body the client abandoned; an error only reaches readers that listen for one. */
 function destroyBody(b: RequestBody): void {
   if (b.destroyed) return;
-  if (b.listenerCount('error') > 0) b.destroy(Object.assign(new Error('the client closed the connection before the request body was complete'), { code: 'ECONNRESET' }));
+  if (b.listenerCount('error') > 0)
+    b.destroy(Object.assign(new Error('the client closed the connection before the request body was complete'), { code: 'ECONNRESET' }));
   else b.destroy();
 }

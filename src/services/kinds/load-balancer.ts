@@ -9,7 +9,8 @@ export const loadBalancer = defineService({
   kind: 'loadbalancer',
   key: 'loadBalancer',
   schema: LoadBalancerSchema,
-  references: (c) => (c.serversTransport === undefined ? [] : [{ kind: 'serversTransport', name: c.serversTransport, field: 'serversTransport' }]),
+  references: (c) =>
+    c.serversTransport === undefined ? [] : [{ kind: 'serversTransport', name: c.serversTransport, field: 'serversTransport' }],
   validate(c) {
     const out: Problem[] = [];
     c.servers.forEach((s, i) => {
@@ -20,7 +21,8 @@ export const loadBalancer = defineService({
         out.push({ path: `servers[${i}].url`, message: `invalid URL "${s.url}": expected e.g. http://10.0.0.1:8080` });
         return;
       }
-      if (!SCHEMES.includes(u.protocol)) out.push({ path: `servers[${i}].url`, message: `unsupported scheme "${u.protocol.slice(0, -1)}": expected http, https or h2c` });
+      if (!SCHEMES.includes(u.protocol))
+        out.push({ path: `servers[${i}].url`, message: `unsupported scheme "${u.protocol.slice(0, -1)}": expected http, https or h2c` });
     });
     // Traefik keeps such a service (it answers 503): a warning, not an error.
     if (c.servers.length === 0) out.push({ path: 'servers', message: 'no servers: requests answer 503', critical: false });
@@ -29,8 +31,13 @@ export const loadBalancer = defineService({
   build(c, deps) {
     const t = deps.transport(c.serversTransport);
     return buildLoadBalancer(c, {
-      name: deps.name, pools: deps.pools, transport: t.config, transportName: t.name,
-      log: deps.log, onClose: (fn) => deps.onClose(fn), onServerStatus: deps.onServerStatus,
+      name: deps.name,
+      pools: deps.pools,
+      transport: t.config,
+      transportName: t.name,
+      log: deps.log,
+      onClose: (fn) => deps.onClose(fn),
+      onServerStatus: deps.onServerStatus,
     });
   },
 });

@@ -11,5 +11,10 @@ export const mirroring = defineService({
     { kind: 'service', name: c.service, field: 'service' },
     ...(c.mirrors ?? []).map((m, i): Reference => ({ kind: 'service', name: m.name, field: `mirrors[${i}].name` })),
   ],
-  build: (c, deps) => buildMirroring(c, deps.service(c.service), (c.mirrors ?? []).map((m) => deps.service(m.name))),
+  build: (c, deps) =>
+    buildMirroring(
+      c,
+      deps.service(c.service),
+      (c.mirrors ?? []).map((m) => deps.service(m.name)),
+    ),
 });

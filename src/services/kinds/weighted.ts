@@ -8,5 +8,9 @@ export const weighted = defineService({
   key: 'weighted',
   schema: WeightedSchema,
   references: (c) => c.services.map((s, i) => ({ kind: 'service' as const, name: s.name, field: `services[${i}].name` })),
-  build: (c, deps) => buildWeighted(c, c.services.map((s) => deps.service(s.name))),
+  build: (c, deps) =>
+    buildWeighted(
+      c,
+      c.services.map((s) => deps.service(s.name)),
+    ),
 });

@@ -74,7 +74,10 @@ export class Connection implements ExchangeConnection {
   private buf: Buffer | null = null;
   private lent = false;
 
-  constructor(private readonly pool: ConnectionPool, first: Exchange) {
+  constructor(
+    private readonly pool: ConnectionPool,
+    first: Exchange,
+  ) {
     this.exchange = first;
     first.conn = this;
     const s = connect({
@@ -227,8 +230,12 @@ export class Connection implements ExchangeConnection {
       this.drop(); // keep-alive timer of an idle connection
       return;
     }
-    if (this.connecting) ex.fail(new RawPoolError('UND_ERR_CONNECT_TIMEOUT', `connect timeout to ${this.pool.host} after ${this.pool.opts.connectTimeout} ms`));
-    else if (this.state === Parse.Head) ex.fail(new RawPoolError('UND_ERR_HEADERS_TIMEOUT', `no response head from ${this.pool.host} within ${ex.headersTimeout} ms`));
+    if (this.connecting)
+      ex.fail(
+        new RawPoolError('UND_ERR_CONNECT_TIMEOUT', `connect timeout to ${this.pool.host} after ${this.pool.opts.connectTimeout} ms`),
+      );
+    else if (this.state === Parse.Head)
+      ex.fail(new RawPoolError('UND_ERR_HEADERS_TIMEOUT', `no response head from ${this.pool.host} within ${ex.headersTimeout} ms`));
     else ex.fail(new RawPoolError('UND_ERR_BODY_TIMEOUT', `response body from ${this.pool.host} idle for ${ex.bodyTimeout} ms`));
   };
 

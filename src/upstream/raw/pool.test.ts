@@ -249,7 +249,11 @@ test('POST with a Buffer body (coalesced and large), a string body, and no body'
 test('POST with a Readable body and a content-length: sent as is', async () => {
   const o = await rawOrigin((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
   const p = pool(o);
-  const r = await send(p, { method: 'POST', headers: { 'content-length': '11' }, body: Readable.from([Buffer.from('hello '), Buffer.from('world')]) });
+  const r = await send(p, {
+    method: 'POST',
+    headers: { 'content-length': '11' },
+    body: Readable.from([Buffer.from('hello '), Buffer.from('world')]),
+  });
   assert.equal(r.body, 'ok');
   assert.equal(o.requests[0]!.head, `POST / HTTP/1.1\r\nhost: 127.0.0.1:${o.port}\r\ncontent-length: 11`);
   assert.equal(o.requests[0]!.body.toString(), 'hello world');
@@ -387,7 +391,10 @@ test('keep-alive: 20 sequential requests use one origin connection', async () =>
 });
 
 test('origin Keep-Alive: timeout=1 leaves no idle time (hint - 1 s): the socket is closed, not reused', async () => {
-  const o = await httpOrigin((_req, res) => res.end('x'), (s) => (s.keepAliveTimeout = 1000));
+  const o = await httpOrigin(
+    (_req, res) => res.end('x'),
+    (s) => (s.keepAliveTimeout = 1000),
+  );
   const p = pool(o);
   const r = await send(p);
   assert.equal(r.headers['keep-alive'], 'timeout=1');
@@ -397,7 +404,9 @@ test('origin Keep-Alive: timeout=1 leaves no idle time (hint - 1 s): the socket 
 });
 
 test('an idle socket is closed when its keep-alive time runs out (origin hint, then the pool option)', async () => {
-  const o = await rawOrigin((s, req) => s.write(`HTTP/1.1 200 OK\r\ncontent-length: 0\r\n${req.head.includes('/hint') ? 'keep-alive: timeout=2\r\n' : ''}\r\n`));
+  const o = await rawOrigin((s, req) =>
+    s.write(`HTTP/1.1 200 OK\r\ncontent-length: 0\r\n${req.head.includes('/hint') ? 'keep-alive: timeout=2\r\n' : ''}\r\n`),
+  );
   const p = pool(o, { keepAliveTimeout: 300 });
   // pool option alone: 300 ms
   await send(p);
@@ -433,7 +442,8 @@ test('an idle socket past its keep-alive limit is never reused, even before the 
 
 test('stale keep-alive race: a reused connection closed before answering is retried once, unseen', async () => {
   const o = await rawOrigin((s, req) => {
-    if (req.conn === 0 && req.n === 1) s.destroy(); // the origin gave up on the idle socket as the request came in
+    if (req.conn === 0 && req.n === 1)
+      s.destroy(); // the origin gave up on the idle socket as the request came in
     else s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${req.body.length + 2}\r\n\r\nok${req.body.toString()}`);
   });
   const p = pool(o);
@@ -447,7 +457,8 @@ test('stale keep-alive race: a reused connection closed before answering is retr
 
 test('stale race: a non-idempotent request (POST) is never replayed', async () => {
   const o = await rawOrigin((s, req) => {
-    if (req.conn === 0 && req.n === 1) s.destroy(); // the origin may have acted on it before dying
+    if (req.conn === 0 && req.n === 1)
+      s.destroy(); // the origin may have acted on it before dying
     else s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
   });
   const p = pool(o);
@@ -464,7 +475,12 @@ test('stale race: a Readable body is not replayed, and a fresh connection is nev
   });
   const p = pool(o);
   await send(p);
-  const streamed = await send(p, { method: 'POST', path: '/die', headers: { 'content-length': '3' }, body: Readable.from([Buffer.from('abc')]) });
+  const streamed = await send(p, {
+    method: 'POST',
+    path: '/die',
+    headers: { 'content-length': '3' },
+    body: Readable.from([Buffer.from('abc')]),
+  });
   assert.equal(streamed.error?.code, 'UND_ERR_SOCKET');
   const fresh = await send(p, { path: '/die' });
   assert.equal(fresh.error?.code, 'UND_ERR_SOCKET');
@@ -484,7 +500,14 @@ test('connection refused → ECONNREFUSED', async () => {
 
 test('connect timeout → UND_ERR_CONNECT_TIMEOUT (listener that never accepts)', async (t) => {
   // A socket listening with backlog 0 that never accepts: the second connect attempt hangs in SYN.
-  const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const py = spawn(
+    'python3',
+    [
+      '-c',
+      'import socket,sys,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const port = await new Promise<number | null>((resolve) => {
     py.on('error', () => resolve(null));
     py.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
@@ -527,7 +550,6 @@ test('body timeout → UND_ERR_BODY_TIMEOUT after the head; 0 disables it', asyn
   assert.equal(ok.body, 'abcdefghij');
 });
 
-
 /** Aborts from inside onRequestStart: the exchange ends before any byte is written. */
 class AbortOnStart extends Recorder {
   override onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -538,7 +560,9 @@ class AbortOnStart extends Recorder {
 
 test('abort after waiting in the queue, from onRequestStart: nothing written, socket destroyed', async () => {
   // undici's contract hands the controller out in onRequestStart, so that is the earliest a handler can abort.
-  const o = await rawOrigin((s, req) => setTimeout(() => s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${req.head.length}\r\n\r\n${req.head}`), 80));
+  const o = await rawOrigin((s, req) =>
+    setTimeout(() => s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${req.head.length}\r\n\r\n${req.head}`), 80),
+  );
   const p = pool(o, { connections: 1 });
   const a = new Recorder();
   const b = new AbortOnStart();
@@ -780,7 +804,9 @@ test('max connections: FIFO queueing beyond the limit', async () => {
 });
 
 test('close(): idle sockets close at once, in-flight exchanges finish, then it resolves; new dispatches fail', async () => {
-  const o = await rawOrigin((s, req) => setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ndone'), req.head.includes('/slow') ? 250 : 0));
+  const o = await rawOrigin((s, req) =>
+    setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ndone'), req.head.includes('/slow') ? 250 : 0),
+  );
   const p = pool(o, { connections: 2 });
   await Promise.all([send(p), send(p)]); // two idle connections
   assert.equal(o.conns.length, 2);

@@ -31,7 +31,12 @@ export interface RawPoolOptions {
 /** How often idle connections past their keep-alive limit are closed. */
 const SWEEP_MS = 1000;
 const IDEMPOTENT: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  GET: true, HEAD: true, OPTIONS: true, TRACE: true, PUT: true, DELETE: true,
+  GET: true,
+  HEAD: true,
+  OPTIONS: true,
+  TRACE: true,
+  PUT: true,
+  DELETE: true,
 });
 /** undici's default when a request sets no headers timeout (or 0). */
 const DEFAULT_HEADERS_TIMEOUT = 300_000;
@@ -56,7 +61,10 @@ export class RawPool implements ConnectionPool, ExchangeQueue {
   /** Closes idle connections past their keep-alive limit (runs while some are idle). */
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly origin: URL, readonly opts: RawPoolOptions) {
+  constructor(
+    private readonly origin: URL,
+    readonly opts: RawPoolOptions,
+  ) {
     if (origin.protocol !== 'http:') throw new TypeError(`RawPool serves http: origins only, not ${origin.protocol}`);
     const hn = origin.hostname;
     this.hostname = hn.startsWith('[') ? hn.slice(1, -1) : hn;
@@ -66,13 +74,22 @@ export class RawPool implements ConnectionPool, ExchangeQueue {
 
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (this.closing) {
-      refuse(handler, this.destroyed ? new RawPoolError('UND_ERR_DESTROYED', 'the pool is destroyed') : new RawPoolError('UND_ERR_CLOSED', 'the pool is closed'));
+      refuse(
+        handler,
+        this.destroyed
+          ? new RawPoolError('UND_ERR_DESTROYED', 'the pool is destroyed')
+          : new RawPoolError('UND_ERR_CLOSED', 'the pool is closed'),
+      );
       return false;
     }
     if (opts.upgrade !== null && opts.upgrade !== undefined && opts.upgrade !== false) {
       if (this.upgrades === null) {
         const o = this.opts;
-        this.upgrades = new Pool(this.origin.origin, { connections: o.connections, keepAliveTimeout: o.keepAliveTimeout, connectTimeout: o.connectTimeout });
+        this.upgrades = new Pool(this.origin.origin, {
+          connections: o.connections,
+          keepAliveTimeout: o.keepAliveTimeout,
+          connectTimeout: o.connectTimeout,
+        });
       }
       return this.upgrades.dispatch(opts, handler);
     }
@@ -226,7 +243,14 @@ export class RawPool implements ConnectionPool, ExchangeQueue {
 
 /** Fail a dispatch that never got an exchange of its own (pool closed, invalid request). */
 function refuse(handler: Dispatcher.DispatchHandler, err: Error): void {
-  const controller: Dispatcher.DispatchController = { aborted: false, paused: false, reason: null, abort: ignore, pause: ignore, resume: ignore };
+  const controller: Dispatcher.DispatchController = {
+    aborted: false,
+    paused: false,
+    reason: null,
+    abort: ignore,
+    pause: ignore,
+    resume: ignore,
+  };
   handler.onResponseError?.(controller, err);
 }
 

@@ -53,8 +53,15 @@ test('seed: calc-svc IngressRoute + calcheader Middleware + add-svc Service/Endp
       middlewares: ['add-calcheader'],
       priority: 1,
     });
-    assert.deepEqual(router?.source, { file: 'seed-calc.yaml', line: 13, object: 'IngressRoute add/calc-svc', field: 'spec.routes[0].match' });
-    assert.deepEqual(f.middlewares['add-calcheader']?.value, { headers: { customRequestHeaders: { 'l5d-dst-override': 'add-svc.add.svc.cluster.local:80' } } });
+    assert.deepEqual(router?.source, {
+      file: 'seed-calc.yaml',
+      line: 13,
+      object: 'IngressRoute add/calc-svc',
+      field: 'spec.routes[0].match',
+    });
+    assert.deepEqual(f.middlewares['add-calcheader']?.value, {
+      headers: { customRequestHeaders: { 'l5d-dst-override': 'add-svc.add.svc.cluster.local:80' } },
+    });
     assert.equal(f.middlewares['add-calcheader']?.source.line, 27);
     assert.deepEqual(Object.keys(f.services), [CALC_ROUTER]);
     const lb = f.services[CALC_ROUTER]?.value.loadBalancer;
@@ -70,7 +77,12 @@ test('seed: calc-svc IngressRoute + calcheader Middleware + add-svc Service/Endp
 test('seed: traefik-admin IngressRoute in the default namespace; a Service without endpoints → zero servers + warning; plumbing ignored', () => {
   const f = fromKubernetesObjects(fileDocs('seed-traefik.yaml'));
   assert.deepEqual(Object.keys(f.routers), [ADMIN_ROUTER]);
-  assert.deepEqual(f.routers[ADMIN_ROUTER]?.value, { rule: 'Host(`somehost.somedomain.com`) && PathPrefix(`/`)', service: ADMIN_ROUTER, entryPoints: ['web'], priority: 1 });
+  assert.deepEqual(f.routers[ADMIN_ROUTER]?.value, {
+    rule: 'Host(`somehost.somedomain.com`) && PathPrefix(`/`)',
+    service: ADMIN_ROUTER,
+    entryPoints: ['web'],
+    priority: 1,
+  });
   assert.deepEqual(f.services[ADMIN_ROUTER]?.value, { loadBalancer: { servers: [], passHostHeader: true } });
   assert.equal(f.issues.length, 1);
   const w = f.issues[0];
@@ -159,7 +171,10 @@ test('traefik.io group, EndpointSlices (ready conditions, port names, dedup, IPv
   // Port by number, named https → scheme https.
   const g = convert(V3.replace('port: http', 'port: 8443'));
   const [n2] = Object.keys(g.routers);
-  assert.deepEqual(g.services[n2 as string]?.value.loadBalancer?.servers.map((s) => s.url), ['https://10.0.0.1:9443', 'https://10.0.0.3:9443']);
+  assert.deepEqual(
+    g.services[n2 as string]?.value.loadBalancer?.servers.map((s) => s.url),
+    ['https://10.0.0.1:9443', 'https://10.0.0.3:9443'],
+  );
 });
 
 test('weighted services: several route services → weighted over <ns>-<svc>-<port> loadBalancers (weight default 1)', () => {
@@ -172,7 +187,14 @@ test('weighted services: several route services → weighted over <ns>-<svc>-<po
   );
   assert.deepEqual(errorsOf(f), []);
   const [name] = Object.keys(f.routers);
-  assert.deepEqual(f.services[name as string]?.value, { weighted: { services: [{ name: 'ns-a-80', weight: 3 }, { name: 'other-b-443', weight: 1 }] } });
+  assert.deepEqual(f.services[name as string]?.value, {
+    weighted: {
+      services: [
+        { name: 'ns-a-80', weight: 3 },
+        { name: 'other-b-443', weight: 1 },
+      ],
+    },
+  });
   assert.deepEqual(f.services['ns-a-80']?.value, { loadBalancer: { servers: [{ url: 'http://10.1.0.1:8080' }], passHostHeader: true } });
   assert.deepEqual(f.services['other-b-443']?.value, {
     loadBalancer: { servers: [{ url: 'https://10.2.0.1:8443' }, { url: 'https://10.2.0.2:8443' }], passHostHeader: false },
@@ -200,7 +222,14 @@ spec:
   const services = Object.values(f.routers).map((r) => r.value.service);
   assert.equal(services[0], 'api@internal');
   assert.equal(services[1], 'ns-split');
-  assert.deepEqual(f.services['ns-split']?.value, { weighted: { services: [{ name: 'ns-a-80', weight: 2 }, { name: 'api@internal', weight: 1 }] } });
+  assert.deepEqual(f.services['ns-split']?.value, {
+    weighted: {
+      services: [
+        { name: 'ns-a-80', weight: 2 },
+        { name: 'api@internal', weight: 1 },
+      ],
+    },
+  });
   assert.deepEqual(f.services[services[2] as string]?.value.loadBalancer?.servers, [{ url: 'https://10.96.0.7:443' }]);
 });
 
@@ -214,13 +243,19 @@ test('cross-namespace references are refused unless allowCrossNamespace; issues 
   assert.deepEqual(Object.keys(f.routers), []);
   const errs = errorsOf(f);
   assert.equal(errs.length, 2);
-  assert.match(errs[0]?.message ?? '', /route 0 not created: middleware other\/mw is in namespace other, not in ns: cross-namespace references are refused unless allowCrossNamespace/);
-  assert.deepEqual({ file: errs[0]?.file, line: errs[0]?.line, object: errs[0]?.object, field: errs[0]?.field }, {
-    file: 'test.yaml',
-    line: 33,
-    object: 'IngressRoute ns/r',
-    field: 'spec.routes[0].middlewares[0].namespace',
-  });
+  assert.match(
+    errs[0]?.message ?? '',
+    /route 0 not created: middleware other\/mw is in namespace other, not in ns: cross-namespace references are refused unless allowCrossNamespace/,
+  );
+  assert.deepEqual(
+    { file: errs[0]?.file, line: errs[0]?.line, object: errs[0]?.object, field: errs[0]?.field },
+    {
+      file: 'test.yaml',
+      line: 33,
+      object: 'IngressRoute ns/r',
+      field: 'spec.routes[0].middlewares[0].namespace',
+    },
+  );
   assert.match(errs[1]?.message ?? '', /route 1 not created: service other\/b is in namespace other/);
   assert.equal(errs[1]?.line, 36);
 
@@ -232,24 +267,30 @@ test('cross-namespace references are refused unless allowCrossNamespace; issues 
 });
 
 test('middleware references: name@provider kept, @kubernetescrd refused without allowCrossNamespace', () => {
-  const f = convert(route(`      middlewares: [{ name: auth@file }, { name: other-mw@kubernetescrd }]
+  const f = convert(
+    route(`      middlewares: [{ name: auth@file }, { name: other-mw@kubernetescrd }]
       services: [{ name: a, port: 80 }]
-`));
+`),
+  );
   assert.equal(Object.keys(f.routers).length, 0);
   assert.match(errorsOf(f)[0]?.message ?? '', /invalid reference to middleware other-mw@kubernetescrd/);
-  const g = convert(route(`      middlewares: [{ name: auth@file }]
+  const g = convert(
+    route(`      middlewares: [{ name: auth@file }]
       services: [{ name: a, port: 80 }]
-`));
+`),
+  );
   assert.deepEqual(Object.values(g.routers)[0]?.value.middlewares, ['auth@file']);
 });
 
 test('missing Service, missing port, unknown port: route not created, error at the reference', () => {
-  const f = convert(route(`      services: [{ name: nope, port: 80 }]
+  const f = convert(
+    route(`      services: [{ name: nope, port: 80 }]
     - match: Path(\`/p\`)
       services: [{ name: a }]
     - match: Path(\`/q\`)
       services: [{ name: a, port: web }]
-`));
+`),
+  );
   assert.deepEqual(Object.keys(f.routers), []);
   assert.deepEqual(Object.keys(f.services), []);
   const errs = errorsOf(f);
@@ -261,8 +302,10 @@ test('missing Service, missing port, unknown port: route not created, error at t
   assert.match(errs[2]?.message ?? '', /Service ns\/a has no port web: expected one of 80/);
 });
 
-const EXTERNAL = route(`      services: [{ name: ext, port: 443 }]
-`) + `---
+const EXTERNAL =
+  route(`      services: [{ name: ext, port: 443 }]
+`) +
+  `---
 apiVersion: v1
 kind: Service
 metadata: { name: ext, namespace: ns }
@@ -297,7 +340,15 @@ items:
     spec: { headers: {} }
 `;
   const f = convert(text);
-  assert.deepEqual(f.resources, [{ kind: 'Tenant', name: 'contoso', namespace: 'add', spec: { issuer: 'x' }, source: { file: 'test.yaml', line: 4, object: 'Tenant add/contoso' } }]);
+  assert.deepEqual(f.resources, [
+    {
+      kind: 'Tenant',
+      name: 'contoso',
+      namespace: 'add',
+      spec: { issuer: 'x' },
+      source: { file: 'test.yaml', line: 4, object: 'Tenant add/contoso' },
+    },
+  ]);
   assert.equal(f.issues.length, 1);
   assert.equal(f.issues[0]?.severity, 'warning');
   assert.match(f.issues[0]?.message ?? '', /IngressRouteTCP is not supported yet/);
@@ -314,12 +365,14 @@ items:
 });
 
 test('routes with the same match in one IngressRoute share a router name: warning, the later one wins', () => {
-  const f = convert(route(`      priority: 1
+  const f = convert(
+    route(`      priority: 1
       services: [{ name: a, port: 80 }]
     - match: PathPrefix(\`/\`)
       priority: 2
       services: [{ name: a, port: 80 }]
-`));
+`),
+  );
   const routers = Object.values(f.routers);
   assert.equal(routers.length, 1);
   assert.equal(routers[0]?.value.priority, 2);

@@ -54,7 +54,17 @@ function collect(ctx: ConvertContext, doc: SourceDocument, value: unknown, base:
   const meta = isRecord(raw.metadata) ? raw.metadata : {};
   const name = asString(meta.name) ?? asString(meta.generateName) ?? '';
   const namespace = asString(meta.namespace) ?? ctx.opts.defaultNamespace;
-  const obj: K8sObject = { apiVersion, group: groupOf(apiVersion), kind, name, namespace, doc, base, raw, label: `${kind} ${namespace}/${name}` };
+  const obj: K8sObject = {
+    apiVersion,
+    group: groupOf(apiVersion),
+    kind,
+    name,
+    namespace,
+    doc,
+    base,
+    raw,
+    label: `${kind} ${namespace}/${name}`,
+  };
   if (!isRelevant(obj)) return;
   if (name === '') {
     ctx.error(obj, ['metadata', 'name'], `${kind} without metadata.name is ignored: expected a name`);
@@ -88,7 +98,13 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
 
   for (const obj of objects) {
     if (obj.group === GATEHOUSE_GROUP) {
-      fragment.resources.push({ kind: obj.kind, name: obj.name, namespace: obj.namespace, spec: structuredClone(obj.raw.spec), source: ctx.loc(obj, []) });
+      fragment.resources.push({
+        kind: obj.kind,
+        name: obj.name,
+        namespace: obj.namespace,
+        spec: structuredClone(obj.raw.spec),
+        source: ctx.loc(obj, []),
+      });
       continue;
     }
     if (!TRAEFIK_GROUPS.has(obj.group)) continue;
@@ -108,7 +124,11 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
       case 'IngressRoute':
         break; // after the services they may reference, below
       default:
-        ctx.warn(obj, [], NOT_SUPPORTED_YET.has(obj.kind) ? `${obj.kind} is not supported yet: ignored` : `unknown Traefik kind ${obj.kind}: ignored`);
+        ctx.warn(
+          obj,
+          [],
+          NOT_SUPPORTED_YET.has(obj.kind) ? `${obj.kind} is not supported yet: ignored` : `unknown Traefik kind ${obj.kind}: ignored`,
+        );
     }
   }
   for (const obj of objects) if (TRAEFIK_GROUPS.has(obj.group) && obj.kind === 'IngressRoute') convertIngressRoute(ctx, obj);

@@ -36,13 +36,15 @@ export function parseYamlDocuments(text: string, file: string): { documents: Sou
   const issues: ConfigIssue[] = [];
   all.slice(0, MAX_DOCUMENTS).forEach((doc, index) => {
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) issues.push({ file, line: e.linePos?.[0]?.line, message: `YAML: ${e.message.split('\n')[0] ?? e.message}`, severity: 'error' });
+      for (const e of doc.errors)
+        issues.push({ file, line: e.linePos?.[0]?.line, message: `YAML: ${e.message.split('\n')[0] ?? e.message}`, severity: 'error' });
       return;
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return;
     documents.push({ file, index, value, lineOf: (path) => keyLine(doc.contents as Node | null, path, lines) });
   });
-  if (all.length > MAX_DOCUMENTS) issues.push({ file, message: `more than ${MAX_DOCUMENTS} YAML documents: the rest are ignored`, severity: 'error' });
+  if (all.length > MAX_DOCUMENTS)
+    issues.push({ file, message: `more than ${MAX_DOCUMENTS} YAML documents: the rest are ignored`, severity: 'error' });
   return { documents, issues };
 }

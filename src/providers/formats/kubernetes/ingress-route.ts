@@ -17,7 +17,10 @@ export function middlewareRef(ctx: ConvertContext, parentNamespace: string, ref:
   if (name === undefined || name === '') throw new ConvertFailure([...path, 'name'], 'middleware name is required');
   if (name.includes('@')) {
     if (name.endsWith(PROVIDER_SUFFIX) && !ctx.opts.allowCrossNamespace) {
-      throw new ConvertFailure([...path, 'name'], `invalid reference to middleware ${name}: with allowCrossNamespace disabled, use the name and namespace fields instead of <namespace>-<name>@kubernetescrd`);
+      throw new ConvertFailure(
+        [...path, 'name'],
+        `invalid reference to middleware ${name}: with allowCrossNamespace disabled, use the name and namespace fields instead of <namespace>-<name>@kubernetescrd`,
+      );
     }
     return name;
   }
@@ -62,7 +65,11 @@ export function convertIngressRoute(ctx: ConvertContext, obj: K8sObject): void {
   }
   const tlsSpec = isRecord(spec.tls) ? spec.tls : undefined;
   if (tlsSpec !== undefined && typeof tlsSpec.secretName === 'string' && tlsSpec.secretName !== '') {
-    ctx.warn(obj, ['spec', 'tls', 'secretName'], 'tls.secretName is not supported yet: certificates are not loaded from Secrets (the router still requires TLS)');
+    ctx.warn(
+      obj,
+      ['spec', 'tls', 'secretName'],
+      'tls.secretName is not supported yet: certificates are not loaded from Secrets (the router still requires TLS)',
+    );
   }
   const seen = new Map<string, number>();
   spec.routes.forEach((route: unknown, i: number) => {
@@ -91,19 +98,24 @@ function convertRoute(
     throw new ConvertFailure([...base, 'kind'], `unsupported match kind ${JSON.stringify(route.kind)}: only "Rule" is supported`);
   }
   const match = asString(route.match);
-  if (match === undefined || match.trim() === '') throw new ConvertFailure([...base, 'match'], 'empty match rule: expected e.g. Host(`example.com`)');
+  if (match === undefined || match.trim() === '')
+    throw new ConvertFailure([...base, 'match'], 'empty match rule: expected e.g. Host(`example.com`)');
   const key = routeKey(obj.namespace, obj.name, match);
 
   const router: RouterConfig = { rule: match, service: key };
   if (entryPoints !== undefined) router.entryPoints = entryPoints;
-  const middlewares = Array.isArray(route.middlewares) ? route.middlewares.map((m, j) => middlewareRef(ctx, obj.namespace, m, [...base, 'middlewares', j])) : [];
+  const middlewares = Array.isArray(route.middlewares)
+    ? route.middlewares.map((m, j) => middlewareRef(ctx, obj.namespace, m, [...base, 'middlewares', j]))
+    : [];
   if (middlewares.length > 0) router.middlewares = middlewares;
   if (route.priority !== undefined && route.priority !== 0) {
-    if (typeof route.priority !== 'number' || !Number.isInteger(route.priority)) throw new ConvertFailure([...base, 'priority'], 'priority must be an integer');
+    if (typeof route.priority !== 'number' || !Number.isInteger(route.priority))
+      throw new ConvertFailure([...base, 'priority'], 'priority must be an integer');
     router.priority = route.priority;
   }
   if (route.syntax !== undefined) {
-    if (route.syntax !== 'v2' && route.syntax !== 'v3') throw new ConvertFailure([...base, 'syntax'], `syntax must be v2 or v3, got ${JSON.stringify(route.syntax)}`);
+    if (route.syntax !== 'v2' && route.syntax !== 'v3')
+      throw new ConvertFailure([...base, 'syntax'], `syntax must be v2 or v3, got ${JSON.stringify(route.syntax)}`);
     router.ruleSyntax = route.syntax;
   }
   if (tlsSpec !== undefined) router.tls = routerTls(ctx, obj, tlsSpec);
@@ -121,7 +133,11 @@ function convertRoute(
 
   const previous = seen.get(key);
   if (previous !== undefined) {
-    ctx.warn(obj, [...base, 'match'], `routes ${previous} and ${index} have the same match, so the same router name "${key}": route ${index} replaces route ${previous} (as Traefik)`);
+    ctx.warn(
+      obj,
+      [...base, 'match'],
+      `routes ${previous} and ${index} have the same match, so the same router name "${key}": route ${index} replaces route ${previous} (as Traefik)`,
+    );
   }
   seen.set(key, index);
   ctx.fragment.routers[key] = { value: router, source: ctx.loc(obj, [...base, 'match']) };

@@ -32,7 +32,9 @@ stringData: { username: admin, password: password }
 
 test('basicAuth secret: users lines from data (base64), kubernetes.io/basic-auth → {SHA} line, missing secret → error', () => {
   const f = convert(AUTH);
-  assert.deepEqual(f.middlewares['ns-users']?.value, { basicAuth: { realm: 'calc', removeHeader: true, users: ['alice:$apr1$abc$xyz', 'bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g='] } });
+  assert.deepEqual(f.middlewares['ns-users']?.value, {
+    basicAuth: { realm: 'calc', removeHeader: true, users: ['alice:$apr1$abc$xyz', 'bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g='] },
+  });
   // sha1("password") in base64, as Traefik hashes a basic-auth Secret's password.
   assert.deepEqual(f.middlewares['ns-typed']?.value, { basicAuth: { users: ['admin:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g='] } });
   assert.equal(f.middlewares['ns-missing'], undefined);
@@ -66,7 +68,9 @@ kind: Middleware
 metadata: { name: plug, namespace: ns }
 spec: { plugin: { demo: {} } }
 `);
-  assert.deepEqual(f.middlewares['ns-oops']?.value, { errors: { status: ['500-599'], query: '/{status}.html', service: 'ns-oops-errorpage-service' } });
+  assert.deepEqual(f.middlewares['ns-oops']?.value, {
+    errors: { status: ['500-599'], query: '/{status}.html', service: 'ns-oops-errorpage-service' },
+  });
   assert.deepEqual(f.services['ns-oops-errorpage-service']?.value.loadBalancer?.servers, [{ url: 'http://10.1.0.1:8080' }]);
   assert.deepEqual(f.middlewares['ns-both']?.value, { chain: { middlewares: ['ns-oops', 'auth@file'] } });
   assert.deepEqual(f.middlewares['ns-jwt']?.value, { validateJwt: { audiences: ['x'] } });
@@ -76,7 +80,8 @@ spec: { plugin: { demo: {} } }
 });
 
 test('ServersTransport, TLSOption and forwardAuth tls: Secrets become PEM content; serversTransport reference → <ns>-<name>', () => {
-  const f = convert(`${route(`      services: [{ name: a, port: 80, serversTransport: mtls, sticky: { cookie: { name: s, httpOnly: true } }, strategy: RoundRobin }]
+  const f =
+    convert(`${route(`      services: [{ name: a, port: 80, serversTransport: mtls, sticky: { cookie: { name: s, httpOnly: true } }, strategy: RoundRobin }]
 `)}---
 apiVersion: traefik.io/v1alpha1
 kind: ServersTransport
@@ -113,8 +118,16 @@ stringData: { tls.crt: CERT-PEM, tls.key: KEY-PEM }
     sticky: { cookie: { name: 's', httpOnly: true } },
     serversTransport: 'ns-mtls',
   });
-  assert.deepEqual(f.serversTransports['ns-mtls']?.value, { serverName: 'backend.local', rootCAs: ['CA-PEM'], certificates: [{ certFile: 'CERT-PEM', keyFile: 'KEY-PEM' }] });
-  assert.deepEqual(f.tlsOptions['ns-modern']?.value, { minVersion: 'VersionTLS13', clientAuth: { clientAuthType: 'RequireAndVerifyClientCert', caFiles: ['CA-PEM'] } });
-  assert.deepEqual(f.middlewares['ns-fwd']?.value, { forwardAuth: { address: 'https://auth.local/check', tls: { ca: 'CA-PEM', cert: 'CERT-PEM', key: 'KEY-PEM' } } });
+  assert.deepEqual(f.serversTransports['ns-mtls']?.value, {
+    serverName: 'backend.local',
+    rootCAs: ['CA-PEM'],
+    certificates: [{ certFile: 'CERT-PEM', keyFile: 'KEY-PEM' }],
+  });
+  assert.deepEqual(f.tlsOptions['ns-modern']?.value, {
+    minVersion: 'VersionTLS13',
+    clientAuth: { clientAuthType: 'RequireAndVerifyClientCert', caFiles: ['CA-PEM'] },
+  });
+  assert.deepEqual(f.middlewares['ns-fwd']?.value, {
+    forwardAuth: { address: 'https://auth.local/check', tls: { ca: 'CA-PEM', cert: 'CERT-PEM', key: 'KEY-PEM' } },
+  });
 });
-

@@ -52,8 +52,11 @@ const errors: Converter = (ctx, obj, id, value, path) => {
 };
 
 const chain: Converter = (ctx, obj, _id, value, path) => {
-  if (!Array.isArray(value.middlewares)) throw new ConvertFailure([...path, 'middlewares'], 'expected a list of middleware references { name, namespace }');
-  const middlewares = value.middlewares.map((m: unknown, i: number) => (typeof m === 'string' ? m : middlewareRef(ctx, obj.namespace, m, [...path, 'middlewares', i])));
+  if (!Array.isArray(value.middlewares))
+    throw new ConvertFailure([...path, 'middlewares'], 'expected a list of middleware references { name, namespace }');
+  const middlewares = value.middlewares.map((m: unknown, i: number) =>
+    typeof m === 'string' ? m : middlewareRef(ctx, obj.namespace, m, [...path, 'middlewares', i]),
+  );
   return { ...value, middlewares };
 };
 
@@ -69,7 +72,11 @@ export function convertMiddleware(ctx: ConvertContext, obj: K8sObject): void {
   const spec = ctx.get(obj, ['spec']);
   const id = makeId(obj.namespace, obj.name);
   if (!isRecord(spec) || Object.keys(spec).length === 0) {
-    ctx.error(obj, ['spec'], `Middleware not created ("${id}"): expected spec with one middleware type, e.g. headers, basicAuth, stripPrefix`);
+    ctx.error(
+      obj,
+      ['spec'],
+      `Middleware not created ("${id}"): expected spec with one middleware type, e.g. headers, basicAuth, stripPrefix`,
+    );
     return;
   }
   if (spec.plugin !== undefined) {

@@ -76,7 +76,11 @@ export class ConvertContext {
         const labels = isRecord(obj.raw.metadata) && isRecord(obj.raw.metadata.labels) ? obj.raw.metadata.labels : {};
         const svc = asString(labels['kubernetes.io/service-name']);
         if (svc === undefined) {
-          this.warn(obj, ['metadata', 'labels'], 'EndpointSlice without the kubernetes.io/service-name label is ignored: expected the name of its Service');
+          this.warn(
+            obj,
+            ['metadata', 'labels'],
+            'EndpointSlice without the kubernetes.io/service-name label is ignored: expected the name of its Service',
+          );
           return;
         }
         const list = this.endpointSlices.get(key(obj.namespace, svc)) ?? [];

@@ -17,12 +17,14 @@ export interface SecretData {
 /** Read Secret `namespace/name`; fails with an issue at `path` of the referring object. */
 export function readSecret(ctx: ConvertContext, namespace: string, name: string, path: Path): SecretData {
   const obj = ctx.secret(namespace, name);
-  if (obj === undefined) throw new ConvertFailure(path, `Secret ${namespace}/${name} not found: expected a v1 Secret with that name in namespace ${namespace}`);
+  if (obj === undefined)
+    throw new ConvertFailure(path, `Secret ${namespace}/${name} not found: expected a v1 Secret with that name in namespace ${namespace}`);
   const data = new Map<string, string>();
   let total = 0;
   if (isRecord(obj.raw.data)) {
     for (const [k, v] of Object.entries(obj.raw.data)) {
-      if (typeof v !== 'string' || !BASE64.test(v)) throw new ConvertFailure(path, `Secret ${namespace}/${name}: data.${k} is not base64: expected base64 text (or use stringData)`);
+      if (typeof v !== 'string' || !BASE64.test(v))
+        throw new ConvertFailure(path, `Secret ${namespace}/${name}: data.${k} is not base64: expected base64 text (or use stringData)`);
       const decoded = Buffer.from(v, 'base64').toString('utf8');
       total += decoded.length;
       data.set(k, decoded);
@@ -51,7 +53,10 @@ export function usersFromSecret(ctx: ConvertContext, namespace: string, name: st
     const username = secret.data.get('username');
     const password = secret.data.get('password');
     if (username === undefined || password === undefined) {
-      throw new ConvertFailure(path, `Secret ${namespace}/${name} of type kubernetes.io/basic-auth must contain both username and password keys`);
+      throw new ConvertFailure(
+        path,
+        `Secret ${namespace}/${name} of type kubernetes.io/basic-auth must contain both username and password keys`,
+      );
     }
     const sum = createHash('sha1').update(password, 'utf8').digest('base64');
     return [`${username}:{SHA}${sum}`];
@@ -59,7 +64,10 @@ export function usersFromSecret(ctx: ConvertContext, namespace: string, name: st
   let text = secret.data.get('users');
   if (text === undefined) {
     if (secret.data.size !== 1) {
-      throw new ConvertFailure(path, `Secret ${namespace}/${name} has ${secret.data.size} keys: expected a "users" key (or exactly one key) holding htpasswd lines`);
+      throw new ConvertFailure(
+        path,
+        `Secret ${namespace}/${name} has ${secret.data.size} keys: expected a "users" key (or exactly one key) holding htpasswd lines`,
+      );
     }
     text = [...secret.data.values()][0] as string;
   }
@@ -67,7 +75,8 @@ export function usersFromSecret(ctx: ConvertContext, namespace: string, name: st
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
-  if (users.length === 0) throw new ConvertFailure(path, `Secret ${namespace}/${name} does not contain any credentials: expected htpasswd lines "user:hash"`);
+  if (users.length === 0)
+    throw new ConvertFailure(path, `Secret ${namespace}/${name} does not contain any credentials: expected htpasswd lines "user:hash"`);
   return users;
 }
 
@@ -85,7 +94,10 @@ export function certFromSecret(ctx: ConvertContext, namespace: string, name: str
   const secret = readSecret(ctx, namespace, name, path);
   const cert = secret.data.get('tls.crt');
   const key = secret.data.get('tls.key');
-  const missing = [cert === undefined || cert === '' ? 'tls.crt' : '', key === undefined || key === '' ? 'tls.key' : ''].filter((m) => m !== '');
-  if (missing.length > 0) throw new ConvertFailure(path, `Secret ${namespace}/${name} is missing (or has empty) TLS entries: ${missing.join(', ')}`);
+  const missing = [cert === undefined || cert === '' ? 'tls.crt' : '', key === undefined || key === '' ? 'tls.key' : ''].filter(
+    (m) => m !== '',
+  );
+  if (missing.length > 0)
+    throw new ConvertFailure(path, `Secret ${namespace}/${name} is missing (or has empty) TLS entries: ${missing.join(', ')}`);
   return { cert: cert as string, key: key as string };
 }

@@ -26,7 +26,20 @@ const STRATEGIES: Readonly<Record<string, string>> = Object.assign(Object.create
   wrr: 'wrr',
   p2c: 'p2c',
 });
-const HEALTH_CHECK_KEYS = ['scheme', 'mode', 'path', 'method', 'status', 'port', 'interval', 'unhealthyInterval', 'timeout', 'hostname', 'followRedirects', 'headers'] as const;
+const HEALTH_CHECK_KEYS = [
+  'scheme',
+  'mode',
+  'path',
+  'method',
+  'status',
+  'port',
+  'interval',
+  'unhealthyInterval',
+  'timeout',
+  'hostname',
+  'followRedirects',
+  'headers',
+] as const;
 const COOKIE_KEYS = ['name', 'secure', 'httpOnly', 'sameSite', 'maxAge', 'path'] as const;
 
 function portValue(v: unknown): number | string | undefined {
@@ -49,14 +62,20 @@ export function schemeFor(scheme: unknown, portName: string, port: number): stri
 /** Check that `namespace` may be referenced from `parent`. */
 export function checkNamespace(ctx: ConvertContext, parent: string, namespace: string, what: string, path: Path): void {
   if (namespace !== parent && !ctx.opts.allowCrossNamespace) {
-    throw new ConvertFailure(path, `${what} is in namespace ${namespace}, not in ${parent}: cross-namespace references are refused unless allowCrossNamespace is enabled`);
+    throw new ConvertFailure(
+      path,
+      `${what} is in namespace ${namespace}, not in ${parent}: cross-namespace references are refused unless allowCrossNamespace is enabled`,
+    );
   }
 }
 
 /** A `serversTransport` reference: `<ns>-<name>`, or a cross-provider name kept as is. */
 export function serversTransportName(ctx: ConvertContext, parent: string, name: string, path: Path): string {
   if (name.endsWith(PROVIDER_SUFFIX) && !ctx.opts.allowCrossNamespace) {
-    throw new ConvertFailure(path, `invalid reference to serversTransport ${name}: the <namespace>-<name>@kubernetescrd form is refused unless allowCrossNamespace is enabled`);
+    throw new ConvertFailure(
+      path,
+      `invalid reference to serversTransport ${name}: the <namespace>-<name>@kubernetescrd form is refused unless allowCrossNamespace is enabled`,
+    );
   }
   return name.includes('@') ? name : makeId(parent, name);
 }
@@ -73,11 +92,16 @@ export function nameAndService(ctx: ConvertContext, owner: K8sObject, parentName
   const kind = spec.kind ?? 'Service';
   const namespace = asString(spec.namespace) ?? parentNamespace;
   if (name.endsWith(PROVIDER_SUFFIX) && !ctx.opts.allowCrossNamespace) {
-    throw new ConvertFailure([...path, 'name'], `invalid reference to service ${name}: the <namespace>-<name>@kubernetescrd form is refused unless allowCrossNamespace is enabled`);
+    throw new ConvertFailure(
+      [...path, 'name'],
+      `invalid reference to service ${name}: the <namespace>-<name>@kubernetescrd form is refused unless allowCrossNamespace is enabled`,
+    );
   }
-  if (!name.includes('@') || name.endsWith(PROVIDER_SUFFIX)) checkNamespace(ctx, parentNamespace, namespace, `service ${namespace}/${name}`, [...path, 'namespace']);
+  if (!name.includes('@') || name.endsWith(PROVIDER_SUFFIX))
+    checkNamespace(ctx, parentNamespace, namespace, `service ${namespace}/${name}`, [...path, 'namespace']);
   if (kind === 'TraefikService') return { name: fullServiceName(namespace, name, undefined) };
-  if (kind !== 'Service' && kind !== '') throw new ConvertFailure([...path, 'kind'], `unsupported service kind ${JSON.stringify(kind)}: expected Service or TraefikService`);
+  if (kind !== 'Service' && kind !== '')
+    throw new ConvertFailure([...path, 'kind'], `unsupported service kind ${JSON.stringify(kind)}: expected Service or TraefikService`);
   if (name.includes('@') && !name.endsWith(PROVIDER_SUFFIX)) {
     throw new ConvertFailure([...path, 'name'], `service ${name} is a cross-provider reference: expected kind: TraefikService`);
   }
@@ -86,22 +110,40 @@ export function nameAndService(ctx: ConvertContext, owner: K8sObject, parentName
   return { name: fullServiceName(namespace, name, port), service: { loadBalancer: lb } };
 }
 
-function buildLoadBalancer(ctx: ConvertContext, owner: K8sObject, parent: string, namespace: string, spec: Record<string, unknown>, path: Path): LoadBalancerConfig {
+function buildLoadBalancer(
+  ctx: ConvertContext,
+  owner: K8sObject,
+  parent: string,
+  namespace: string,
+  spec: Record<string, unknown>,
+  path: Path,
+): LoadBalancerConfig {
   let strategy: string | undefined;
   if (spec.strategy !== undefined && spec.strategy !== '') {
     strategy = typeof spec.strategy === 'string' ? STRATEGIES[spec.strategy] : undefined;
-    if (strategy === undefined) throw new ConvertFailure([...path, 'strategy'], `load-balancer strategy ${JSON.stringify(spec.strategy)} is not supported: expected wrr, p2c or RoundRobin`);
+    if (strategy === undefined)
+      throw new ConvertFailure(
+        [...path, 'strategy'],
+        `load-balancer strategy ${JSON.stringify(spec.strategy)} is not supported: expected wrr, p2c or RoundRobin`,
+      );
   }
   const { servers, externalName } = loadServers(ctx, owner, namespace, spec, path);
   const lb: LoadBalancerConfig = { servers, passHostHeader: typeof spec.passHostHeader === 'boolean' ? spec.passHostHeader : true };
   if (strategy !== undefined) lb.strategy = strategy;
   if (isRecord(spec.healthCheck)) {
-    if (!externalName) throw new ConvertFailure([...path, 'healthCheck'], 'healthCheck is allowed only for ExternalName services (Kubernetes readiness decides which endpoints are ready)');
+    if (!externalName)
+      throw new ConvertFailure(
+        [...path, 'healthCheck'],
+        'healthCheck is allowed only for ExternalName services (Kubernetes readiness decides which endpoints are ready)',
+      );
     const hc: Record<string, unknown> = {};
     for (const k of HEALTH_CHECK_KEYS) if (spec.healthCheck[k] !== undefined) hc[k] = spec.healthCheck[k];
     lb.healthCheck = hc as HealthCheckConfig;
   }
-  if (isRecord(spec.responseForwarding) && (typeof spec.responseForwarding.flushInterval === 'string' || typeof spec.responseForwarding.flushInterval === 'number')) {
+  if (
+    isRecord(spec.responseForwarding) &&
+    (typeof spec.responseForwarding.flushInterval === 'string' || typeof spec.responseForwarding.flushInterval === 'number')
+  ) {
     lb.responseForwarding = { flushInterval: spec.responseForwarding.flushInterval };
   }
   const sticky = stickyOf(spec.sticky);
@@ -129,20 +171,36 @@ function servicePorts(svc: K8sObject): ServicePort[] {
   return out;
 }
 
-function loadServers(ctx: ConvertContext, owner: K8sObject, namespace: string, spec: Record<string, unknown>, path: Path): { servers: ServerConfig[]; externalName: boolean } {
-  const name = (spec.name as string).endsWith(PROVIDER_SUFFIX) ? (spec.name as string).slice(0, -PROVIDER_SUFFIX.length) : (spec.name as string);
+function loadServers(
+  ctx: ConvertContext,
+  owner: K8sObject,
+  namespace: string,
+  spec: Record<string, unknown>,
+  path: Path,
+): { servers: ServerConfig[]; externalName: boolean } {
+  const name = (spec.name as string).endsWith(PROVIDER_SUFFIX)
+    ? (spec.name as string).slice(0, -PROVIDER_SUFFIX.length)
+    : (spec.name as string);
   const svc = ctx.service(namespace, name);
-  if (svc === undefined) throw new ConvertFailure([...path, 'name'], `Kubernetes Service ${namespace}/${name} not found: expected a v1 Service with that name in namespace ${namespace}`);
+  if (svc === undefined)
+    throw new ConvertFailure(
+      [...path, 'name'],
+      `Kubernetes Service ${namespace}/${name} not found: expected a v1 Service with that name in namespace ${namespace}`,
+    );
   const svcSpec = isRecord(svc.raw.spec) ? svc.raw.spec : {};
   const type = asString(svcSpec.type) ?? 'ClusterIP';
   const wanted = portValue(spec.port);
-  if (wanted === undefined) throw new ConvertFailure([...path, 'port'], `port is required: expected a port number or name of Service ${namespace}/${name}`);
+  if (wanted === undefined)
+    throw new ConvertFailure([...path, 'port'], `port is required: expected a port number or name of Service ${namespace}/${name}`);
   const ports = servicePorts(svc);
   let svcPort = ports.find((p) => (typeof wanted === 'number' ? p.port === wanted : p.name === wanted));
   if (svcPort === undefined) {
     if (type !== 'ExternalName' || typeof wanted === 'string') {
       const known = ports.map((p) => (p.name !== '' ? `${p.port} (${p.name})` : String(p.port))).join(', ');
-      throw new ConvertFailure([...path, 'port'], `Service ${namespace}/${name} has no port ${wanted}: expected one of ${known === '' ? '(none)' : known}`);
+      throw new ConvertFailure(
+        [...path, 'port'],
+        `Service ${namespace}/${name} has no port ${wanted}: expected one of ${known === '' ? '(none)' : known}`,
+      );
     }
     svcPort = { name: '', port: wanted, targetPort: wanted };
   }
@@ -155,20 +213,28 @@ function loadServers(ctx: ConvertContext, owner: K8sObject, namespace: string, s
 
   if (type === 'ExternalName') {
     if (!ctx.opts.allowExternalNameServices) {
-      throw new ConvertFailure([...path, 'name'], `Service ${namespace}/${name} is of type ExternalName: ExternalName services are refused unless allowExternalNameServices is enabled`);
+      throw new ConvertFailure(
+        [...path, 'name'],
+        `Service ${namespace}/${name} is of type ExternalName: ExternalName services are refused unless allowExternalNameServices is enabled`,
+      );
     }
     const external = asString(svcSpec.externalName);
-    if (external === undefined || external === '') throw new ConvertFailure([...path, 'name'], `ExternalName Service ${namespace}/${name} has no spec.externalName`);
+    if (external === undefined || external === '')
+      throw new ConvertFailure([...path, 'name'], `ExternalName Service ${namespace}/${name} has no spec.externalName`);
     return { servers: [{ url: `${scheme}://${hostPort(external, svcPort.port)}` }], externalName: true };
   }
   if (spec.nativeLB === true) {
     const ip = asString(svcSpec.clusterIP);
     if (ip === undefined || ip === '' || ip === 'None') {
-      throw new ConvertFailure([...path, 'nativeLB'], `nativeLB needs a ClusterIP: Service ${namespace}/${name} ${ip === 'None' ? 'is headless' : 'has no spec.clusterIP'}`);
+      throw new ConvertFailure(
+        [...path, 'nativeLB'],
+        `nativeLB needs a ClusterIP: Service ${namespace}/${name} ${ip === 'None' ? 'is headless' : 'has no spec.clusterIP'}`,
+      );
     }
     return { servers: [{ url: `${scheme}://${hostPort(ip, svcPort.port)}` }], externalName: false };
   }
-  if (spec.nodePortLB === true) throw new ConvertFailure([...path, 'nodePortLB'], 'nodePortLB is not supported: Gatehouse does not read Node objects');
+  if (spec.nodePortLB === true)
+    throw new ConvertFailure([...path, 'nodePortLB'], 'nodePortLB is not supported: Gatehouse does not read Node objects');
 
   const addresses = endpointAddresses(ctx, namespace, name, svcPort);
   if (addresses === null) {
@@ -176,7 +242,11 @@ function loadServers(ctx: ConvertContext, owner: K8sObject, namespace: string, s
     return { servers: [], externalName: false };
   }
   if (addresses.length === 0) {
-    ctx.warn(owner, path, `Service ${namespace}/${name} has no ready endpoint on port ${svcPort.name !== '' ? svcPort.name : svcPort.port}: the service has no servers and answers 503`);
+    ctx.warn(
+      owner,
+      path,
+      `Service ${namespace}/${name} has no ready endpoint on port ${svcPort.name !== '' ? svcPort.name : svcPort.port}: the service has no servers and answers 503`,
+    );
   }
   return { servers: addresses.map((a) => ({ url: `${scheme}://${a}` })), externalName: false };
 }

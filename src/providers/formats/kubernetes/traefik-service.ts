@@ -24,14 +24,22 @@ function addNamed(ctx: ConvertContext, owner: K8sObject, path: Path, named: Name
  * their own names (`<ns>-<svc>-<port>`). All-or-nothing: the first failing
  * child fails the whole service, as Traefik.
  */
-export function buildWeighted(ctx: ConvertContext, owner: K8sObject, namespace: string, list: unknown, path: Path, sticky: unknown): ServiceConfig {
+export function buildWeighted(
+  ctx: ConvertContext,
+  owner: K8sObject,
+  namespace: string,
+  list: unknown,
+  path: Path,
+  sticky: unknown,
+): ServiceConfig {
   if (!Array.isArray(list) || list.length === 0) throw new ConvertFailure(path, 'expected a non-empty list of services');
   const children: Array<{ path: Path; named: NamedService; weight: number }> = [];
   list.forEach((entry, i) => {
     const p = [...path, i];
     const named = nameAndService(ctx, owner, namespace, entry, p);
     const w = isRecord(entry) ? entry.weight : undefined;
-    if (w !== undefined && (typeof w !== 'number' || !Number.isInteger(w) || w < 0)) throw new ConvertFailure([...p, 'weight'], 'weight must be a non-negative integer');
+    if (w !== undefined && (typeof w !== 'number' || !Number.isInteger(w) || w < 0))
+      throw new ConvertFailure([...p, 'weight'], 'weight must be a non-negative integer');
     children.push({ path: p, named, weight: w ?? 1 });
   });
   const weighted: WeightedConfig = { services: children.map((c) => ({ name: addNamed(ctx, owner, c.path, c.named), weight: c.weight })) };

@@ -8,7 +8,14 @@ import { makeId } from './naming.js';
 import { asString, ConvertFailure, isRecord, type ConvertContext, type K8sObject } from './objects.js';
 import { caFromSecret, certFromSecret } from './secrets.js';
 
-const TRANSPORT_KEYS = ['serverName', 'insecureSkipVerify', 'maxIdleConnsPerHost', 'disableHTTP2', 'peerCertURI', 'forwardingTimeouts'] as const;
+const TRANSPORT_KEYS = [
+  'serverName',
+  'insecureSkipVerify',
+  'maxIdleConnsPerHost',
+  'disableHTTP2',
+  'peerCertURI',
+  'forwardingTimeouts',
+] as const;
 
 export function convertServersTransport(ctx: ConvertContext, obj: K8sObject): void {
   const id = makeId(obj.namespace, obj.name);
@@ -27,7 +34,8 @@ export function convertServersTransport(ctx: ConvertContext, obj: K8sObject): vo
     if (Array.isArray(spec.rootCAs)) {
       spec.rootCAs.forEach((r: unknown, i: number) => {
         const secret = isRecord(r) ? asString(r.secret) : undefined;
-        if (secret === undefined) throw new ConvertFailure(['spec', 'rootCAs', i], 'expected { secret: <name> } (configMap is not supported yet)');
+        if (secret === undefined)
+          throw new ConvertFailure(['spec', 'rootCAs', i], 'expected { secret: <name> } (configMap is not supported yet)');
         rootCAs.push(caFromSecret(ctx, obj.namespace, secret, ['spec', 'rootCAs', i, 'secret']));
       });
     }
@@ -64,7 +72,11 @@ export function convertTlsOption(ctx: ConvertContext, obj: K8sObject): void {
     if (id === 'default') {
       ctx.defaultTlsNamespaces.push(obj.namespace);
       if (ctx.defaultTlsNamespaces.length > 1) {
-        ctx.error(obj, [], `default TLS options are defined in several namespaces (${ctx.defaultTlsNamespaces.join(', ')}): none of them is used (as Traefik)`);
+        ctx.error(
+          obj,
+          [],
+          `default TLS options are defined in several namespaces (${ctx.defaultTlsNamespaces.join(', ')}): none of them is used (as Traefik)`,
+        );
         delete ctx.fragment.tlsOptions.default;
         return;
       }
