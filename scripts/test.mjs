@@ -42,6 +42,12 @@ if (filter.length === 0) {
     console.error('layer check failed: see docs/architecture.md, "Layers"');
     process.exit(layers.status ?? 1);
   }
+  // The linter and the formatter (npm run lint; npm run format fixes the formatting).
+  const lint = spawnSync('npm', ['run', '--silent', 'lint'], { stdio: 'inherit' });
+  if (lint.status !== 0) {
+    console.error('lint failed: run `npm run format` for formatting; ESLint problems are listed above');
+    process.exit(lint.status ?? 1);
+  }
 }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
   stdio: 'inherit',
