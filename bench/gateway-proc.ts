@@ -4,8 +4,8 @@
  * points on loopback, N workers, log level error, access log off. Checks that
  * the plain and the JWT routes answer before anything is measured.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPinned, waitFor, get, freePort, type Started } from './procs.js';
 import { SMALL_PATH, BIG_PATH, BIG_BYTES } from './backend.js';
@@ -28,10 +28,19 @@ export interface GatewayStart {
   nodeArgs?: string[];
   /** Extra gatehouse flags. */
   flags?: string[];
+  /** The CLI entry to run (default: this build's). */
+  bin?: string;
 }
 
 export function gatehouseBin(): string {
   return fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+}
+
+/** The CLI entry of another checkout's build (`--baseline=DIR`), checked to exist. */
+export function baselineBin(dir: string): string {
+  const bin = resolve(dir, 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(bin)) throw new Error(`--baseline: ${bin} does not exist; run \`npm ci && npm run build\` in ${resolve(dir)} first`);
+  return bin;
 }
 
 export async function startGateway(o: GatewayStart): Promise<GatewayProc> {
@@ -42,7 +51,7 @@ export async function startGateway(o: GatewayStart): Promise<GatewayProc> {
   const admin = await freePort();
   const args = [
     ...(o.nodeArgs ?? []),
-    gatehouseBin(),
+    o.bin ?? gatehouseBin(),
     'serve',
     `--providers.file.directory=${join(home, 'conf')}`,
     `--entrypoints.web.address=127.0.0.1:${port}`,

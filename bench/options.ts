@@ -18,6 +18,9 @@ export interface BenchOptions {
   profile: boolean;
   profileSeconds: number;
   keep: boolean;
+  /** Another Gatehouse build (a checkout with `dist/` built) measured beside this one: rows `base-1w`. */
+  baselineDir: string | null;
+  help: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
@@ -33,7 +36,11 @@ export const USAGE = `usage: npm run bench -- [flags]
   --backend=node     use the node:http origin even when nginx is installed
   --profile          run the gateway (1 worker) under node --cpu-prof and summarise self time
   --profile-seconds=S  load per profiled scenario (default 10)
-  --keep             keep the temporary folder (configs, profiles)`;
+  --keep             keep the temporary folder (configs, profiles)
+  --baseline=DIR     also measure the build in DIR (a checkout with dist/ built, e.g. a git
+                     worktree of an older commit) with 1 worker on the same core: rows base-1w,
+                     and this build / baseline ratios for requests/s and requests per CPU-second
+  --help             this text`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const quick = argv.includes('--quick');
@@ -51,6 +58,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     profile: false,
     profileSeconds: 10,
     keep: false,
+    baselineDir: null,
+    help: false,
   };
   for (const a of argv) {
     const [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, ''];
@@ -95,6 +104,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--keep':
         o.keep = true;
+        break;
+      case '--baseline':
+        if (v === '') throw new Error('--baseline: expected a directory, e.g. --baseline=../gatehouse-old');
+        o.baselineDir = v;
+        break;
+      case '--help':
+      case '-h':
+        o.help = true;
         break;
       default:
         throw new Error(`unknown flag ${a}\n\n${USAGE}`);

@@ -19,7 +19,7 @@ import { parseBenchArgs, cpuLayout, USAGE, type BenchOptions, type Layout } from
 import { hasCommand, cpuSeconds, peakRssMiB, stop, freePort, type Started } from './procs.js';
 import { startBackend, SMALL_PATH, BIG_PATH } from './backend.js';
 import { benchConfig, JWT_HOST } from './gateway-config.js';
-import { startGateway } from './gateway-proc.js';
+import { startGateway, baselineBin, type GatewayProc } from './gateway-proc.js';
 import { wrk, type WrkOptions } from './wrk.js';
 import { resultsTable, pairedRatio, median, type Row } from './report.js';
 import { profileRun } from './profile-run.js';
@@ -106,6 +106,17 @@ function verdicts(rows: readonly Row[]): string[] {
     );
   }
   for (const body of ['small', '16KiB']) {
+    const now = find('gh-1w', body);
+    const before = find('base-1w', body);
+    if (now === undefined || before === undefined) continue;
+    const perCpuS = (row: Row): number => median(row.samples.map((x) => (x.cpuS > 0 ? x.requests / x.cpuS : Number.NaN)));
+    const rps = pairedRatio(now, before);
+    const eff = perCpuS(now) / perCpuS(before);
+    lines.push(
+      `- This build / baseline build, 1 worker, ${body}: **${rps.toFixed(3)}×** requests/s, ${eff.toFixed(3)}× requests per CPU-second (${Math.round(perCpuS(now)).toLocaleString('en-US')} vs ${Math.round(perCpuS(before)).toLocaleString('en-US')}); within 5 %: ${rps >= 0.95 && eff >= 0.95 ? 'yes' : 'NO'}.`,
+    );
+  }
+  for (const body of ['small', '16KiB']) {
     const on = find('gh-1w', body);
     const off = find('gh-1w-nomet', body);
     if (on === undefined || off === undefined) continue;
@@ -126,7 +137,7 @@ async function main(): Promise<number> {
     console.error(err instanceof Error ? err.message : String(err));
     return 2;
   }
-  if (process.argv.includes('--help')) {
+  if (o.help) {
     console.log(USAGE);
     return 0;
   }
@@ -185,6 +196,20 @@ async function main(): Promise<number> {
       authorization: cfg.authorization,
     });
     started.push(ghN.proc);
+    // Another build on the same core as gh-1w, for "this change against the one before" in one run.
+    let base: GatewayProc | null = null;
+    if (o.baselineDir !== null) {
+      base = await startGateway({
+        name: 'base-1w',
+        dir,
+        yaml: cfg.yaml,
+        workers: 1,
+        cpus: layout.proxy,
+        authorization: cfg.authorization,
+        bin: baselineBin(o.baselineDir),
+      });
+      started.push(base.proc);
+    }
     const jwtHeaders = { host: JWT_HOST, authorization: cfg.authorization };
     const both = ['small', '16KiB'] as const;
     const targets: Target[] = [
@@ -234,6 +259,16 @@ async function main(): Promise<number> {
         bodies: both,
       },
     ];
+    if (base !== null)
+      targets.splice(2, 0, {
+        id: 'base-1w',
+        label: `baseline build (${o.baselineDir}), 1 worker (metrics on)`,
+        baseline: 'gh-1w',
+        url: base.url,
+        headers: {},
+        pid: base.proc.pid,
+        bodies: both,
+      });
     // wrk's headers must reach the JWT route: without the token every answer is a 401
     const probe = await wrk(
       gh1.url + SMALL_PATH,
@@ -247,8 +282,15 @@ async function main(): Promise<number> {
     const load0 = loadavg()[0] ?? 0;
     const rows: Row[] = [];
     await measure(rows, targets, o, layout);
-    const rss = [gh1, ghOff, ghN].map((g) => ({
-      name: g === gh1 ? 'Gatehouse, 1 worker' : g === ghOff ? 'Gatehouse, 1 worker, metrics off' : `Gatehouse, ${g.workers} workers`,
+    const rss = [gh1, ghOff, ghN, ...(base !== null ? [base] : [])].map((g) => ({
+      name:
+        g === gh1
+          ? 'Gatehouse, 1 worker'
+          : g === ghOff
+            ? 'Gatehouse, 1 worker, metrics off'
+            : g === base
+              ? 'baseline build, 1 worker'
+              : `Gatehouse, ${g.workers} workers`,
       procs: peakRssMiB(g.proc.pid),
     }));
     const model = osCpus()[0]?.model ?? 'unknown CPU';
