@@ -25,7 +25,9 @@ export type ErrorCode =
   | 'GH_FLAG_UNKNOWN'
   /** A flag value of the wrong type or range. */
   | 'GH_FLAG_INVALID'
-  /** A fault inside Gatehouse or its environment (a port that cannot be bound, a missing file of the package). */
+  /** An entry point cannot listen on its address (in use, not permitted, not an address of this machine). */
+  | 'GH_LISTEN_FAILED'
+  /** A fault inside Gatehouse or its environment (a missing file of the package). */
   | 'GH_INTERNAL';
 
 export class GatehouseError extends Error {

@@ -68,6 +68,7 @@ export const EntryPointSchema = Type.Object({
       'gatehouse',
       "HTTP/1.1 server: the gateway's own (fast path) or node:http; upgrades and Expect always use node:http",
     ),
+    sanitizePath: bool(true, 'resolve dot segments and merge repeated slashes in the request path before routing (Traefik v3)'),
     tls: Type.Optional(
       Type.Object({
         options: Type.Optional(str('TLS options name')),

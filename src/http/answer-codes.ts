@@ -15,6 +15,8 @@ export interface AnswerSpec {
 export const ANSWERS = {
   /** No router matches the request. */
   GH_NO_ROUTER: { status: 404, body: '404 page not found' },
+  /** No router matches, but a router (v2 rule syntax) matched everything except its `Method(...)`: Traefik v2's 405 (with `Allow`). */
+  GH_METHOD_NOT_ALLOWED: { status: 405, body: '' },
   /** The entry point's own middlewares (`entryPoints.<name>.http.middlewares`) are broken. */
   GH_ENTRYPOINT_BROKEN: { status: 503, body: 'Service Unavailable' },
   /** This process has no configuration yet. */
@@ -49,6 +51,10 @@ export const ANSWERS = {
   GH_RESPONSE_TOO_LARGE: { status: 500, body: 'Internal Server Error' },
   /** `noop@internal`. */
   GH_NOOP: { status: 418, body: "I'm a teapot" },
+  /** A request the entry point refuses after parsing: an invalid Host, target or percent-encoding in the path (docs/http1.md). */
+  GH_BAD_REQUEST: { status: 400, body: 'Bad Request' },
+  /** `OPTIONS *`: the gateway answers for itself (Go's and Traefik's answer), nothing is forwarded. */
+  GH_OPTIONS_ASTERISK: { status: 200, body: '' },
   /** A fault inside the gateway (a bug, or a middleware that could not run). */
   GH_INTERNAL: { status: 500, body: 'Internal Server Error' },
 } as const satisfies Record<string, AnswerSpec>;

@@ -59,6 +59,8 @@ export class RequestContext {
   status = 0;
   /** Status the backend answered with (0 when none). */
   originStatus = 0;
+  /** Reason phrase the backend answered with ('' when none); the base writer sends it with `originStatus`. */
+  originReason = '';
   /** Number of retries performed. */
   retries = 0;
   /** Why the gateway answered itself (answer-codes.ts); null when the backend answered. Set by `answer()`. */

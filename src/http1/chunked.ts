@@ -1,7 +1,9 @@
 /**
  * Strict decoder for the chunked transfer coding (RFC 9112 §7.1), shared by
  * the downstream request parser and the upstream response parser: hex sizes
- * of at most 12 digits, extensions skipped but bounded, CRLF required
+ * of at most 12 significant digits (leading zeros allowed, the size line
+ * bounded), extensions skipped but bounded, whitespace (BWS) allowed only
+ * before an extension (RFC 9112 §7.1.1), CRLF required
  * everywhere (a bare LF is refused: request-smuggling defence), trailer
  * section bounded and kept as raw text for the caller to parse or drop.
  * Data is handed out as slices of the input: no copy.
@@ -12,6 +14,8 @@ const MAX_TRAILERS = 8192;
 
 const enum S {
   Size,
+  /** Whitespace after the size: an extension (';') must follow. */
+  Bws,
   Ext,
   SizeLf,
   Data,
@@ -65,18 +69,29 @@ export class ChunkedDecoder {
           else if (c >= 0x61 && c <= 0x66) v = c - 0x57;
           else if (c >= 0x41 && c <= 0x46) v = c - 0x37;
           if (v >= 0) {
-            if (++this.digits > 12) return this.fail('chunk size too large');
-            this.size = this.size * 16 + v;
+            // Leading zeros are not significant; the line stays bounded (MAX_EXTENSION) all the same.
+            if (++this.lineBytes > MAX_EXTENSION) return this.fail('chunk size line too long');
+            if (this.size !== 0 || v !== 0) {
+              if (++this.digits > 12) return this.fail('chunk size too large');
+              this.size = this.size * 16 + v;
+            }
             i++;
             continue;
           }
-          if (this.digits === 0) return this.fail('invalid chunk size');
+          if (this.lineBytes === 0) return this.fail('invalid chunk size'); // no digit at all
+          this.lineBytes = 0; // the extension's own limit starts here
           if (c === 0x0d) this.state = S.SizeLf;
           else if (c === 0x3b /* ; */) this.state = S.Ext;
+          else if (c === 0x20 || c === 0x09) this.state = S.Bws;
           else return this.fail('invalid chunk size');
           i++;
           continue;
         }
+        case S.Bws:
+          if (c === 0x3b) this.state = S.Ext;
+          else if ((c !== 0x20 && c !== 0x09) || ++this.lineBytes > MAX_EXTENSION) return this.fail('invalid chunk extension');
+          i++;
+          continue;
         case S.Ext:
           if (c === 0x0d) this.state = S.SizeLf;
           else if (c === 0x0a || c === 0 || ++this.lineBytes > MAX_EXTENSION) return this.fail('invalid chunk extension');

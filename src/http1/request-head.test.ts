@@ -43,7 +43,10 @@ test('request line: methods, targets and versions are taken as sent', () => {
   for (const [line, method, url, minor] of [
     ['GET / HTTP/1.1', 'GET', '/', 1],
     ['POST /a/b?x=1&y=%20 HTTP/1.1', 'POST', '/a/b?x=1&y=%20', 1],
-    ['M-SEARCH * HTTP/1.1', 'M-SEARCH', '*', 1],
+    ['OPTIONS * HTTP/1.1', 'OPTIONS', '*', 1],
+    // A higher minor version of HTTP/1 is served as 1.1 (RFC 9110 §2.5).
+    ['GET /v HTTP/1.2', 'GET', '/v', 1],
+    ['GET /v HTTP/1.9', 'GET', '/v', 1],
     ["X!#$%&'*+-.^_`|~9 /t HTTP/1.1", "X!#$%&'*+-.^_`|~9", '/t', 1],
     ['DELETE /!$&\'()*+,;=:@-._~{}|\\^`"<>[] HTTP/1.0', 'DELETE', '/!$&\'()*+,;=:@-._~{}|\\^`"<>[]', 0],
   ] as const) {
@@ -157,21 +160,50 @@ test('keep-alive: 1.1 by default, close token wins, 1.0 only with keep-alive', (
   }
 });
 
-test('fallback to node:http for Upgrade, Expect, CONNECT and non-origin-form targets', () => {
+test('only upgrades other than h2c go to node:http; Expect and absolute-form targets are served here', () => {
   const cases: [string, string[], boolean][] = [
     [GET, [], false],
     ['GET /?a=http://x HTTP/1.1', [], false],
     [GET, ['Upgrade: websocket', 'Connection: Upgrade'], true],
-    [GET, ['upgrade: h2c'], true],
-    ['POST / HTTP/1.1', ['Expect: 100-continue', 'Content-Length: 3'], true],
-    ['CONNECT example.test:443 HTTP/1.1', [], true],
-    ['GET http://example.test/ HTTP/1.1', [], true],
-    ['OPTIONS * HTTP/1.1', [], true],
+    [GET, ['upgrade: h2c'], false],
+    [GET, ['Upgrade: h2c, websocket', 'Connection: Upgrade'], true],
+    ['POST / HTTP/1.1', ['Expect: 100-continue', 'Content-Length: 3'], false],
+    ['GET http://example.test/ HTTP/1.1', [], false],
+    ['OPTIONS * HTTP/1.1', [], false],
   ];
   for (const [line, fields, fallback] of cases)
     assert.equal(accept(head(line, HOST, ...fields)).fallback, fallback, `${line} ${fields.join()}`);
 });
 
+test('Upgrade: h2c is dropped with its settings (RFC 9113 §3.1); other offers stay', () => {
+  const r = accept(head(GET, HOST, 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA'));
+  assert.equal(r.headers.upgrade, undefined);
+  assert.equal(r.headers['http2-settings'], undefined);
+  assert.equal(accept(head(GET, HOST, 'Upgrade: H2C, websocket')).headers.upgrade, 'websocket');
+});
+
+test('Expect: 100-continue is flagged on HTTP/1.1, ignored on HTTP/1.0; another expectation is 417', () => {
+  assert.equal(accept(head('POST / HTTP/1.1', HOST, 'Expect: 100-Continue', 'Content-Length: 3')).expectContinue, true);
+  assert.equal(accept(head('POST / HTTP/1.0', 'Expect: 100-continue', 'Content-Length: 3')).expectContinue, false);
+  assert.equal(accept(head('POST / HTTP/1.0', 'Expect: something')).expectContinue, false);
+  assert.equal(accept(head(GET, HOST)).expectContinue, false);
+  assert.deepEqual(parseRequestHead(head(GET, HOST, 'Expect: something')), { status: 417, reason: 'unsupported expectation' });
+});
+
+test('absolute-form: the target authority replaces Host, the request goes on in origin-form (RFC 9112 §3.2.2)', () => {
+  const cases: [string, string[], string, string][] = [
+    ['GET http://internal.test/x HTTP/1.1', ['Host: hostonly.test'], 'internal.test', '/x'],
+    ['GET HTTP://a.test HTTP/1.1', ['Host: a.test'], 'a.test', '/'],
+    ['GET http://a.test?q=1 HTTP/1.1', ['Host: a.test'], 'a.test', '/?q=1'],
+    ['GET https://a.test:8443/p/q?r HTTP/1.1', ['Host: other.test'], 'a.test:8443', '/p/q?r'],
+    ['GET http://[::1]:80/ HTTP/1.1', ['Host: a.test'], '[::1]:80', '/'],
+    ['GET http://a.test/x HTTP/1.0', [], 'a.test', '/x'],
+  ];
+  for (const [line, fields, host, url] of cases) {
+    const r = accept(head(line, ...fields));
+    assert.deepEqual([r.headers.host, r.url], [host, url], line);
+  }
+});
 test(`${MAX_HEADER_FIELDS} fields are accepted, one more is 431`, () => {
   const fields = Array.from({ length: MAX_HEADER_FIELDS - 1 }, (_, i) => `X-F${i}: ${i}`);
   assert.equal(Object.keys(accept(head(GET, HOST, ...fields)).headers).length, MAX_HEADER_FIELDS);
@@ -194,13 +226,16 @@ const REFUSED: [string, string, HeadError['status']][] = [
   ['CL 16 digits', head('POST / HTTP/1.1', HOST, 'Content-Length: 1000000000000000'), 400],
   ['CL 2^53+1', head('POST / HTTP/1.1', HOST, 'Content-Length: 9007199254740993'), 400],
   ['CL obs-text digit', head('POST / HTTP/1.1', HOST, 'Content-Length: 1\xb2'), 400],
-  ['TE chunked, identity', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunked, identity'), 501],
-  ['TE gzip', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: gzip'), 501],
+  // chunked not last (RFC 9112 §6.3) or applied twice (§6.1) is malformed: 400. A coding before
+  // a final chunked is one the gateway does not implement: 501.
+  ['TE chunked, identity', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunked, identity'), 400],
+  ['TE gzip', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: gzip'), 400],
   ['TE gzip, chunked', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: gzip, chunked'), 501],
-  ['TE identity', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: identity'), 501],
-  ['TE chunked twice', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'), 501],
-  ['TE chunkedx', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunkedx'), 501],
-  ['TE empty', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding:'), 501],
+  ['TE identity', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: identity'), 400],
+  ['TE chunked twice', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'), 400],
+  ['TE chunked, chunked', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunked, chunked'), 400],
+  ['TE chunkedx', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding: chunkedx'), 400],
+  ['TE empty', head('POST / HTTP/1.1', HOST, 'Transfer-Encoding:'), 400],
   ['TE in HTTP/1.0', head('POST / HTTP/1.0', 'Transfer-Encoding: chunked'), 400],
   // Line structure.
   ['obs-fold', head(GET, HOST, 'X-A: one', ' two'), 400],
@@ -228,9 +263,26 @@ const REFUSED: [string, string, HeadError['status']][] = [
   ['repeated Host', head(GET, HOST, 'Host: other.test'), 400],
   ['repeated Host, same value', head(GET, HOST, HOST), 400],
   ['repeated Host on 1.0', head('GET / HTTP/1.0', HOST, 'host: other.test'), 400],
+  ['Host with a space', head(GET, 'Host: a.test b.test'), 400],
+  ['Host with a comma', head(GET, 'Host: a.test,b.test'), 400],
+  ['Host with a slash', head(GET, 'Host: a.test/x'), 400],
+  ['Host with userinfo', head(GET, 'Host: user@a.test'), 400],
+  ['Host with a long port', head(GET, 'Host: a.test:123456'), 400],
+  ['Host with a bad port', head(GET, 'Host: a.test:8x'), 400],
+  ['Host IPv6 not closed', head(GET, 'Host: [::1'), 400],
+  // Targets.
+  ['absolute-form with userinfo', head('GET http://u@a.test/ HTTP/1.1', HOST), 400],
+  ['absolute-form without a host', head('GET http:///x HTTP/1.1', HOST), 400],
+  ['absolute-form with another scheme', head('GET ftp://a.test/ HTTP/1.1', HOST), 400],
+  ['absolute-form with a bad host', head('GET http://a,b/ HTTP/1.1', HOST), 400],
+  ['a target that is no form at all', head('GET x HTTP/1.1', HOST), 400],
+  ['asterisk-form with GET', head('GET * HTTP/1.1', HOST), 400],
+  ['asterisk-form with M-SEARCH', head('M-SEARCH * HTTP/1.1', HOST), 400],
+  ['CONNECT', head('CONNECT example.test:443 HTTP/1.1', HOST), 501],
   // Versions and the request line.
   ['HTTP/2.0', head('GET / HTTP/2.0', HOST), 505],
-  ['HTTP/1.2', head('GET / HTTP/1.2', HOST), 505],
+  ['HTTP/3.0', head('GET / HTTP/3.0', HOST), 505],
+  ['HTTP/1.x', head('GET / HTTP/1.x', HOST), 400],
   ['HTTPS/1.1', head('GET / HTTPS/1.1', HOST), 400],
   ['http/1.1', head('GET / http/1.1', HOST), 400],
   ['HTTP/1.10', head('GET / HTTP/1.10', HOST), 400],
@@ -506,7 +558,11 @@ function llhttpForm(s: string, ours: RequestHead): string {
 /** Field values compared with llhttp's: Connection with its HTABs as SP (see llhttpForm). */
 function comparable(h: IncomingHttpHeaders): Record<string, unknown> {
   const c = h.connection;
-  return c === undefined ? plain(h) : { ...h, connection: c.replace(/\t/g, ' ') };
+  const out: Record<string, unknown> = c === undefined ? plain(h) : { ...h, connection: c.replace(/\t/g, ' ') };
+  // We pass Content-Length on in canonical form (leading zeros dropped).
+  const cl = h['content-length'];
+  if (cl !== undefined && /^\d+$/.test(cl)) out['content-length'] = String(Number(cl));
+  return out;
 }
 
 /** llhttp's raw field list folded the node:http way. */
@@ -673,4 +729,16 @@ test('property: repeated fields combine exactly as node:http does (real server, 
     }),
     { seed: SEED, numRuns: 150, includeErrorInReport: true },
   );
+});
+
+test('Content-Length: leading zeros are not significant (RFC 9110 §8.6); 15 significant digits at most', () => {
+  const r = accept(head('POST / HTTP/1.1', HOST, 'Content-Length: 00000000000000000005'));
+  assert.deepEqual([r.body, r.contentLength], [BodyKind.Length, 5]);
+  assert.equal(accept(head('POST / HTTP/1.1', HOST, 'Content-Length: 000')).body, BodyKind.None);
+  assert.equal(accept(head('POST / HTTP/1.1', HOST, 'Content-Length: 05', 'Content-Length: 5')).contentLength, 5);
+});
+
+test('Host values: names, IPv4, bracketed IPv6, an optional port; empty is allowed (RFC 9112 §3.2)', () => {
+  for (const h of ['a.test', 'A-B_c~d.test:8080', '10.0.0.1', '[::1]', '[2001:db8::1]:443', 'a.test.', 'a.test:', ''])
+    assert.equal(accept(head(GET, `Host: ${h}`)).headers.host, h, h);
 });

@@ -7,10 +7,15 @@
  * bare CR or LF, obs-fold, whitespace before ':', invalid tokens and values,
  * Content-Length together with Transfer-Encoding, conflicting or malformed
  * Content-Length, any transfer coding but a lone `chunked`, a missing or
- * repeated Host. Requests the fast path does not serve itself (upgrades,
- * `Expect`, CONNECT, non-origin-form targets) are flagged for node:http.
+ * repeated Host, an invalid Host value (RFC 9112 §3.2), CONNECT (501) and an
+ * expectation other than 100-continue (417). An absolute-form target is
+ * turned into origin-form and its authority replaces Host (RFC 9112 §3.2.2);
+ * `Upgrade: h2c` is dropped (RFC 9113 §3.1: the h2c upgrade is obsolete).
+ * Requests the fast path does not serve itself (other upgrades) are flagged
+ * for node:http.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { isValidHost, splitAbsoluteForm } from './target.js';
 import { newHeaders, TCHAR, VCHAR } from './tokens.js';
 
 /** More fields than this in one head → 431. */
@@ -24,9 +29,9 @@ export const enum BodyKind {
 
 export interface RequestHead {
   method: string;
-  /** Request target as sent (origin-form). */
+  /** Request target in origin-form (an absolute-form target is converted), or `*` for `OPTIONS *`. */
   url: string;
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and for a higher 1.x minor version, served as 1.1: RFC 9110 §2.5). */
   minor: number;
   /** Lower-case names; repeated fields combined as node:http does (see addField). */
   headers: IncomingHttpHeaders;
@@ -35,16 +40,15 @@ export interface RequestHead {
   contentLength: number;
   /** The client allows the connection to be reused after this exchange. */
   keepAlive: boolean;
-  /**
-   * The request needs a feature served by node:http (Upgrade, Expect,
-   * CONNECT, absolute-form or asterisk-form target): the connection is handed over.
-   */
+  /** `Expect: 100-continue` in an HTTP/1.1 request: send 100 Continue before reading the body (RFC 9110 §10.1.1). */
+  expectContinue: boolean;
+  /** The request needs a feature served by node:http (an Upgrade other than h2c): the connection is handed over. */
   fallback: boolean;
 }
 
 /** Why a head was refused: the status to answer with and a short reason (for logs and tests). */
 export interface HeadError {
-  status: 400 | 431 | 501 | 505;
+  status: 400 | 417 | 431 | 501 | 505;
   reason: string;
 }
 
@@ -122,7 +126,7 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
     i++;
   }
   if (i === ts || s.charCodeAt(i) !== 0x20) return fail(400, 'invalid request target');
-  const url = s.slice(ts, i);
+  let url = s.slice(ts, i);
   i++;
   const lineEnd = i + 8;
   if (lineEnd > end || (lineEnd !== end && (s.charCodeAt(lineEnd) !== 0x0d || s.charCodeAt(lineEnd + 1) !== 0x0a)))
@@ -130,8 +134,24 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
   if (s.charCodeAt(i) !== 0x48 || !s.startsWith('HTTP/1.', i))
     return s.startsWith('HTTP/', i) ? fail(505, 'unsupported HTTP version') : fail(400, 'invalid HTTP version');
   const minorCode = s.charCodeAt(i + 7);
-  if (minorCode !== 0x30 && minorCode !== 0x31) return fail(505, 'unsupported HTTP version');
-  const minor = minorCode - 0x30;
+  if (minorCode < 0x30 || minorCode > 0x39) return fail(400, 'invalid HTTP version');
+  // A higher minor version of HTTP/1 is served as the highest one implemented (RFC 9110 §2.5).
+  const minor = minorCode === 0x30 ? 0 : 1;
+  if (method === 'CONNECT') return fail(501, 'CONNECT is not supported');
+  let authority: string | null = null;
+  const c0 = url.charCodeAt(0);
+  if (c0 !== 0x2f /* / */) {
+    if (url === '*') {
+      // asterisk-form is for OPTIONS only (RFC 9112 §3.2.4).
+      if (method !== 'OPTIONS') return fail(400, 'asterisk-form target with a method other than OPTIONS');
+    } else {
+      const abs = splitAbsoluteForm(url);
+      if (abs === null) return fail(400, 'invalid request target');
+      if (typeof abs === 'string') return fail(400, abs);
+      authority = abs.authority;
+      url = abs.path;
+    }
+  }
 
   const headers = newHeaders();
   let count = 0;
@@ -139,7 +159,9 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
   let cl = -1;
   let te: string | null = null;
   let connection: string | null = null;
-  let fallback = url.charCodeAt(0) !== 0x2f /* / */ || method === 'CONNECT';
+  let expect: string | null = null;
+  let upgrade = false;
+  let hostValue = '';
   let pos = lineEnd + 2;
   while (pos < end) {
     const c0 = s.charCodeAt(pos);
@@ -169,25 +191,24 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
     // Framing and connection-management fields are checked on the way.
     switch (name.length) {
       case 4:
-        if (name === 'host') hosts++;
+        if (name === 'host') {
+          hosts++;
+          hostValue = value;
+        }
         break;
       case 6:
-        if (name === 'expect') fallback = true;
+        if (name === 'expect') expect = expect === null ? value : `${expect}, ${value}`;
         break;
       case 7:
-        if (name === 'upgrade') fallback = true;
+        if (name === 'upgrade') upgrade = true;
         break;
       case 10:
         if (name === 'connection') connection = connection === null ? value : `${connection}, ${value}`;
         break;
       case 14:
         if (name === 'content-length') {
-          if (value.length === 0 || value.length > 15) return fail(400, 'invalid content-length');
-          for (let k = 0; k < value.length; k++) {
-            const d = value.charCodeAt(k);
-            if (d < 0x30 || d > 0x39) return fail(400, 'invalid content-length'); // also refuses "1, 1"
-          }
-          const n = Number(value);
+          const n = decimalLength(value); // also refuses "1, 1"
+          if (n < 0) return fail(400, 'invalid content-length');
           if (cl !== -1 && cl !== n) return fail(400, 'conflicting content-length');
           cl = n;
         }
@@ -202,18 +223,89 @@ export function parseRequestHead(s: string): RequestHead | HeadError {
   }
   if (hosts > 1) return fail(400, 'repeated host');
   if (hosts === 0 && minor === 1) return fail(400, 'missing host');
+  if (hosts === 1 && !isValidHost(hostValue)) return fail(400, 'invalid host');
+  // The target's authority wins over Host and replaces it (RFC 9112 §3.2.2).
+  if (authority !== null) headers.host = authority;
+  // Forwarded in canonical form (leading zeros dropped), the one length every hop reads.
+  if (cl !== -1 && headers['content-length'] !== String(cl)) headers['content-length'] = String(cl);
   let body = BodyKind.None;
   if (te !== null) {
     // Content-Length with Transfer-Encoding is the classic smuggling vector: refuse, never pick one.
     if (cl !== -1) return fail(400, 'content-length with transfer-encoding');
     if (minor === 0) return fail(400, 'transfer-encoding in HTTP/1.0');
-    if (te.toLowerCase() !== 'chunked') return fail(501, 'unsupported transfer-encoding');
+    const why = transferCoding(te);
+    if (why !== null) return why;
     body = BodyKind.Chunked;
   } else if (cl > 0) body = BodyKind.Length;
+  let expectContinue = false;
+  if (expect !== null && minor === 1) {
+    // An HTTP/1.0 request's expectation is ignored (RFC 9110 §10.1.1).
+    if (expect.toLowerCase() !== '100-continue') return fail(417, 'unsupported expectation');
+    expectContinue = true;
+  }
+  let fallback = false;
+  if (upgrade) {
+    // The h2c upgrade (RFC 7540 §3.2) is obsolete (RFC 9113 §3.1): the request is served as HTTP/1.1,
+    // and neither the offer nor its settings reach the origin. Any other protocol goes to node:http.
+    const up = withoutToken(String(headers.upgrade), 'h2c');
+    if (up === '') {
+      delete headers.upgrade;
+      delete headers['http2-settings'];
+    } else {
+      headers.upgrade = up;
+      fallback = true;
+    }
+  }
   let keepAlive = minor === 1;
   if (connection !== null) {
     if (hasToken(connection, 'close')) keepAlive = false;
     else if (minor === 0 && hasToken(connection, 'keep-alive')) keepAlive = true;
   }
-  return { method, url, minor, headers, body, contentLength: cl > 0 ? cl : 0, keepAlive, fallback };
+  return { method, url, minor, headers, body, contentLength: cl > 0 ? cl : 0, keepAlive, expectContinue, fallback };
+}
+
+/**
+ * A Content-Length value: decimal digits only, leading zeros allowed (RFC 9110 §8.6),
+ * at most 15 significant digits. -1 when invalid.
+ */
+export function decimalLength(v: string): number {
+  const n = v.length;
+  if (n === 0) return -1;
+  let k = 0;
+  while (k < n - 1 && v.charCodeAt(k) === 0x30) k++;
+  if (n - k > 15) return -1;
+  for (let j = k; j < n; j++) {
+    const d = v.charCodeAt(j);
+    if (d < 0x30 || d > 0x39) return -1;
+  }
+  return Number(v.slice(k));
+}
+
+/**
+ * Check a request's Transfer-Encoding list: only a lone `chunked` is served.
+ * `chunked` twice (RFC 9112 §6.1) or not last (§6.3) is malformed → 400;
+ * another coding before `chunked` is one the gateway does not implement → 501.
+ */
+function transferCoding(te: string): HeadError | null {
+  const codings = te.toLowerCase().split(',');
+  let chunked = 0;
+  for (let k = 0; k < codings.length; k++) {
+    const c = trimOws(codings[k]!);
+    codings[k] = c;
+    if (c === 'chunked') chunked++;
+  }
+  if (chunked > 1) return fail(400, 'chunked applied more than once');
+  if (codings[codings.length - 1] !== 'chunked') return fail(400, 'chunked is not the final transfer coding');
+  if (codings.length > 1) return fail(501, 'unsupported transfer-encoding');
+  return null;
+}
+
+/** The comma-separated list `v` without `token` (case-insensitive), re-joined with ", ". */
+function withoutToken(v: string, token: string): string {
+  const out: string[] = [];
+  for (const t of v.split(',')) {
+    const x = trimOws(t);
+    if (x !== '' && x.toLowerCase() !== token) out.push(x);
+  }
+  return out.join(', ');
 }

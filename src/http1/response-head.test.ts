@@ -134,7 +134,8 @@ test('refusals: framing that could be read two ways', () => {
   refused('HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked', 'content-length with transfer-encoding');
   refused('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 0', 'content-length with transfer-encoding');
   refused('HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6', 'conflicting content-length');
-  refused('HTTP/1.1 200 OK\r\ncontent-length: 5, 5', 'invalid content-length');
+  refused('HTTP/1.1 200 OK\r\ncontent-length: 5, 6', 'invalid content-length');
+  refused('HTTP/1.1 200 OK\r\ncontent-length: 5,', 'invalid content-length');
   refused('HTTP/1.1 200 OK\r\ncontent-length: +5', 'invalid content-length');
   refused('HTTP/1.1 200 OK\r\ncontent-length: -1', 'invalid content-length');
   refused('HTTP/1.1 200 OK\r\ncontent-length: 0x10', 'invalid content-length');
@@ -218,4 +219,26 @@ test('property: a CR, LF or NUL slipped into any field line is refused', () => {
       },
     ),
   );
+});
+
+test('Content-Length: leading zeros, and a list of identical values (RFC 9110 §8.6), from an origin', () => {
+  for (const [v, n] of [
+    ['5, 5', 5],
+    ['5,5', 5],
+    ['5 ,\t5, 5', 5],
+    ['007', 7],
+    ['0000000000000000000042', 42],
+    ['0, 0', 0],
+  ] as const) {
+    const r = ok(`HTTP/1.1 200 OK\r\ncontent-length: ${v}`);
+    assert.equal(r.body === ResponseBody.None ? 0 : r.contentLength, n, v);
+  }
+  refused('HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\ncontent-length: 6', 'conflicting content-length');
+  refused('HTTP/1.1 200 OK\r\ncontent-length: 5,\xa05', 'invalid content-length');
+});
+
+test('the Content-Length passed on is the canonical single value', () => {
+  assert.equal(ok('HTTP/1.1 200 OK\r\ncontent-length: 5, 5').headers['content-length'], '5');
+  assert.equal(ok('HTTP/1.1 200 OK\r\ncontent-length: 05\r\ncontent-length: 5').headers['content-length'], '5');
+  assert.equal(ok('HTTP/1.1 200 OK\r\ncontent-length: 5').headers['content-length'], '5');
 });

@@ -11,6 +11,7 @@
  * coding but a lone `chunked`, Transfer-Encoding in an HTTP/1.0 response.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { decimalLength } from './request-head.js';
 import { newHeaders, TCHAR, VCHAR } from './tokens.js';
 
 /** Longest response head accepted (status line + fields), bytes. */
@@ -104,14 +105,20 @@ function parseFields(s: string, pos: number, end: number, out: IncomingHttpHeade
   return null;
 }
 
-/** Content-Length value: digits only (a "1, 1" list is refused too), at most 15 of them. -1 when invalid. */
+/**
+ * Content-Length value of a response: decimal digits (leading zeros allowed), or a list of
+ * identical such values (`42, 42`, which RFC 9110 §8.6 lets a recipient accept). -1 when
+ * invalid or when the values differ.
+ */
 function contentLength(v: string): number {
-  if (v.length === 0 || v.length > 15) return -1;
-  for (let k = 0; k < v.length; k++) {
-    const d = v.charCodeAt(k);
-    if (d < 0x30 || d > 0x39) return -1;
+  if (v.indexOf(',') < 0) return decimalLength(v);
+  let n = -1;
+  for (const part of v.split(',')) {
+    const m = decimalLength(part.replace(/^[ \t]+|[ \t]+$/g, ''));
+    if (m < 0 || (n !== -1 && m !== n)) return -1;
+    n = m;
   }
-  return Number(v);
+  return n;
 }
 
 /** `timeout=N` (seconds) of a Keep-Alive header in ms, -1 when absent or invalid. */
@@ -177,6 +184,8 @@ export function parseResponseHead(s: string, headRequest: boolean): ResponseHead
       if (cl !== -1 && cl !== n) return refuse('conflicting content-length');
       cl = n;
     }
+    // One canonical value goes on (a list of identical values, leading zeros: RFC 9110 §8.6).
+    if (all.length > 1 || all[0] !== String(cl)) headers['content-length'] = String(cl);
   }
   const teField = headers['transfer-encoding'];
   const te = teField === undefined ? null : Array.isArray(teField) ? teField.join(', ') : teField;

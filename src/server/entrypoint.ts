@@ -8,6 +8,7 @@
  * Swapping the handler is atomic; in-flight requests finish on the handler
  * they started with.
  */
+import { GatehouseError } from '../errors.js';
 import type { IncomingMessage } from 'node:http';
 import { createServer as createNet, type Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +17,9 @@ import { answer } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { normalizeHost, normalizeIp } from '../http/host.js';
-import { ForwardedHeaders, type ForwardedPolicy } from './forwarded.js';
+import { normalizePath, sanitizePath } from '../http/request-path.js';
+import { isValidHost, splitAbsoluteForm } from '../http1/target.js';
+import { dropConnectionOptions, ForwardedHeaders, type ForwardedPolicy } from './forwarded.js';
 import type { Logger } from '../log.js';
 import { H1Connection, H1Request, type H1Server, type RequestBody } from './h1/connection.js';
 import type { H1ResponseWriter } from './h1/writer.js';
@@ -38,9 +41,14 @@ export interface EntryPointSpec {
   /**
    * HTTP/1.x server (entryPoints.<name>.http.server): 'gatehouse' (default) is
    * the gateway's own (src/server/h1/), 'node' is node:http for every request.
-   * Upgrades and Expect always go to node:http.
+   * Upgrades always go to node:http (an h2c offer is dropped instead).
    */
   http1?: 'gatehouse' | 'node';
+  /**
+   * `entryPoints.<name>.http.sanitizePath` (Traefik v3, default true): resolve dot
+   * segments and merge repeated slashes in the path before routing (docs/http1.md).
+   */
+  sanitizePath?: boolean;
   /** Keep accepting requests this long after a shutdown signal (`/ping` already answers 503). */
   acceptGraceTimeout?: number;
 }
@@ -73,6 +81,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   private readonly h1conns = new Set<H1Connection>();
   private sweep: NodeJS.Timeout | null = null;
   private readonly fastPath: boolean;
+  private readonly sanitize: boolean;
   readonly maxHeaderSize: number;
   private readonly headersTimeout: number;
 
@@ -82,6 +91,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   ) {
     this.handler = handler;
     this.fastPath = opts.http1 !== 'node';
+    this.sanitize = opts.sanitizePath !== false;
     this.maxHeaderSize = opts.maxHeaderSize;
     this.headersTimeout = opts.readTimeout > 0 ? Math.min(opts.readTimeout, 60_000) : 60_000;
     this.forwarded = new ForwardedHeaders(opts.forwarded, 'http');
@@ -104,9 +114,9 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.net.once('error', reject);
+      this.net.once('error', (err: NodeJS.ErrnoException) => reject(listenError(this.opts.name, this.opts.host, this.opts.port, err)));
       this.net.listen({ port: this.opts.port, host: this.opts.host, exclusive: false }, () => {
-        this.net.off('error', reject);
+        this.net.removeAllListeners('error');
         this.node.started();
         if (this.fastPath) {
           this.sweep = setInterval(() => this.checkTimeouts(), 1000);
@@ -163,6 +173,8 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     const socket = conn.socket;
     const remoteIp = normalizeIp(socket.remoteAddress);
     const headers = head.headers;
+    // The parser has checked Host and the target, and turned an absolute-form target into origin-form.
+    dropConnectionOptions(headers);
     const clientIp = this.forwarded.apply(headers, remoteIp);
     const req = new H1Request(head.method, head.url, headers, head.minor === 1 ? '1.1' : '1.0', socket);
     const ctx = this.newContext(req, w, remoteIp, clientIp, headers, head.url, null, body);
@@ -197,8 +209,22 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     url: string,
     upgrade: Upgrade | null,
   ): RequestContext {
+    // node:http checks neither Host nor the target as the gateway's parser does (src/http1/target.ts).
+    let target = url;
+    let bad = false;
+    if (target.charCodeAt(0) !== 0x2f /* / */ && target !== '*') {
+      const abs = splitAbsoluteForm(target);
+      if (abs === null || typeof abs === 'string') bad = true;
+      else {
+        headers.host = abs.authority; // the target's authority wins over Host (RFC 9112 §3.2.2)
+        target = abs.path;
+      }
+    } else if (target === '*' && req.method !== 'OPTIONS') bad = true;
+    if (!bad && headers.host !== undefined && !isValidHost(headers.host)) bad = true;
+    dropConnectionOptions(headers);
     const clientIp = this.forwarded.apply(headers, remoteIp);
-    const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, url, upgrade, undefined);
+    const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, bad ? '/' : target, upgrade, undefined);
+    if (bad) ctx.code = 'GH_BAD_REQUEST';
     this.inFlight++;
     return ctx;
   }
@@ -214,23 +240,35 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     body: RequestBody | null | undefined,
   ): RequestContext {
     const q = url.indexOf('?');
-    return new RequestContext(req, rw, {
+    const raw = q < 0 ? url : url.slice(0, q);
+    // Traefik's normalizePath, then sanitizePath (src/http/request-path.ts); '*' is OPTIONS' asterisk-form.
+    const normal = raw === '*' ? raw : normalizePath(raw);
+    const path = normal === null ? raw : this.sanitize ? sanitizePath(normal) : normal;
+    const ctx = new RequestContext(req, rw, {
       entryPoint: this.opts.name,
       scheme: 'http',
       remoteIp,
       clientIp,
       host: normalizeHost(headers.host),
-      path: q < 0 ? url : url.slice(0, q),
+      path,
       query: q < 0 ? '' : url.slice(q + 1),
       start: performance.now(),
       upgrade,
       body,
     });
+    if (normal === null) ctx.code = 'GH_BAD_REQUEST';
+    else if (raw === '*') ctx.code = 'GH_OPTIONS_ASTERISK';
+    return ctx;
   }
 
   run(ctx: RequestContext): void {
     const onStart = this.opts.onStart;
     if (onStart !== null) onStart(ctx);
+    // Refused at the door (newContext, open): answered before routing, nothing is forwarded.
+    if (ctx.code !== null) {
+      answer(ctx, ctx.code);
+      return;
+    }
     try {
       this.handler(ctx);
     } catch (err) {
@@ -280,4 +318,18 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     if (this.sweep !== null) clearInterval(this.sweep);
     this.node.close();
   }
+}
+
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the address is not one of this machine',
+  EAFNOSUPPORT: 'the address family is not supported here',
+};
+
+/** One line for the operator: which entry point, which address, why. */
+export function listenError(name: string, host: string | undefined, port: number, err: NodeJS.ErrnoException): GatehouseError {
+  const where = `${host === undefined || host === '' ? '' : host.includes(':') ? `[${host}]` : host}:${port}`;
+  const why = err.code !== undefined && LISTEN_REASONS[err.code] !== undefined ? `${LISTEN_REASONS[err.code]} (${err.code})` : err.message;
+  return new GatehouseError('GH_LISTEN_FAILED', `entry point "${name}" cannot listen on ${where}: ${why}`, { cause: err });
 }

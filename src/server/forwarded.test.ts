@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ConfigError } from '../errors.js';
 import { IP_CASES, IP_ERRORS } from '../net/ip.cases.js';
-import { ForwardedHeaders } from './forwarded.js';
+import { dropConnectionOptions, ForwardedHeaders } from './forwarded.js';
 
 test('trustedIPs trust exactly the peers Go finds in the ranges', () => {
   for (const c of IP_CASES) {
@@ -38,12 +38,35 @@ test('X-Forwarded-* from a trusted peer are kept, from others replaced', () => {
     fwd.apply(h, peer);
     return h;
   };
+  // The peer is appended to X-Forwarded-For when the request is forwarded (upstream/headers.ts), not here.
   const trusted = from('10.1.2.3');
-  assert.equal(trusted['x-forwarded-for'], '203.0.113.9, 10.1.2.3');
+  assert.equal(trusted['x-forwarded-for'], '203.0.113.9');
   assert.equal(trusted['x-forwarded-proto'], 'https');
   const other = from('192.0.2.1');
-  assert.equal(other['x-forwarded-for'], '192.0.2.1');
+  assert.equal(other['x-forwarded-for'], undefined);
   assert.equal(other['x-forwarded-proto'], 'http');
   assert.equal(new ForwardedHeaders({ insecure: true, trustedIPs: [] }, 'http').isTrusted('192.0.2.1'), true);
   assert.equal(new ForwardedHeaders({ insecure: false, trustedIPs: [] }, 'http').isTrusted('192.0.2.1'), false);
+});
+
+test('Connection options drop the fields of the received message they name (RFC 9110 §7.6.1), not the ones the server needs', () => {
+  const h: IncomingHttpHeaders = {
+    host: 'gw.test',
+    connection: 'X-Forwarded-For, x-real-ip,  X-Auth , keep-alive, Upgrade, TE, Content-Length',
+    'x-forwarded-for': '203.0.113.9',
+    'x-real-ip': '203.0.113.9',
+    'x-auth': 'secret',
+    'x-kept': '1',
+    upgrade: 'websocket',
+    te: 'trailers',
+    'content-length': '3',
+  };
+  dropConnectionOptions(h);
+  assert.deepEqual(Object.keys(h).sort(), ['connection', 'content-length', 'host', 'te', 'upgrade', 'x-kept']);
+  const one: IncomingHttpHeaders = { connection: 'X-Auth', 'x-auth': 'a' };
+  dropConnectionOptions(one);
+  assert.equal(one['x-auth'], undefined);
+  // Then the gateway adds its own: a client cannot strip them.
+  new ForwardedHeaders({ insecure: false, trustedIPs: [] }, 'http').apply(h, '192.0.2.1');
+  assert.equal(h['x-real-ip'], '192.0.2.1');
 });

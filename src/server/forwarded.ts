@@ -2,8 +2,11 @@
  * Traefik's forwarded-headers handling at the entry point: incoming
  * X-Forwarded-* / X-Real-Ip headers are kept only from trusted peers
  * (`forwardedHeaders.insecure` or `trustedIPs`); then the gateway sets
- * X-Forwarded-Proto/Host/Port/Server and X-Real-Ip, and appends the peer to
- * X-Forwarded-For.
+ * X-Forwarded-Proto/Host/Port/Server and X-Real-Ip. The peer's address is
+ * appended to X-Forwarded-For only when the request is forwarded
+ * (src/upstream/headers.ts), as Traefik does: middlewares see the
+ * X-Forwarded-For the client sent, so `ipStrategy.depth: 1` is the last
+ * forwarded address, not the client's own.
  */
 import { hostname } from 'node:os';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -89,8 +92,44 @@ export class ForwardedHeaders {
     if (prior !== undefined && prior !== '') {
       const first = (Array.isArray(prior) ? prior[0]! : prior).split(',')[0]!.trim();
       if (first !== '') client = first;
-      h['x-forwarded-for'] = `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remoteIp}`;
-    } else h['x-forwarded-for'] = remoteIp;
+    }
     return client;
+  }
+}
+
+/**
+ * Fields a client's Connection header may not remove: those the server
+ * itself needs to read the request (the upgrade in progress, the proxy's
+ * `te: trailers` handling). They are hop-by-hop and never forwarded as sent.
+ */
+const KEPT_OPTIONS: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
+  upgrade: true,
+  te: true,
+  host: true,
+  connection: true,
+  'content-length': true,
+  'transfer-encoding': true,
+});
+
+/**
+ * Drop the fields the client's Connection header names (RFC 9110 §7.6.1),
+ * as the request is received and before the gateway adds its own fields:
+ * connection options name fields of the received message only, so
+ * `Connection: X-Forwarded-For` cannot remove the gateway's X-Forwarded-For,
+ * nor `Connection: <name>` a header a middleware sets later.
+ */
+export function dropConnectionOptions(h: IncomingHttpHeaders): void {
+  const conn = h.connection;
+  if (conn === undefined) return;
+  const v = Array.isArray(conn) ? conn.join(',') : conn;
+  if (v.indexOf(',') < 0) {
+    const one = v.trim().toLowerCase();
+    if (one === 'keep-alive' || one === 'close' || one === '' || KEPT_OPTIONS[one] === true) return;
+    delete h[one];
+    return;
+  }
+  for (const t of v.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name !== '' && KEPT_OPTIONS[name] !== true) delete h[name];
   }
 }

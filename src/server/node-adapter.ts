@@ -22,7 +22,8 @@ import {
   type Http2ServerResponse,
 } from 'node:http2';
 import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
+import { ChunkedDecoder } from '../http1/chunked.js';
 import type { RequestContext } from '../http/exchange.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { reasonPhrase } from '../http1/reasons.js';
@@ -70,6 +71,60 @@ export interface NodeAdapterOptions {
 
 const PEER = Symbol('gatehouse.peer');
 
+/** A plain-text answer written on a raw socket (no exchange exists), closing the connection. */
+function rawAnswer(status: number): string {
+  const body = reasonPhrase(status);
+  return `HTTP/1.1 ${status} ${body}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+}
+
+/** Only the obsolete h2c upgrade is offered (RFC 9113 §3.1): the request is served as HTTP/1.1. */
+function onlyH2c(upgrade: string | undefined): boolean {
+  if (upgrade === undefined) return false;
+  for (const t of upgrade.split(',')) if (t.trim().toLowerCase() !== 'h2c' && t.trim() !== '') return false;
+  return true;
+}
+
+/**
+ * The body of a request node handed over as an upgrade (an `Upgrade: h2c`
+ * request served as HTTP/1.1): the bytes past its head, then the socket's,
+ * framed by its Content-Length or chunked coding. Null when it has none.
+ */
+function bodyAfterHead(socket: Duplex, head: Buffer, headers: IncomingHttpHeaders): Readable | null {
+  const chunked = headers['transfer-encoding'] !== undefined;
+  let left = chunked ? 0 : Number(headers['content-length'] ?? 0);
+  if (!chunked && !(left > 0)) return null;
+  const decoder = chunked ? new ChunkedDecoder() : null;
+  const body = new Readable({
+    read() {
+      socket.resume();
+    },
+  });
+  const push = (c: Buffer): void => {
+    if (!body.push(c)) socket.pause();
+  };
+  const feed = (b: Buffer): void => {
+    if (decoder !== null) {
+      const at = decoder.feed(b, 0, push);
+      if (at < 0) body.destroy(new Error(decoder.error ?? 'invalid chunked body'));
+      else if (decoder.done) body.push(null);
+      else return;
+    } else {
+      const n = Math.min(left, b.length);
+      if (n > 0) push(b.subarray(0, n));
+      left -= n;
+      if (left > 0) return;
+      body.push(null);
+    }
+    socket.off('data', feed);
+  };
+  socket.on('data', feed);
+  socket.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  if (head.length > 0) feed(head);
+  return body;
+}
+
 /** A Duplex over `socket` that starts with the bytes already read (unshifted). */
 export function replayStream(socket: Socket): Duplex {
   const d = new Duplex({
@@ -110,6 +165,8 @@ function peerAddress(req: IncomingMessage): string | undefined {
 export class NodeAdapter {
   private readonly h1: Http1Server;
   private readonly h2: Http2Server;
+  /** Responses in progress per HTTP/1 socket, and what to do once none is (a refusal that must come after them). */
+  private readonly busy = new WeakMap<object, { reqs: Set<IncomingMessage>; then: (() => void) | null }>();
 
   constructor(
     private readonly host: NodeExchangeHost,
@@ -132,10 +189,24 @@ export class NodeAdapter {
         return;
       }
       const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const body = reasonPhrase(code);
-      socket.end(
-        `HTTP/1.1 ${code} ${body}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-      );
+      const refuse = (): void => {
+        if (socket.writable) socket.end(rawAnswer(code));
+        else socket.destroy();
+      };
+      // Answers go out in request order (RFC 9112 §9.3.2): a malformed request pipelined behind
+      // others is refused after their answers, never in their place.
+      const b = this.busy.get(socket);
+      if (b === undefined || b.reqs.size === 0) refuse();
+      else if ([...b.reqs].some((r) => !r.complete)) {
+        // A request still being read cannot complete (its body was cut, e.g. the client's FIN):
+        // the client gave up on it; nothing can be answered in order.
+        socket.destroy();
+      } else if (b.then === null) b.then = refuse;
+    });
+    // CONNECT (a tunnel through a forward proxy) is not something the gateway does: say so.
+    this.h1.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      if (socket.writable) socket.end(rawAnswer(501));
+      else socket.destroy();
     });
     this.h2 = createHttp2({ maxSessionMemory: 64, settings: { maxHeaderListSize: opts.maxHeaderSize } });
     // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
@@ -184,6 +255,25 @@ export class NodeAdapter {
     this.h2.close();
   }
 
+  /** Count `req` as in progress on `socket` until its response closes; a deferred refusal runs when none is left. */
+  private track(socket: object, req: IncomingMessage, res: ServerResponse): void {
+    let b = this.busy.get(socket);
+    if (b === undefined) {
+      b = { reqs: new Set(), then: null };
+      this.busy.set(socket, b);
+    }
+    const entry = b;
+    entry.reqs.add(req);
+    res.once('close', () => {
+      entry.reqs.delete(req);
+      if (entry.reqs.size === 0 && entry.then !== null) {
+        const then = entry.then;
+        entry.then = null;
+        then();
+      }
+    });
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse | null, upgrade: Upgrade | null): void {
     const host = this.host;
     const remoteIp = normalizeIp(peerAddress(req));
@@ -196,11 +286,21 @@ export class NodeAdapter {
       if (clean.host === undefined && typeof authority === 'string') clean.host = authority;
       headers = clean;
     }
+    let plain: Readable | null | undefined;
+    if (upgrade !== null && onlyH2c(headers.upgrade)) {
+      // The obsolete h2c upgrade (RFC 9113 §3.1) is not passed on: the request is served as HTTP/1.1
+      // on the socket node handed over, and the connection closes after the answer.
+      headers = { ...headers };
+      delete headers.upgrade;
+      delete headers['http2-settings'];
+      plain = bodyAfterHead(upgrade.socket, upgrade.head, headers);
+    }
     const rw: NodeResponseWriter | SocketResponseWriter =
       res !== null ? new NodeResponseWriter(res) : new SocketResponseWriter(upgrade!.socket);
-    const ctx = host.open(req, rw, remoteIp, headers, req.url ?? '/', upgrade);
+    const ctx = host.open(req, rw, remoteIp, headers, req.url ?? '/', plain === undefined ? upgrade : null);
     rw.ctx = ctx;
     if (headers !== req.headers) ctx.headers = headers;
+    if (plain !== undefined) ctx.body = plain;
     // One listener per exchange (never extra properties on node's objects: that would
     // change their hidden classes and slow node's own code down).
     if (res !== null) {
@@ -215,8 +315,10 @@ export class NodeAdapter {
         });
       } else res.once('close', () => host.finish(ctx, res.writableFinished));
       if (host.closing) res.setHeader('connection', 'close');
+      if (req.httpVersionMajor === 1) this.track(req.socket, req, res);
     } else {
-      upgrade!.socket.once('close', () => host.finish(ctx, false));
+      const s = upgrade!.socket;
+      s.once('close', () => host.finish(ctx, plain !== undefined && rw.headersSent && s.writableFinished));
     }
     host.run(ctx);
   }

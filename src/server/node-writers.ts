@@ -21,8 +21,11 @@ export class NodeResponseWriter implements ResponseWriter {
   }
   writeHead(status: number, headers: OutgoingHttpHeaders): void {
     // node validates first: a refused head (sent twice, a bad value) leaves ctx.status alone.
-    this.res.writeHead(status, headers);
     const ctx = this.ctx;
+    // The backend's own reason phrase travels with its status (HTTP/1 only: HTTP/2 has none).
+    if (ctx !== null && ctx.originReason !== '' && status === ctx.originStatus && ctx.req.httpVersionMajor === 1)
+      this.res.writeHead(status, ctx.originReason, headers);
+    else this.res.writeHead(status, headers);
     if (ctx !== null) {
       ctx.status = status;
       if (ctx.onHead !== null) ctx.onHead(ctx);

@@ -30,6 +30,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
       writeTimeout: ep.transport.respondingTimeouts.writeTimeout,
       graceTimeout: ep.transport.lifeCycle.graceTimeOut,
       http1: ep.http.server,
+      sanitizePath: ep.http.sanitizePath,
       acceptGraceTimeout: ep.transport.lifeCycle.requestAcceptGraceTimeout,
     };
   });

@@ -20,14 +20,17 @@ const HOP_BY_HOP: Record<string, true> = Object.assign(Object.create(null) as Re
 });
 
 /**
- * Headers to send upstream: everything but hop-by-hop headers and those the
- * Connection header lists. `te: trailers` is kept (gRPC needs it).
+ * Headers to send upstream: everything but hop-by-hop headers; `te: trailers`
+ * is kept (gRPC needs it). The fields the client's Connection header named
+ * were dropped when the request was received (the entry point), before the
+ * gateway and its middlewares added theirs: Connection options name fields
+ * of the received message only (RFC 9110 §7.6.1), so a client cannot strip
+ * X-Forwarded-For or a header a middleware set. The client's address is
+ * appended to X-Forwarded-For here, when forwarding, as Traefik (Go's
+ * ReverseProxy) does.
  */
-export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
+export function upstreamRequestHeaders(h: IncomingHttpHeaders, remoteIp: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const conn = h.connection;
-  const extra =
-    conn !== undefined && conn !== 'keep-alive' && conn !== 'close' ? connectionTokens(Array.isArray(conn) ? conn.join(',') : conn) : null;
   for (const k in h) {
     const v = h[k];
     if (v === undefined) continue;
@@ -35,8 +38,12 @@ export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, s
       if (k === 'te' && typeof v === 'string' && v.toLowerCase().includes('trailers')) out.te = 'trailers';
       continue;
     }
-    if (extra !== null && extra.has(k)) continue;
     out[k] = v;
+  }
+  if (remoteIp !== '') {
+    const prior = out['x-forwarded-for'];
+    out['x-forwarded-for'] =
+      prior === undefined || prior === '' ? remoteIp : `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remoteIp}`;
   }
   return out;
 }
@@ -63,4 +70,60 @@ function connectionTokens(v: string): Set<string> {
     if (x !== '') s.add(x);
   }
   return s;
+}
+
+/**
+ * Trailer fields never passed on (RFC 9110 §6.5.1): those that frame or route
+ * the message, modify the request, authenticate, control the response or
+ * describe the content must not arrive after it, where a recipient that
+ * merges trailers into the header section would act on them. nginx drops them
+ * too. The gRPC status fields and any other trailer pass.
+ */
+const TRAILER_DENY: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
+  'content-length': true,
+  'transfer-encoding': true,
+  host: true,
+  connection: true,
+  'keep-alive': true,
+  'proxy-connection': true,
+  te: true,
+  trailer: true,
+  upgrade: true,
+  'cache-control': true,
+  expect: true,
+  'max-forwards': true,
+  pragma: true,
+  range: true,
+  'if-match': true,
+  'if-none-match': true,
+  'if-modified-since': true,
+  'if-unmodified-since': true,
+  'if-range': true,
+  authorization: true,
+  'proxy-authorization': true,
+  'proxy-authenticate': true,
+  'www-authenticate': true,
+  'set-cookie': true,
+  cookie: true,
+  age: true,
+  date: true,
+  expires: true,
+  location: true,
+  'retry-after': true,
+  vary: true,
+  warning: true,
+  'content-encoding': true,
+  'content-type': true,
+  'content-range': true,
+});
+
+/** Trailers to send downstream: the origin's, minus the fields RFC 9110 §6.5.1 keeps out of trailers. */
+export function downstreamTrailers(t: IncomingHttpHeaders): Record<string, string | string[]> | null {
+  let out: Record<string, string | string[]> | null = null;
+  for (const k in t) {
+    const v = t[k];
+    if (v === undefined || TRAILER_DENY[k.toLowerCase()] === true) continue;
+    (out ??= {})[k] = v;
+  }
+  return out;
 }

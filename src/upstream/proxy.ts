@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { answer } from '../http/answers.js';
 import type { RequestContext } from '../http/exchange.js';
 import { statusLine } from '../http1/reasons.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, downstreamTrailers, upstreamRequestHeaders } from './headers.js';
 import type { ViewDataHandler } from './raw/pool.js';
 
 /**
@@ -74,7 +74,7 @@ class Exchange implements ViewDataHandler {
 
   start(opts: ProxyOptions): void {
     const ctx = this.ctx;
-    const headers = upstreamRequestHeaders(ctx.headers);
+    const headers = upstreamRequestHeaders(ctx.headers, ctx.remoteIp);
     if (opts.hostHeader !== undefined) headers.host = opts.hostHeader;
     else if (!opts.passHostHeader) headers.host = this.target.authority;
     const body = ctx.body;
@@ -146,10 +146,12 @@ class Exchange implements ViewDataHandler {
     client.pipe(upstream);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, reason?: string): void {
     if (statusCode < 200) return; // 1xx informational: not forwarded
     this.started = true;
     this.ctx.originStatus = statusCode;
+    // The origin's reason phrase goes to the client with its status, as nginx and HAProxy pass it.
+    this.ctx.originReason = typeof reason === 'string' ? reason : '';
     if (this.ctx.upgrade !== null) {
       // The backend refused the upgrade: relay its answer and close.
       this.ctx.rw.writeHead(statusCode, downstreamResponseHeaders(headers));
@@ -199,12 +201,8 @@ class Exchange implements ViewDataHandler {
 
   onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.finished = true;
-    let has = false;
-    for (const _k in trailers) {
-      has = true;
-      break;
-    }
-    if (has) this.ctx.rw.addTrailers(trailers as Record<string, string>);
+    const passed = downstreamTrailers(trailers);
+    if (passed !== null) this.ctx.rw.addTrailers(passed);
     else if (this.grpcTrailers !== null) this.ctx.rw.addTrailers(this.grpcTrailers);
     this.ctx.rw.end();
     this.done?.(null);

@@ -3,8 +3,10 @@
  * see docs/http1-server.md). It reads request heads with the strict parser,
  * streams request bodies with back-pressure, runs one exchange at a time
  * (pipelined requests wait, in order), owns keep-alive and the
- * header/request/idle timeouts, and hands the connection to node:http for
- * what it does not serve itself (upgrades, Expect, CONNECT, absolute-form).
+ * header/request/idle timeouts, answers `Expect: 100-continue`, and hands the
+ * connection to node:http for what it does not serve itself (upgrades).
+ * A client that ends its side (FIN) before its answers are complete has given
+ * up on them: the exchange in progress is cancelled (docs/http1.md).
  */
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -59,6 +61,7 @@ const enum State {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 /** Bytes of pipelined requests held while an exchange runs; beyond this the socket is paused. */
 const MAX_PIPELINED = 64 * 1024;
 /**
@@ -86,8 +89,10 @@ export class H1Connection implements WriterHost {
   private writer: H1ResponseWriter | null = null;
   private parsing = false;
   private drainWaiters: Array<() => void> | null = null;
-  /** The client half-closed: answer what was received, then close. */
+  /** The client ended its side (FIN). */
   private clientEnded = false;
+  /** The request asked for 100 Continue and it has not been sent yet (it is, when the body is first read). */
+  private continuePending = false;
   private lingerTimer: NodeJS.Timeout | null = null;
   /** Request body fully read (true between requests). */
   requestComplete = true;
@@ -132,7 +137,8 @@ export class H1Connection implements WriterHost {
 
   /** The rest of the request body is short enough to read and drop after an early answer. */
   get canDiscardBody(): boolean {
-    return this.state === State.LengthBody && this.remaining <= MAX_DISCARD;
+    // A client waiting for 100 Continue that never came may never send the rest: close instead (node:http does too).
+    return this.state === State.LengthBody && this.remaining <= MAX_DISCARD && !this.continuePending;
   }
 
   /** An exchange is running. */
@@ -213,6 +219,7 @@ export class H1Connection implements WriterHost {
     this.headStart = 0;
     const now = Date.now();
     let body: RequestBody | null = null;
+    this.continuePending = head.expectContinue && head.body !== BodyKind.None;
     if (head.body !== BodyKind.None) {
       body = new RequestBody(this);
       this.body = body;
@@ -252,6 +259,12 @@ export class H1Connection implements WriterHost {
 
   /** The body reader wants more. */
   bodyWanted(): void {
+    if (this.continuePending) {
+      // Expect: 100-continue: the client sends its body once told to (RFC 9110 §10.1.1). Not after a final answer began.
+      this.continuePending = false;
+      const w = this.writer;
+      if (w !== null && !w.headersSent && this.state !== State.Dead) this.socket.write(CONTINUE, 'latin1');
+    }
     if (this.pending === null && this.socket.isPaused()) this.socket.resume();
   }
 
@@ -387,21 +400,20 @@ export class H1Connection implements WriterHost {
   }
 
   private onEnd(): void {
-    // The client will send nothing more: answer what it sent (pipelined requests too), then close.
     this.clientEnded = true;
     if (this.state === State.Dead) {
       this.socket.destroy();
       return;
     }
-    if (!this.requestComplete) {
-      // Half a request body: it can never complete.
-      const b = this.body;
-      this.body = null;
-      if (b !== null) destroyBody(b);
-      if (this.writer !== null) this.writer.close = true;
+    if (this.writer !== null || this.pending !== null || !this.requestComplete) {
+      // The client ended its side before its answers were complete: it gave up on them, as nginx
+      // ("client prematurely closed connection"), Go's server (the request context is cancelled) and
+      // node:http read a FIN. A client that closed its socket cannot be told apart from one that only
+      // half-closed, and the upstream exchange must not outlive the client: cancel it (onClose).
+      this.socket.destroy();
       return;
     }
-    if (this.writer === null && this.pending === null && !this.parsing) this.shut();
+    if (!this.parsing) this.shut();
   }
 
   private onClose(): void {

@@ -90,7 +90,12 @@ export class H1ResponseWriter implements ResponseWriter {
   writeHead(status: number, headers: OutgoingHttpHeaders): void {
     if (this.headersSent) throw new Error('response head already written');
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status code ${status}`);
-    let out = statusLine(status);
+    const ctx0 = this.ctx;
+    // The backend's own reason phrase travels with its status (as nginx and HAProxy pass it); ours otherwise.
+    let out =
+      ctx0 !== null && ctx0.originReason !== '' && status === ctx0.originStatus && !INVALID_VALUE_CHAR.test(ctx0.originReason)
+        ? `HTTP/1.1 ${status} ${ctx0.originReason}\r\n`
+        : statusLine(status);
     let hasDate = false;
     let length = -1;
     for (const k in headers) {

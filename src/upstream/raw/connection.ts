@@ -306,6 +306,8 @@ export class Connection implements ExchangeConnection {
           const e = b.indexOf('\r\n\r\n', search, 'latin1');
           if (e < 0) {
             if (len - i > MAX_RESPONSE_HEAD) return this.invalid(ex, 'head too large');
+            // A head with bare LF line ends never shows CRLF CRLF: refuse it now (502), not at the headers timeout.
+            if (hasBareLf(b, i, len)) return this.invalid(ex, 'bare LF in the response head');
             this.pending = copyOut(b, i, len);
             return;
           }
@@ -375,4 +377,14 @@ export class Connection implements ExchangeConnection {
     } else this.drop();
     ex.end(trailers);
   }
+}
+
+/** True when b[from, to) has a LF not preceded by CR. */
+function hasBareLf(b: Buffer, from: number, to: number): boolean {
+  let k = b.indexOf(0x0a, from);
+  while (k >= 0 && k < to) {
+    if (k === from || b[k - 1] !== 0x0d) return true;
+    k = b.indexOf(0x0a, k + 1);
+  }
+  return false;
 }

@@ -259,10 +259,11 @@ export class Exchange implements Dispatcher.DispatchController {
     stream.off('end', conn.onBodyEnd);
     stream.off('error', conn.onBodyError);
     stream.off('close', conn.onBodyClose);
-    if (!stream.readableEnded && !stream.destroyed) {
-      // An error emitted after this point must not crash the process.
+    if (!stream.readableEnded) {
+      // An error emitted after this point must not crash the process (a destroyed stream emits it
+      // on the next tick: the client's body, cut when the client went away and the exchange was aborted).
       stream.on('error', ignore);
-      stream.resume();
+      if (!stream.destroyed) stream.resume();
     }
   }
 }

@@ -20,8 +20,14 @@ export { RawPoolError, type RawPoolErrorCode } from './errors.js';
 export type { ViewDataHandler } from './exchange.js';
 
 export interface RawPoolOptions {
-  /** Max connections to the origin (queued FIFO beyond). */
+  /** Max connections to the origin, active and idle (queued FIFO beyond); Infinity for no cap. */
   connections: number;
+  /**
+   * Idle keep-alive connections kept (Traefik's `maxIdleConnsPerHost`, Go's
+   * `Transport.MaxIdleConnsPerHost`): a connection freed beyond this many idle
+   * ones is closed. It does not limit active connections. Default: no limit.
+   */
+  maxIdle?: number;
   /** Idle keep-alive connections are closed after this many ms (also capped by the origin's `Keep-Alive: timeout=N` hint minus 1 s, as undici does). */
   keepAliveTimeout: number;
   /** ms to establish a TCP connection; error code UND_ERR_CONNECT_TIMEOUT. */
@@ -86,7 +92,7 @@ export class RawPool implements ConnectionPool, ExchangeQueue {
       if (this.upgrades === null) {
         const o = this.opts;
         this.upgrades = new Pool(this.origin.origin, {
-          connections: o.connections,
+          connections: Number.isFinite(o.connections) ? o.connections : null,
           keepAliveTimeout: o.keepAliveTimeout,
           connectTimeout: o.connectTimeout,
         });
@@ -164,7 +170,7 @@ export class RawPool implements ConnectionPool, ExchangeQueue {
     if (next !== undefined) {
       next.queued = false;
       c.run(next);
-    } else if (this.closing) c.drop();
+    } else if (this.closing || this.idle.length >= (this.opts.maxIdle ?? Infinity)) c.drop();
     else {
       c.goIdle();
       this.idle.push(c);
