@@ -13,6 +13,7 @@ import type { RuntimeService, ServiceKind, Snapshot } from './runtime.js';
 import { collectMiddleware, collectService, collectTransport, type PassContext } from './compile/items.js';
 import type { KindRegistry } from './compile/registry.js';
 import { resolveReferences } from './compile/resolve.js';
+import { checkHealthPropagation } from './compile/health.js';
 import { collectRouter } from './compile/routers.js';
 import { StatusBook } from './compile/status.js';
 
@@ -61,6 +62,7 @@ export function compileConfig<M, S>(opts: CompileOptions<M, S>): Snapshot {
   for (const frag of opts.fragments)
     for (const [n, item] of Object.entries(frag.middlewares)) collectMiddleware(ctx, opts.registry, frag, n, item);
   for (const frag of opts.fragments) for (const [n, item] of Object.entries(frag.routers)) collectRouter(ctx, opts, frag, n, item);
+  checkHealthPropagation(snap, ctx.nodes, ctx.book);
   resolveReferences(snap, ctx.nodes, ctx.book);
   return snap;
 }

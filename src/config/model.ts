@@ -48,6 +48,13 @@ export interface ConfigFragment {
   readonly resources: Resource[];
   /** Problems found while converting (each disables only what it names). */
   readonly issues: ConfigIssue[];
+  /**
+   * `insensitive`: field names were written for Traefik's file provider, which
+   * matches them case-insensitively; the compiler spells middleware options as
+   * their schema does before validating them (`config/field-case.ts`).
+   * Absent: fields are matched exactly (Kubernetes objects).
+   */
+  readonly fieldCase?: 'insensitive';
 }
 
 export function emptyFragment(provider: string): ConfigFragment {

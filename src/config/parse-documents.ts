@@ -49,7 +49,10 @@ function yamlLineOf(doc: Document, lc: LineCounter, path: Path): number | undefi
     if (isAlias(node)) node = node.resolve(doc);
     if (isMap(node)) {
       const key = String(seg);
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      // Field names are matched as Traefik's file provider matches them (case-insensitively) when not found as written.
+      const pair =
+        node.items.find((p) => isScalar(p.key) && String(p.key.value) === key) ??
+        node.items.find((p) => isScalar(p.key) && String(p.key.value).toLowerCase() === key.toLowerCase());
       if (pair === undefined) return undefined;
       line = lineAt(pair.key);
       node = pair.value;
@@ -158,10 +161,17 @@ function parseTomlFile(file: string, text: string): ParsedFile {
   // TomlDate and friends become plain strings so values stay JSON-like.
   value = JSON.parse(JSON.stringify(value)) as unknown;
   let index: Map<string, number> | undefined;
+  let lower: Map<string, number> | undefined;
   const lineOf = (path: Path): number | undefined => {
     index ??= tomlLineIndex(text);
     for (let n = path.length; n >= 0; n--) {
-      const l = index.get(path.slice(0, n).join('\u0000'));
+      const key = path.slice(0, n).join('\u0000');
+      let l = index.get(key);
+      if (l === undefined) {
+        // Field names spelled in another case than the schema's (Traefik matches them case-insensitively).
+        lower ??= new Map([...index].reverse().map(([k, v]) => [k.toLowerCase(), v]));
+        l = lower.get(key.toLowerCase());
+      }
       if (l !== undefined) return l;
     }
     return undefined;

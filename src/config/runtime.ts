@@ -55,7 +55,7 @@ export interface RuntimeMiddleware extends RuntimeItem {
   refs: ResolvedRef[];
 }
 
-export type ServiceKind = 'loadbalancer' | 'weighted' | 'mirroring' | 'failover' | 'internal';
+export type ServiceKind = 'loadbalancer' | 'weighted' | 'highestrandomweight' | 'mirroring' | 'failover' | 'internal';
 
 export interface RuntimeService extends RuntimeItem {
   type: ServiceKind;
@@ -90,4 +90,27 @@ export interface Snapshot {
   sections?: Record<string, unknown>;
   /** Every problem found (also attached to the items they disable). */
   issues: ConfigIssue[];
+  /**
+   * Every file or document a provider refuses now (it does not parse, cannot
+   * be read, is too large), with what is served instead. Absent: none.
+   */
+  refused?: RefusedSource[];
+}
+
+/** A source a provider refused: shown in /api/overview, /api/rawdata, `check`, the dashboard and gatehouse_config_stale. */
+export interface RefusedSource {
+  /** The provider that refused it (`file`, `git`, …). */
+  provider: string;
+  /** The file (or provider-specific source name, e.g. `(provider git)`). */
+  file: string;
+  line?: number;
+  column?: number;
+  field?: string;
+  /** Issue code (docs/errors.md), e.g. GH_CONFIG_PARSE. */
+  code: string;
+  message: string;
+  /** ISO 8601: refused without interruption since. */
+  since: string;
+  /** ISO 8601: when the version still served was loaded; null when nothing of this source is served. */
+  lastGood: string | null;
 }

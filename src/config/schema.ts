@@ -36,6 +36,18 @@ export const HealthCheckSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Traefik v3 passive health check: a server that fails `maxFailedAttempts` times within `failureWindow` leaves the rotation for `failureWindow`. */
+export const PassiveHealthCheckSchema = Type.Object(
+  {
+    failureWindow: Type.Optional(Duration),
+    maxFailedAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Health propagation on services made of services (Traefik's empty `healthCheck: {}`). */
+const PropagationSchema = Type.Object({}, { additionalProperties: false });
+
 export const StickyCookieSchema = Type.Object(
   {
     name: Type.Optional(Type.String()),
@@ -44,6 +56,7 @@ export const StickyCookieSchema = Type.Object(
     sameSite: Type.Optional(Type.String()),
     maxAge: Type.Optional(Type.Integer()),
     path: Type.Optional(Type.String()),
+    domain: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -52,12 +65,18 @@ export const StickySchema = Type.Object({ cookie: Type.Optional(StickyCookieSche
 
 export const LoadBalancerSchema = Type.Object(
   {
+    /** Empty: every request answers 503 (Traefik's "unavailable" service; the file format reads an absent list, `{}` and servers without url so). */
     servers: Type.Array(ServerSchema),
-    strategy: Type.Optional(Type.String()),
+    strategy: Type.Optional(
+      Type.Union([Type.Literal('wrr'), Type.Literal('p2c'), Type.Literal('hrw'), Type.Literal('leasttime')], {
+        description: 'wrr (default), p2c, hrw; leasttime is refused',
+      }),
+    ),
     passHostHeader: Type.Optional(Type.Boolean()),
     /** Gatehouse: send this Host header to every server (Front Door's backend host header). */
     hostHeader: Type.Optional(Type.String()),
     healthCheck: Type.Optional(HealthCheckSchema),
+    passiveHealthCheck: Type.Optional(PassiveHealthCheckSchema),
     sticky: Type.Optional(StickySchema),
     responseForwarding: Type.Optional(Type.Object({ flushInterval: Type.Optional(Duration) }, { additionalProperties: false })),
     serversTransport: Type.Optional(Type.String()),
@@ -71,7 +90,18 @@ export const WeightedSchema = Type.Object(
       Type.Object({ name: Type.String(), weight: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
     ),
     sticky: Type.Optional(StickySchema),
-    healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
+    healthCheck: Type.Optional(PropagationSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** Traefik v3 `highestRandomWeight`: the child with the highest weighted score for the client's IP (rendezvous hashing). */
+export const HighestRandomWeightSchema = Type.Object(
+  {
+    services: Type.Array(
+      Type.Object({ name: Type.String(), weight: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+    ),
+    healthCheck: Type.Optional(PropagationSchema),
   },
   { additionalProperties: false },
 );
@@ -89,7 +119,7 @@ export const MirroringSchema = Type.Object(
         ),
       ),
     ),
-    healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
+    healthCheck: Type.Optional(PropagationSchema),
   },
   { additionalProperties: false },
 );
@@ -98,16 +128,28 @@ export const FailoverSchema = Type.Object(
   {
     service: Type.String(),
     fallback: Type.String(),
-    healthCheck: Type.Optional(Type.Object({}, { additionalProperties: false })),
+    healthCheck: Type.Optional(PropagationSchema),
+    /** Traefik v3: a main-service answer with one of these statuses is replaced by the fallback's answer to the same request. */
+    errors: Type.Optional(
+      Type.Object(
+        {
+          status: Type.Optional(Type.Array(Type.String())),
+          maxRequestBodyBytes: Type.Optional(Type.Integer({ minimum: -1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 
-/** Exactly one of loadBalancer, weighted, mirroring, failover. */
+/** Exactly one of loadBalancer, weighted, highestRandomWeight, mirroring, failover; `middlewares` (Traefik v3) run before it. */
 export const ServiceSchema = Type.Object(
   {
+    middlewares: Type.Optional(Type.Array(Type.String())),
     loadBalancer: Type.Optional(LoadBalancerSchema),
     weighted: Type.Optional(WeightedSchema),
+    highestRandomWeight: Type.Optional(HighestRandomWeightSchema),
     mirroring: Type.Optional(MirroringSchema),
     failover: Type.Optional(FailoverSchema),
   },
@@ -168,6 +210,8 @@ export type ServerConfig = Static<typeof ServerSchema>;
 export type HealthCheckConfig = Static<typeof HealthCheckSchema>;
 export type LoadBalancerConfig = Static<typeof LoadBalancerSchema>;
 export type WeightedConfig = Static<typeof WeightedSchema>;
+export type HighestRandomWeightConfig = Static<typeof HighestRandomWeightSchema>;
+export type PassiveHealthCheckConfig = Static<typeof PassiveHealthCheckSchema>;
 export type MirroringConfig = Static<typeof MirroringSchema>;
 export type FailoverConfig = Static<typeof FailoverSchema>;
 export type ServiceConfig = Static<typeof ServiceSchema>;

@@ -31,9 +31,17 @@ export class MiddlewareRegistry implements KindRegistry<MiddlewareDefinition> {
     return def.type;
   }
 
+  schemaOf(def: MiddlewareDefinition): TSchema {
+    return def.schema;
+  }
+
   /** Validate options; returns problems with dotted paths relative to the options. */
   validate(def: MiddlewareDefinition, options: unknown): Problem[] {
     return schemaProblems(def.schema, options);
+  }
+
+  check(def: MiddlewareDefinition, options: unknown): Problem[] {
+    return def.check?.(options) ?? [];
   }
 
   /** The services and middlewares valid `options` point to (none when the type declares no `references`). */

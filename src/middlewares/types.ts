@@ -1,9 +1,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Handler, Middleware } from '../http/handler.js';
 import type { Logger } from '../log.js';
-import type { Reference } from '../config/compile/registry.js';
+import type { Problem, Reference } from '../config/compile/registry.js';
 
-export type { Handler, Middleware, Reference };
+export type { Handler, Middleware, Problem, Reference };
 
 /**
  * Cross-worker state for middlewares that must hold a limit across all worker
@@ -59,6 +59,11 @@ export interface MiddlewareDefinition<S extends TSchema = TSchema> {
    * the compiler qualifies them. Omit when the options reference nothing.
    */
   references?(options: Static<S>): Reference[];
+  /**
+   * Problems of meaning in valid options, found at compile time so `check`
+   * shows them (`critical: false` for a warning). Omit when `create` checks all.
+   */
+  check?(options: Static<S>): Problem[];
   create(options: Static<S>, deps: MiddlewareDeps): Middleware;
 }
 

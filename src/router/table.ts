@@ -5,6 +5,7 @@
  * that do not pin a host.
  */
 import type { CompiledRule } from '../rules/index.js';
+import type { RequestContext } from '../http/exchange.js';
 import type { Handler } from '../http/handler.js';
 
 export interface RouteEntry {
@@ -37,13 +38,32 @@ export class RouterTable {
     return this.byHost.get(host) ?? this.generic;
   }
 
-  handler(notFound: Handler): Handler {
+  /**
+   * `methodNotAllowed`: called instead of `notFound` when some router (v2 rule
+   * syntax) matched everything but its `Method(...)`, with the methods those
+   * routers allow (gorilla/mux's 405 in Traefik v2).
+   */
+  handler(notFound: Handler, methodNotAllowed?: (ctx: RequestContext, allow: readonly string[]) => void): Handler {
+    const any405 = methodNotAllowed !== undefined && [...this.generic, ...[...this.byHost.values()].flat()].some((e) => e.rule.methods);
     return (ctx) => {
       const list = this.byHost.get(ctx.host) ?? this.generic;
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!;
         if (e.rule.match(ctx)) {
           e.handler(ctx);
+          return;
+        }
+      }
+      if (any405) {
+        let allow: string[] | null = null;
+        for (const e of list) {
+          const m = e.rule.methods;
+          if (m === undefined || !m.relaxed(ctx)) continue;
+          allow ??= [];
+          for (const x of m.allow) if (!allow.includes(x)) allow.push(x);
+        }
+        if (allow !== null) {
+          methodNotAllowed!(ctx, allow);
           return;
         }
       }

@@ -27,8 +27,45 @@ export function parse(rule: string, syntax: RuleSyntax = 'v2'): RuleNode {
 export function compileRule(rule: string, syntax: RuleSyntax = 'v2'): CompiledRule {
   const table = TABLES[syntax];
   if (table === undefined) throw new TypeError(`unknown rule syntax ${String(syntax)}`);
-  const compiled = compileTree(parseRule(rule, RESOLVERS[syntax]), table, rule);
-  return Object.freeze({ match: compiled.match, hosts: compiled.hosts === null ? null : Object.freeze([...compiled.hosts]) });
+  const tree = parseRule(rule, RESOLVERS[syntax]);
+  const compiled = compileTree(tree, table, rule);
+  const hosts = compiled.hosts === null ? null : Object.freeze([...compiled.hosts]);
+  const allow = syntax === 'v2' ? methodsOf(tree) : [];
+  if (allow.length === 0) return Object.freeze({ match: compiled.match, hosts });
+  const relaxedTree = withoutMethods(tree);
+  const relaxed = relaxedTree === null ? () => true : compileTree(relaxedTree, table, rule).match;
+  return Object.freeze({ match: compiled.match, hosts, methods: Object.freeze({ relaxed, allow: Object.freeze(allow) }) });
+}
+
+/** The methods named by Method matchers outside a negation, upper-case, first seen first. */
+function methodsOf(node: RuleNode, out: string[] = []): string[] {
+  if (node.kind === 'matcher') {
+    if (node.name === 'Method') for (const m of node.args) if (!out.includes(m.toUpperCase())) out.push(m.toUpperCase());
+  } else if (node.kind !== 'not') {
+    methodsOf(node.left, out);
+    methodsOf(node.right, out);
+  }
+  return out;
+}
+
+/** The tree with Method matchers outside a negation taken as true (null: the whole rule is then true). */
+function withoutMethods(node: RuleNode): RuleNode | null {
+  switch (node.kind) {
+    case 'matcher':
+      return node.name === 'Method' ? null : node;
+    case 'not':
+      return node;
+    case 'and': {
+      const l = withoutMethods(node.left);
+      const r = withoutMethods(node.right);
+      return l === null ? r : r === null ? l : { ...node, left: l, right: r };
+    }
+    case 'or': {
+      const l = withoutMethods(node.left);
+      const r = withoutMethods(node.right);
+      return l === null || r === null ? null : { ...node, left: l, right: r };
+    }
+  }
 }
 
 /** Traefik's default router priority: the length of the rule (in bytes, as Go's len()). */

@@ -19,6 +19,13 @@ export interface CompiledRule {
    * empty list means the rule can match no host at all (e.g. `Host(a) && Host(b)`).
    */
   readonly hosts: readonly string[] | null;
+  /**
+   * v2 syntax only, when the rule has `Method(...)` outside a negation:
+   * `relaxed` is the rule with those Method matchers taken as true, `allow`
+   * the methods they name. A request that fails `match` but passes `relaxed`
+   * failed only on its method: gorilla/mux (Traefik v2) answers 405.
+   */
+  readonly methods?: { readonly relaxed: Matcher; readonly allow: readonly string[] };
 }
 
 /** Reports a problem with one argument (index into args); never returns. */

@@ -3,6 +3,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { ServiceRegistry } from './registry.js';
 import type { ServiceDefinition } from './types.js';
 import { failover } from './kinds/failover.js';
+import { highestRandomWeight } from './kinds/highest-random-weight.js';
 import { internal } from './kinds/internal.js';
 import { loadBalancer } from './kinds/load-balancer.js';
 import { mirroring } from './kinds/mirroring.js';
@@ -12,6 +13,7 @@ import { weighted } from './kinds/weighted.js';
 export const BUILTIN_SERVICES: readonly ServiceDefinition<TSchema>[] = [
   loadBalancer,
   weighted,
+  highestRandomWeight,
   mirroring,
   failover,
   internal,

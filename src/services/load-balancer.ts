@@ -1,6 +1,8 @@
 /**
- * Traefik's loadBalancer service: smooth weighted round robin over the healthy
- * servers, optional sticky sessions by cookie, active health checks.
+ * Traefik's loadBalancer service: its servers picked by a strategy (smooth
+ * weighted round robin, power of two choices, highest random weight), optional
+ * sticky sessions by cookie, active health checks (probes) and passive ones
+ * (failed requests take a server out for `failureWindow`).
  */
 import { createHash } from 'node:crypto';
 import type { LoadBalancerConfig, ServersTransportConfig } from '../config/schema.js';
@@ -10,10 +12,13 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../http/exchange.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { ForwardingWriter } from '../http/response-writer.js';
-import { proxyRequest, type ProxyOptions, type ProxyTarget } from '../upstream/proxy.js';
+import { proxyRequest, type ProxyDone, type ProxyOptions, type ProxyTarget, type UpstreamDispatcher } from '../upstream/proxy.js';
 import type { PoolSet } from '../upstream/pools.js';
 import { parseDuration } from '../util/duration.js';
 import { HealthChecker, type HealthTarget } from './health-check.js';
+import { hrwScore } from './hrw.js';
+import { PassiveHealth } from './passive-health.js';
+import { workerPhase, type WorkerPhase } from './worker-phase.js';
 import type { Logger } from '../log.js';
 
 export interface Server extends ProxyTarget, HealthTarget {
@@ -22,6 +27,10 @@ export interface Server extends ProxyTarget, HealthTarget {
   current: number;
   /** Sticky cookie value for this server. */
   readonly stickyValue: string;
+  /** Requests in flight (p2c). */
+  inflight: number;
+  /** Set when the URL cannot be dialled (a port above 65535, which Traefik accepts): every request answers 502. */
+  readonly unreachable: boolean;
 }
 
 export interface LoadBalancerDeps {
@@ -32,6 +41,8 @@ export interface LoadBalancerDeps {
   log: Logger;
   onClose(fn: () => void): void;
   onServerStatus?: (service: string, url: string, up: boolean) => void;
+  /** This process's place among the workers (default: read from the process, see worker-phase.ts). */
+  phase?: WorkerPhase;
 }
 
 export interface BuiltLoadBalancer {
@@ -39,14 +50,43 @@ export interface BuiltLoadBalancer {
   servers: readonly Server[];
   /** True when at least one server is healthy (for weighted/failover parents). */
   healthy(): boolean;
+  /** Whether a parent may follow this service's health (Traefik: only with `healthCheck`). */
+  readonly reportsHealth: boolean;
 }
 
 function hash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
 
+/** A URL Go parses but nobody can dial: `http://127.0.0.1:8989474` (Traefik's tests use it for a failing backend). */
+export function unreachablePort(url: string): boolean {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)(?:[/?#]|$)/i.exec(url);
+  return m !== null && Number(m[1]) > 65535;
+}
+
+const NO_DISPATCHER: UpstreamDispatcher = {
+  dispatch() {
+    throw new Error('unreachable server');
+  },
+  close: async () => {},
+  destroy: async () => {},
+};
+
 export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDeps): BuiltLoadBalancer {
   const servers: Server[] = cfg.servers.map((s) => {
+    if (unreachablePort(s.url))
+      return {
+        url: s.url,
+        basePath: '',
+        authority: '',
+        dispatcher: NO_DISPATCHER,
+        weight: s.weight ?? 1,
+        current: 0,
+        healthy: true,
+        stickyValue: hash(s.url),
+        inflight: 0,
+        unreachable: true,
+      };
     const u = new URL(s.url);
     const basePath = u.pathname === '/' || u.pathname === '' ? '' : u.pathname.replace(/\/$/, '');
     return {
@@ -58,6 +98,8 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
       current: 0,
       healthy: true,
       stickyValue: hash(s.url),
+      inflight: 0,
+      unreachable: false,
     };
   });
   const ft = deps.transport?.forwardingTimeouts;
@@ -67,23 +109,38 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
     headersTimeout: ft?.responseHeaderTimeout !== undefined ? parseDuration(ft.responseHeaderTimeout) : 0,
     bodyTimeout: ft?.readIdleTimeout !== undefined ? parseDuration(ft.readIdleTimeout) : 300_000,
   };
+  const setHealth = (t: HealthTarget, up: boolean): void => deps.onServerStatus?.(deps.name, t.url, up);
   if (cfg.healthCheck !== undefined && servers.length > 0) {
+    // A server no probe can reach is down from the start (Traefik's probe would fail).
+    for (const s of servers) if (s.unreachable) s.healthy = false;
     const hc = new HealthChecker({
       service: deps.name,
       config: cfg.healthCheck,
-      targets: servers,
+      targets: servers.filter((s) => !s.unreachable),
       log: deps.log,
-      onChange: (t, up) => deps.onServerStatus?.(deps.name, t.url, up),
+      onChange: setHealth,
     });
     hc.start();
     deps.onClose(() => hc.close());
   }
+  const passive =
+    cfg.passiveHealthCheck !== undefined
+      ? new PassiveHealth({
+          service: deps.name,
+          config: cfg.passiveHealthCheck,
+          // With active checks, probes bring a server back (Traefik's rule); otherwise the window's end does.
+          restore: cfg.healthCheck === undefined,
+          log: deps.log,
+          onChange: setHealth,
+        })
+      : null;
+  if (passive !== null) deps.onClose(() => passive.close());
   const sticky = cfg.sticky?.cookie;
   const cookieName = sticky !== undefined ? (sticky.name ?? `_${createHash('sha1').update(deps.name).digest('hex').slice(0, 5)}`) : '';
   const cookieAttrs = sticky !== undefined ? stickyAttributes(sticky) : '';
 
-  const pick = (): Server | null => {
-    if (servers.length === 1) return servers[0]!.healthy ? servers[0]! : null;
+  /** Smooth weighted round robin: one step over the healthy servers. */
+  const wrrStep = (): Server | null => {
     let best: Server | null = null;
     let total = 0;
     for (const s of servers) {
@@ -95,6 +152,52 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
     if (best !== null) best.current -= total;
     return best;
   };
+  const phase = deps.phase ?? workerPhase();
+  // Worker i of N starts i steps in (see worker-phase.ts).
+  for (let i = 0; i < phase.index; i++) wrrStep();
+  const seenConnections = phase.count > 1 ? new WeakSet<object>() : null;
+  // Steps the other workers take after a connection's first request; skipped only if the next request opens a connection too.
+  let pendingSkip = 0;
+  const wrr = (ctx: RequestContext): Server | null => {
+    if (servers.length === 1) return servers[0]!.healthy ? servers[0]! : null;
+    const sock = ctx.req.socket;
+    if (seenConnections !== null && sock !== null) {
+      if (!seenConnections.has(sock)) {
+        seenConnections.add(sock);
+        for (; pendingSkip > 0; pendingSkip--) wrrStep();
+        pendingSkip = phase.count - 1;
+      } else pendingSkip = 0;
+    }
+    return wrrStep();
+  };
+  const p2c = (): Server | null => {
+    const healthy = servers.filter((s) => s.healthy && s.weight > 0);
+    if (healthy.length <= 1) return healthy[0] ?? null;
+    const n1 = Math.floor(Math.random() * healthy.length);
+    let n2 = Math.floor(Math.random() * healthy.length);
+    if (n2 === n1) n2 = (n2 + 1) % healthy.length;
+    const a = healthy[n1]!;
+    const b = healthy[n2]!;
+    return b.inflight < a.inflight ? b : a;
+  };
+  // Traefik scores each server by its URL and the client's address (the peer's, not X-Forwarded-For).
+  const hrw = (ctx: RequestContext): Server | null => {
+    let best: Server | null = null;
+    let bestScore = 0;
+    for (const s of servers) {
+      if (!s.healthy || s.weight <= 0) continue;
+      const score = hrwScore(ctx.remoteIp, s.url, s.weight);
+      if (score > bestScore) {
+        best = s;
+        bestScore = score;
+      }
+    }
+    return best;
+  };
+  const strategy = cfg.strategy ?? 'wrr';
+  if (strategy === 'leasttime') throw new Error('load-balancer strategy "leasttime" is not supported yet: use wrr, p2c or hrw');
+  const pick: (ctx: RequestContext) => Server | null = strategy === 'p2c' ? p2c : strategy === 'hrw' ? hrw : wrr;
+  const countInflight = strategy === 'p2c';
 
   const fromCookie = (ctx: RequestContext): Server | null => {
     const raw = ctx.headers.cookie;
@@ -110,15 +213,37 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
     ctx.serviceName = serviceName;
     let server = sticky !== undefined ? fromCookie(ctx) : null;
     const needCookie = sticky !== undefined && server === null;
-    if (server === null) server = pick();
+    if (server === null) server = pick(ctx);
     if (server === null) {
       answer(ctx, 'GH_NO_HEALTHY_SERVER');
       return;
     }
     if (needCookie) ctx.rw = new StickyCookieWriter(ctx.rw, `${cookieName}=${server.stickyValue}${cookieAttrs}`);
-    proxyRequest(ctx, server, opts, null);
+    if (server.unreachable) {
+      ctx.serverUrl = server.url;
+      answer(ctx, 'GH_UPSTREAM_FAILED');
+      passive?.failed(server);
+      return;
+    }
+    let done: ProxyDone | null = null;
+    if (passive !== null || countInflight) {
+      const s = server;
+      if (countInflight) s.inflight++;
+      done = (err) => {
+        if (countInflight) s.inflight--;
+        if (passive === null || ctx.clientGone) return;
+        if (err !== null ? ctx.originStatus === 0 || ctx.originStatus >= 500 : ctx.originStatus >= 500) passive.failed(s);
+        else passive.succeeded(s);
+      };
+    }
+    proxyRequest(ctx, server, opts, done);
   };
-  return { handler, servers, healthy: () => servers.some((s) => s.healthy) };
+  return {
+    handler,
+    servers,
+    healthy: () => servers.some((s) => s.healthy),
+    reportsHealth: cfg.healthCheck !== undefined,
+  };
 }
 
 /** Adds the sticky-session cookie to the response headers. */

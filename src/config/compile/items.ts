@@ -9,8 +9,9 @@ import type { ConfigFragment, Item } from '../model.js';
 import type { RuntimeMiddleware, RuntimeService, RuntimeServersTransport, ServiceKind, Snapshot } from '../runtime.js';
 import { ServersTransportSchema, type MiddlewareConfig, type ServersTransportConfig, type ServiceConfig } from '../schema.js';
 import { didYouMean } from '../../util/closest.js';
+import { canonicalFields } from '../field-case.js';
 import { qualify } from './qualify.js';
-import type { KindRegistry, Problem } from './registry.js';
+import type { KindRegistry, Problem, Reference } from './registry.js';
 import type { RefNode } from './resolve.js';
 import type { StatusBook, StatusItem } from './status.js';
 import { schemaProblems } from './validate.js';
@@ -59,7 +60,13 @@ export function collectService<S>(
     refs: [],
   };
   ctx.snap.services[name] = ctx.book.track('service', rs);
-  const keys = isObject(cfg) ? Object.keys(cfg) : [];
+  // Traefik v3: `middlewares` beside the kind run before the service, wherever it is used from.
+  const keys = isObject(cfg) ? Object.keys(cfg).filter((k) => k !== 'middlewares') : [];
+  const mws = isObject(cfg) ? cfg.middlewares : undefined;
+  if (mws !== undefined && !(Array.isArray(mws) && mws.every((m) => typeof m === 'string' && m !== ''))) {
+    ctx.book.addFieldError(rs, 'expected a list of middleware names', true, 'middlewares');
+    return;
+  }
   const unknown = keys.filter((k) => registry.get(k) === undefined);
   for (const k of unknown) ctx.book.addError(rs, `unknown service kind "${k}"${didYouMean(k, registry.types())}`, true, k);
   const kinds = keys.flatMap((key) => {
@@ -75,7 +82,8 @@ export function collectService<S>(
     return;
   }
   rs.type = registry.typeOf(only.def);
-  checkKind(ctx, rs, registry, only.def, only.key, cfg[only.key], 'service');
+  const extra = ((mws ?? []) as string[]).map((m, i): Reference => ({ kind: 'middleware', name: m, field: `middlewares[${i}]` }));
+  checkKind(ctx, rs, registry, only.def, only.key, cfg[only.key], 'service', extra);
 }
 
 export function collectMiddleware<M>(
@@ -87,6 +95,13 @@ export function collectMiddleware<M>(
 ): void {
   const name = qualify(local, frag.provider);
   const keys = isObject(item.value) ? Object.keys(item.value) : [];
+  const def = keys.length === 1 ? registry.get(keys[0] as string) : undefined;
+  const schema = def === undefined ? undefined : registry.schemaOf?.(def);
+  // Traefik's file provider: option names in any case (`Headers.CustomResponseHeaders`), spelled as the schema does.
+  const config =
+    frag.fieldCase === 'insensitive' && schema !== undefined
+      ? { [keys[0] as string]: canonicalFields(schema, item.value[keys[0] as string]) }
+      : item.value;
   const rm: RuntimeMiddleware = {
     name,
     provider: frag.provider,
@@ -94,7 +109,7 @@ export function collectMiddleware<M>(
     status: 'enabled',
     errors: [],
     source: item.source,
-    config: item.value,
+    config,
     usedBy: [],
     refs: [],
   };
@@ -104,13 +119,12 @@ export function collectMiddleware<M>(
     return;
   }
   const key = keys[0] as string;
-  const def = registry.get(key);
   if (def === undefined) {
     ctx.book.addError(rm, `unknown middleware type "${key}"${didYouMean(key, registry.types())}`, true, key);
     return;
   }
   rm.type = registry.typeOf(def);
-  checkKind(ctx, rm, registry, def, key, item.value[key], 'middleware');
+  checkKind(ctx, rm, registry, def, key, config[key], 'middleware');
 }
 
 /** Shape, then (when the shape is right) meaning and references, through the kind's registry. */
@@ -122,12 +136,13 @@ function checkKind<D>(
   key: string,
   value: unknown,
   label: 'service' | 'middleware',
+  extra: readonly Reference[] = [],
 ): void {
   const shape = registry.validate(def, value);
   record(ctx, item, key, shape, true);
   if (shape.length > 0) return;
   record(ctx, item, key, registry.check?.(def, value) ?? [], false);
-  const declared = registry.references(def, value).map((r) => ({ ...r, field: joinField(key, r.field) }));
+  const declared = [...extra, ...registry.references(def, value).map((r) => ({ ...r, field: joinField(key, r.field) }))];
   if (declared.length > 0) ctx.nodes.push({ label, item, declared, resolved: item.refs });
 }
 

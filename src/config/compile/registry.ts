@@ -4,6 +4,7 @@
  * neither `src/middlewares/` nor `src/services/`: the caller passes the
  * registries in (Traefik's habit, `pkg/server/router/router.go:32-40`).
  */
+import type { TSchema } from '@sinclair/typebox';
 
 /** What a reference points at. */
 export type ReferenceKind = 'service' | 'middleware' | 'serversTransport';
@@ -36,6 +37,8 @@ export interface KindRegistry<D, T extends string = string> {
   types(): readonly string[];
   /** The type recorded in the snapshot (`RuntimeMiddleware.type`, `RuntimeService.type`). */
   typeOf(def: D): T;
+  /** The options schema, whose spelling field names take when a fragment matches them case-insensitively. */
+  schemaOf?(def: D): TSchema | undefined;
   /** Shape problems (the TypeBox schema), formatted by `schemaProblems`. */
   validate(def: D, value: unknown): Problem[];
   /** Meaning problems, asked only when `validate` found none (an unsupported URL scheme, an empty list). */

@@ -90,6 +90,21 @@ function markCycle(book: StatusBook, members: readonly RefNode[], inCycle: Set<R
   }
 }
 
+/** Internal services that exist only when a static section is on, and the flag that turns it on. */
+const INTERNAL_SERVICE_FLAGS: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  'api@internal': '--api (or --api.insecure)',
+  'dashboard@internal': '--api.dashboard',
+  'ping@internal': '--ping',
+  'prometheus@internal': '--metrics.prometheus',
+  'identity@internal': '--identity (or --identity.insecure)',
+});
+
+/** Traefik internal services Gatehouse has no counterpart for (docs/traefik-compatibility.md). */
+const UNSUPPORTED_INTERNAL: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  'rest@internal': "Traefik's REST provider is not supported (configuration comes from files, Kubernetes objects or git)",
+  'acme-http@internal': 'ACME HTTP-01 challenges are not supported yet',
+});
+
 /**
  * " (did you mean …?)" for a qualified name: the closest name of the same
  * provider, compared without the shared `@provider` (which would make any two
@@ -97,6 +112,11 @@ function markCycle(book: StatusBook, members: readonly RefNode[], inCycle: Set<R
  * alike (`app@fiel` → `app@file`).
  */
 export function suggest(qualified: string, names: readonly string[]): string {
+  // An internal service of a section that is off: name the flag, not a look-alike service.
+  const flag = INTERNAL_SERVICE_FLAGS[qualified];
+  if (flag !== undefined) return `: enable it with ${flag}`;
+  const unsupported = UNSUPPORTED_INTERNAL[qualified];
+  if (unsupported !== undefined) return `: ${unsupported}`;
   const provider = providerOf(qualified);
   const local = localOf(qualified);
   const same = names.filter((n) => providerOf(n) === provider);

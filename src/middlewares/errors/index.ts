@@ -17,9 +17,12 @@ import { Capture, CodeCatcher } from './writers.js';
 
 export const ErrorsSchema = Type.Object(
   {
-    status: Type.Array(Type.String()),
+    /** Absent or empty: the middleware never replaces an answer (Traefik accepts it the same way). */
+    status: Type.Optional(Type.Array(Type.String())),
     service: Type.String({ minLength: 1 }),
     query: Type.Optional(Type.String()),
+    /** Traefik v3: the request headers the error page request carries. Absent: all; empty: none. */
+    errorRequestHeaders: Type.Optional(Type.Array(Type.String())),
     statusRewrites: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String()]))),
   },
   { additionalProperties: false },
@@ -49,10 +52,27 @@ export const middleware = defineMiddleware({
   schema: ErrorsSchema,
   // Checked by the compiler (missing, disabled) before any worker builds.
   references: (o) => [{ kind: 'service', name: o.service, field: 'service' }],
+  check(o) {
+    if (o.status !== undefined && o.status.length > 0) {
+      try {
+        parseCodeRanges(o.status);
+        return [];
+      } catch (err) {
+        return [{ path: 'status', message: (err as Error).message }];
+      }
+    }
+    return [
+      {
+        path: 'status',
+        message: 'no status listed: the middleware never replaces an answer (Traefik accepts it the same way)',
+        critical: false,
+      },
+    ];
+  },
   create(o, deps) {
     let ranges: CodeRanges;
     try {
-      ranges = parseCodeRanges(o.status);
+      ranges = parseCodeRanges(o.status ?? []);
     } catch (err) {
       throw new MiddlewareOptionError('status', (err as Error).message);
     }
@@ -75,6 +95,7 @@ export const middleware = defineMiddleware({
     }
     const query = o.query === undefined || o.query === '' ? '/' : `/${o.query.replace(/^\/+/, '')}`;
     const log = deps.log;
+    const keep = o.errorRequestHeaders === undefined ? null : o.errorRequestHeaders.map((x) => x.toLowerCase());
 
     const serveErrorPage = (ctx: RequestContext, rw: RequestContext['rw'], caught: number): void => {
       let code = caught;
@@ -118,7 +139,14 @@ export const middleware = defineMiddleware({
       });
       sub.method = 'GET';
       sub.body = null;
-      const h = { ...ctx.headers };
+      let h: RequestContext['headers'];
+      if (keep === null) h = { ...ctx.headers };
+      else {
+        // Only the listed headers; the host is not a header in Traefik's model and stays.
+        h = {};
+        for (const k of keep) if (ctx.headers[k] !== undefined) h[k] = ctx.headers[k] as string;
+        if (ctx.headers.host !== undefined) h.host = ctx.headers.host;
+      }
       delete h['content-length'];
       delete h['transfer-encoding'];
       sub.headers = h;

@@ -127,6 +127,9 @@ export const middleware = defineMiddleware({
     const cookies = new Set(o.addAuthCookiesToResponse ?? []);
     const maxBody = o.maxBodySize === undefined || o.maxBodySize < 0 ? HARD_MAX_BODY : Math.min(o.maxBodySize, HARD_MAX_BODY);
     const headerField = (o.headerField ?? '').toLowerCase();
+    // Traefik: past maxResponseBodySize the client gets 401; without it Traefik reads any size, Gatehouse at most 1 MiB (500).
+    const maxResponse = o.maxResponseBodySize !== undefined && o.maxResponseBodySize >= 0 ? o.maxResponseBodySize : null;
+    const responseLimit = maxResponse ?? MAX_AUTH_BODY;
     const log = deps.log;
 
     const check = async (ctx: RequestContext, next: Handler): Promise<void> => {
@@ -158,14 +161,15 @@ export const middleware = defineMiddleware({
         let size = 0;
         for await (const c of res.body as AsyncIterable<Buffer>) {
           size += c.length;
-          if (size > MAX_AUTH_BODY) {
+          if (size > responseLimit) {
             res.body.destroy();
-            throw new Error('auth response body too large');
+            throw maxResponse !== null ? new TooLarge() : new Error('auth response body too large');
           }
           chunks.push(c);
         }
         resBody = Buffer.concat(chunks);
       } catch (err) {
+        if (err instanceof TooLarge) return empty(ctx, 401, 'GH_AUTH_DENIED');
         log.debug({ middleware: deps.name, err: (err as Error).message }, 'forwardAuth: error calling the auth server');
         return empty(ctx, 500, 'GH_AUTH_SERVER_FAILED');
       }

@@ -29,6 +29,8 @@ export const ForwardAuthSchema = Type.Object(
     forwardBody: Type.Optional(Type.Boolean()),
     /** Largest body forwarded, bytes; -1 (default) = no own limit (Gatehouse caps at 16 MiB). */
     maxBodySize: Type.Optional(Type.Integer({ minimum: -1 })),
+    /** Traefik v3: largest auth-server answer body, bytes; over it the client gets 401. Absent or -1: 1 MiB (Gatehouse's cap, answering 500). */
+    maxResponseBodySize: Type.Optional(Type.Integer({ minimum: -1 })),
     preserveLocationHeader: Type.Optional(Type.Boolean()),
     /** Call the auth server with the client's method instead of GET (Traefik v3). */
     preserveRequestMethod: Type.Optional(Type.Boolean()),

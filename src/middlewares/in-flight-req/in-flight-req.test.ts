@@ -70,6 +70,17 @@ test('an aborted response releases its slot', async () => {
   }
 });
 
-test('invalid amount is rejected', () => {
-  assert.throws(() => middleware.create({ amount: 0 }, testDeps()), /^MiddlewareOptionError: amount: /);
+test('amount missing or 0: every request answers 429 as in Traefik, and the compiler warns', async () => {
+  assert.match(middleware.check?.({})[0]?.message ?? '', /every request answers 429/);
+  assert.equal(middleware.check?.({})[0]?.critical, false);
+  assert.deepEqual(middleware.check?.({ amount: 1 }), []);
+  const h = holding();
+  const srv = await serveHandler(middleware.create({}, testDeps())(h.handler));
+  try {
+    const r = await send(srv.url, { headers: { host: 'a.test' } });
+    assert.equal(r.status, 429);
+    assert.equal(h.held.length, 0);
+  } finally {
+    await srv.close();
+  }
 });

@@ -7,13 +7,14 @@
 import { Type } from '@sinclair/typebox';
 import type { Handler } from '../../http/handler.js';
 import { answer } from '../../http/answers.js';
-import { defineMiddleware, MiddlewareOptionError } from '../types.js';
+import { defineMiddleware } from '../types.js';
 import { compileSourceCriterion, SourceCriterionSchema } from '../source-criterion/index.js';
 import { DoneWriter } from '../circuit-breaker/done-writer.js';
 
 export const InFlightReqSchema = Type.Object(
   {
-    amount: Type.Integer(),
+    /** Absent: 0, which refuses every request with 429, as in Traefik (a warning says so). */
+    amount: Type.Optional(Type.Integer()),
     sourceCriterion: Type.Optional(SourceCriterionSchema),
   },
   { additionalProperties: false },
@@ -22,9 +23,18 @@ export const InFlightReqSchema = Type.Object(
 export const middleware = defineMiddleware({
   type: 'inFlightReq',
   schema: InFlightReqSchema,
+  check: (o) =>
+    (o.amount ?? 0) > 0
+      ? []
+      : [
+          {
+            path: 'amount',
+            message: `${o.amount === undefined ? 'missing, so 0' : `is ${o.amount}`}: every request answers 429 (Traefik does the same); set amount to at least 1`,
+            critical: false,
+          },
+        ],
   create(o, deps) {
-    if (!(o.amount > 0)) throw new MiddlewareOptionError('amount', `must be at least 1 (got ${o.amount})`);
-    const amount = o.amount;
+    const amount = o.amount ?? 0;
     const source = compileSourceCriterion(o.sourceCriterion, 'host');
     const counts = new Map<string, number>();
     const body = `max connections reached: ${amount}`;

@@ -28,6 +28,8 @@ export const RateLimitSchema = Type.Object(
     /** Bucket size: requests allowed at once. Default 1. */
     burst: Type.Optional(Type.Integer({ minimum: 0 })),
     sourceCriterion: Type.Optional(SourceCriterionSchema),
+    /** Traefik v3 shares buckets through Redis; refused here until the Redis store arrives (see `check`). */
+    redis: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
@@ -57,7 +59,18 @@ function deny(ctx: RequestContext, retryAfterMs: number): void {
 export const middleware = defineMiddleware({
   type: 'rateLimit',
   schema: RateLimitSchema,
+  check: (o) =>
+    o.redis === undefined
+      ? []
+      : [
+          {
+            path: 'redis',
+            message:
+              'rateLimit.redis is not supported yet (the Redis rate-limit store comes with the Kubernetes issue): remove it; the limit then holds per gateway process group (workers share it through the primary)',
+          },
+        ],
   create(o, deps) {
+    if (o.redis !== undefined) throw new MiddlewareOptionError('redis', 'is not supported yet');
     let periodMs = 1000;
     if (o.period !== undefined) {
       try {

@@ -101,7 +101,7 @@ test('structural errors point at the offending field; the broken item is left ou
   assert.equal(by('http.services.s')?.line, 10);
   assert.match(
     by('http.services.s')?.message ?? '',
-    /exactly one of loadBalancer, weighted, mirroring, failover, got loadBalancer and weighted/,
+    /exactly one of loadBalancer, weighted, highestRandomWeight, mirroring, failover, got loadBalancer and weighted/,
   );
   assert.equal(by('http.services.ok.loadBalancer.servers.0.wieght')?.line, 19);
   assert.equal(by('http.services.ok.loadBalancer.servers.0.wieght')?.object, 'service "ok"');

@@ -13,12 +13,13 @@ import type { ConfigIssue, SourceLocation } from '../../errors.js';
 import { describeSchemaError } from '../../config/compile/validate.js';
 import { closest } from '../../util/closest.js';
 import { emptyFragment, type ConfigFragment, type Item, type SourceDocument } from '../../config/model.js';
+import { canonicalFields } from '../../config/field-case.js';
 import { RouterSchema, ServersTransportSchema, ServiceSchema } from '../../config/schema.js';
 
 const TOP_KEYS = ['http', 'tcp', 'udp', 'tls'] as const;
 const HTTP_KEYS = ['routers', 'middlewares', 'services', 'serversTransports'] as const;
 const TLS_KEYS = ['options', 'certificates', 'stores'] as const;
-const SERVICE_KINDS = ['loadBalancer', 'weighted', 'mirroring', 'failover'] as const;
+const SERVICE_KINDS = ['loadBalancer', 'weighted', 'highestRandomWeight', 'mirroring', 'failover'] as const;
 
 type Section = 'routers' | 'middlewares' | 'services' | 'serversTransports' | 'tlsOptions';
 
@@ -29,6 +30,18 @@ const LABEL: Record<Section, { object: string; field: string[] }> = {
   serversTransports: { object: 'serversTransport', field: ['http', 'serversTransports'] },
   tlsOptions: { object: 'tls option', field: ['tls', 'options'] },
 };
+
+/** The schema whose spelling field names take (Traefik's file provider matches them case-insensitively). */
+const SCHEMAS: Partial<Record<Section, TSchema>> = {
+  routers: RouterSchema,
+  services: ServiceSchema,
+  serversTransports: ServersTransportSchema,
+};
+
+/** `key` as one of `known` spells it (case-insensitive), or as written. */
+function spelled<K extends string>(key: string, known: readonly K[]): string {
+  return known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? key;
+}
 
 let checks: Partial<Record<Section, TypeCheck<TSchema>>> | undefined;
 function checker(section: Section): TypeCheck<TSchema> | undefined {
@@ -62,7 +75,7 @@ interface Candidate {
 
 /** Converts the documents of the file provider into one fragment. */
 export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): ConfigFragment {
-  const frag = emptyFragment('file');
+  const frag: ConfigFragment = { ...emptyFragment('file'), fieldCase: 'insensitive' };
   const issues = frag.issues;
   const candidates: Candidate[] = [];
   let warnedL4 = false;
@@ -79,7 +92,8 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
       issues.push(at([], { message: 'expected a mapping with http, tcp, udp or tls keys' }));
       continue;
     }
-    for (const [key, body] of Object.entries(v)) {
+    for (const [written, body] of Object.entries(v)) {
+      const key = spelled(written, TOP_KEYS);
       if (!(TOP_KEYS as readonly string[]).includes(key)) {
         issues.push(at([key], { field: key, message: `unknown top-level key "${key}": ${hint(key, TOP_KEYS)}` }));
         continue;
@@ -96,7 +110,8 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
         continue;
       }
       const known = key === 'http' ? HTTP_KEYS : TLS_KEYS;
-      for (const [sub, entries] of Object.entries(body)) {
+      for (const [writtenSub, entries] of Object.entries(body)) {
+        const sub = spelled(writtenSub, known);
         if (!(known as readonly string[]).includes(sub)) {
           issues.push(at([key, sub], { field: `${key}.${sub}`, message: `unknown key "${key}.${sub}": ${hint(sub, known)}` }));
           continue;
@@ -117,8 +132,19 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
           continue;
         }
         const section: Section = key === 'tls' ? 'tlsOptions' : (sub as Section);
-        for (const [name, value] of Object.entries(entries)) {
+        const schema = SCHEMAS[section];
+        for (const [name, written] of Object.entries(entries)) {
           const path = [key, sub, name];
+          const value = traefikDefaults(section, schema === undefined ? written : canonicalFields(schema, written), (rel, message) =>
+            issues.push({
+              file: doc.file,
+              line: doc.lineOf([...path, ...rel]) ?? doc.lineOf(path),
+              object: `${LABEL[section].object} "${name}"`,
+              field: [...path, ...rel].join('.'),
+              severity: 'warning',
+              message,
+            }),
+          );
           const source: SourceLocation = {
             file: doc.file,
             line: doc.lineOf(path),
@@ -159,6 +185,37 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): Confi
   return frag;
 }
 
+/**
+ * What Traefik's decoder makes of shapes it accepts but the schema does not:
+ * a loadBalancer without `servers`, with `servers: {}` (a TOML table or an
+ * empty YAML mapping: the FAQ's "unavailable" service) or with servers that
+ * have no url: no servers (each left out with a warning), so every request
+ * answers 503.
+ */
+function traefikDefaults(section: Section, value: unknown, warn: (path: (string | number)[], message: string) => void): unknown {
+  if (section !== 'services' || !isObject(value) || !isObject(value.loadBalancer)) return value;
+  const lb = value.loadBalancer;
+  const servers = lb.servers;
+  if (servers === undefined || servers === null || (isObject(servers) && Object.keys(servers).length === 0))
+    return { ...value, loadBalancer: { ...lb, servers: [] } };
+  if (!Array.isArray(servers)) return value;
+  const kept = servers.filter((srv: unknown, i) => {
+    if (!isObject(srv) || srv.url !== undefined) return true;
+    warn(['loadBalancer', 'servers', i], 'server without url: left out (a load balancer without servers answers 503)');
+    return false;
+  });
+  return kept.length === servers.length ? value : { ...value, loadBalancer: { ...lb, servers: kept } };
+}
+
+/** Fields of Traefik's model that Gatehouse refuses on purpose, with why (docs/traefik-compatibility.md). */
+const REFUSED_FIELDS: Partial<Record<Section, Record<string, string>>> = {
+  routers: {
+    observability:
+      'observability (Traefik v3 per-router access log, metrics and tracing switches) is not supported yet: remove it; the access log and metrics cover every router',
+    parentRefs: 'parentRefs (Traefik v3.6 multi-layer routing) is not supported yet: give the router its own rule, middlewares and service',
+  },
+};
+
 function validate(
   section: Section,
   name: string,
@@ -176,6 +233,12 @@ function validate(
   if (name.includes('@')) return fail([], `invalid name "${name}": "@" is reserved for provider qualifiers`);
   if (name.trim() === '') return fail([], 'invalid empty name');
   if (!isObject(value)) return fail([], 'expected a mapping');
+  const refused = Object.entries(REFUSED_FIELDS[section] ?? {}).filter(([f]) => value[f] !== undefined);
+  if (refused.length > 0) {
+    for (const [f, why] of refused) fail([f], why);
+    return false;
+  }
+
   if (section === 'middlewares') {
     const keys = Object.keys(value);
     if (keys.length !== 1) return fail([], `expected exactly one middleware type, got ${keys.length === 0 ? 'none' : keys.join(', ')}`);
@@ -191,6 +254,7 @@ function validate(
           : `expected exactly one of ${SERVICE_KINDS.join(', ')}, got ${kinds.join(' and ')}`,
       );
   }
+  const fields: Record<string, unknown> = value;
   const check = checker(section);
   if (check === undefined || check.Check(value)) return true;
   const seen = new Set<string>();
@@ -201,10 +265,20 @@ function validate(
       .split('/')
       .filter((p) => p !== '')
       .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
-    fail(rel, describeSchemaError(e));
+    let message = describeSchemaError(e);
+    // No service and no misspelt one: the shape of a parent router in Traefik v3.6 multi-layer routing.
+    if (section === 'routers' && e.path === '/service' && fields.service === undefined && closestKey(fields, 'service') === undefined)
+      message +=
+        ': every router needs a service (a router without one is a parent in Traefik v3.6 multi-layer routing, which is not supported yet)';
+    fail(rel, message);
     if (seen.size >= 10) break;
   }
   return false;
+}
+
+/** A key of `value` (other than `field` itself) that looks like a misspelling of `field`. */
+function closestKey(value: Record<string, unknown>, field: string): string | undefined {
+  return Object.keys(value).find((k) => k !== field && closest(k, [field]) !== undefined);
 }
 
 /** Line of the closest existing ancestor of `path`. */

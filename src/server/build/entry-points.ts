@@ -6,6 +6,7 @@
  */
 import type { Snapshot } from '../../config/runtime.js';
 import { answer } from '../../http/answers.js';
+import type { RequestContext } from '../../http/exchange.js';
 import type { Handler, Middleware } from '../../http/handler.js';
 import type { Logger } from '../../log.js';
 import { RouterTable, type RouteEntry } from '../../router/table.js';
@@ -20,6 +21,8 @@ export interface EntryPointBuildContext {
 }
 
 const notFound: Handler = (ctx) => answer(ctx, 'GH_NO_ROUTER');
+const methodNotAllowed = (ctx: RequestContext, allow: readonly string[]): void =>
+  answer(ctx, 'GH_METHOD_NOT_ALLOWED', { headers: { allow: allow.join(', ') } });
 const broken: Handler = (ctx) => answer(ctx, 'GH_ENTRYPOINT_BROKEN');
 
 export function buildEntryPoints(view: Snapshot, routes: readonly BuiltRoute[], ctx: EntryPointBuildContext): Record<string, Handler> {
@@ -28,7 +31,7 @@ export function buildEntryPoints(view: Snapshot, routes: readonly BuiltRoute[], 
     let entries = routes.filter((r) => r.router.entryPoints.includes(ep)).map((r) => r.entry);
     const names = ctx.entryPointMiddlewares?.[ep] ?? [];
     if (names.length > 0) entries = withEntryPointMiddlewares(view, ep, entries, names, ctx);
-    out[ep] = new RouterTable(entries).handler(notFound);
+    out[ep] = new RouterTable(entries).handler(notFound, methodNotAllowed);
   }
   return out;
 }

@@ -28,7 +28,7 @@ export interface BuiltMiddlewares {
 
 export function buildMiddlewares(
   view: Snapshot,
-  services: Pick<BuiltServices, 'get'>,
+  services: Pick<BuiltServices, 'get'> & Partial<Pick<BuiltServices, 'wireMiddlewares'>>,
   ctx: MiddlewareBuildContext,
   book: StatusBook,
 ): BuiltMiddlewares {
@@ -87,5 +87,7 @@ export function buildMiddlewares(
 
   // Middlewares nobody uses are built too, so their errors show.
   for (const name of Object.keys(view.middlewares)) make(name);
+  // Services with their own middlewares (Traefik v3) get them now.
+  services.wireMiddlewares?.((n) => make(n) ?? undefined);
   return { get: (name) => built.get(name) ?? undefined };
 }

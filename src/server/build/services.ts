@@ -2,12 +2,16 @@
  * Builds every service that the compiler left usable, children first (in the
  * order of the `refs` it resolved), through the service-kind registry. A kind
  * whose `build` throws is disabled with the error, and so is every service
- * that needs it; nothing is resolved again.
+ * that needs it; nothing is resolved again. A service with `middlewares`
+ * (Traefik v3) is handed out as a trampoline that `wireMiddlewares` points at
+ * its middleware chain once the middlewares are built (they may use services
+ * themselves: errors, forwardAuth).
  */
 import type { StatusBook } from '../../config/compile/status.js';
 import type { RuntimeService, ServiceKind, Snapshot } from '../../config/runtime.js';
 import type { ServersTransportConfig } from '../../config/schema.js';
-import type { Handler } from '../../http/handler.js';
+import { answer } from '../../http/answers.js';
+import type { Handler, Middleware } from '../../http/handler.js';
 import type { Logger } from '../../log.js';
 import type { BuiltService, ServiceBuildDeps, ServiceDefinition } from '../../services/types.js';
 import type { PoolSet } from '../../upstream/pools.js';
@@ -29,12 +33,17 @@ export interface BuiltServices {
   get(name: string): BuiltService | undefined;
   /** Servers of every built service that has some (load balancers), for the API's serverStatus. */
   readonly servers: ReadonlyMap<string, NonNullable<BuiltService['servers']>>;
+  /** Wraps each service that has `middlewares` in them (called by `buildMiddlewares` once they are built). */
+  wireMiddlewares(middleware: (name: string) => Middleware | undefined): void;
 }
+
+const notWired: Handler = (ctx) => answer(ctx, 'GH_NO_HEALTHY_SERVER');
 
 export function buildServices(view: Snapshot, ctx: ServiceBuildContext, book: StatusBook): BuiltServices {
   // null: disabled, or being built (a cycle, which the compiler already refused, reads as unavailable).
   const built = new Map<string, BuiltService | null>();
   const servers = new Map<string, NonNullable<BuiltService['servers']>>();
+  const pending: Array<{ rs: RuntimeService; base: Handler; set(h: Handler): void }> = [];
 
   const make = (name: string): BuiltService | null => {
     const got = built.get(name);
@@ -59,7 +68,11 @@ export function buildServices(view: Snapshot, ctx: ServiceBuildContext, book: St
       const def = ctx.kinds.kind(rs.type);
       if (def === undefined) throw new Error(`unknown service kind "${rs.type}"`);
       const config = def.key === undefined ? {} : (rs.config as Record<string, unknown>)[def.key];
-      return def.build(config, depsFor(rs));
+      const out = def.build(config, depsFor(rs));
+      if (!rs.refs.some((r) => r.kind === 'middleware')) return out;
+      let inner = notWired;
+      pending.push({ rs, base: out.handler, set: (h) => (inner = h) });
+      return { ...out, handler: (ctx) => inner(ctx) };
     } catch (err) {
       book.addError(rs, messageOf(err), true);
       return null;
@@ -87,5 +100,34 @@ export function buildServices(view: Snapshot, ctx: ServiceBuildContext, book: St
 
   // Services nobody uses are built too, so their errors show.
   for (const name of Object.keys(view.services)) make(name);
-  return { get: (name) => built.get(name) ?? undefined, servers };
+  const wireMiddlewares = (middleware: (name: string) => Middleware | undefined): void => {
+    for (const p of pending.splice(0)) {
+      let h = p.base;
+      const names = p.rs.refs.filter((r) => r.kind === 'middleware');
+      let broken: string | null = null;
+      for (let i = names.length - 1; i >= 0 && broken === null; i--) {
+        const r = names[i]!;
+        const m = middleware(r.name);
+        if (m === undefined) {
+          broken = unavailable('middleware', r.name, view.middlewares[r.name]);
+          book.addError(p.rs, broken, true, r.field);
+          continue;
+        }
+        try {
+          h = m(h);
+        } catch (err) {
+          broken = messageOf(err);
+          book.addError(p.rs, broken, true, r.field);
+        }
+      }
+      if (broken !== null) {
+        // Routers (built next) see the service as unavailable; parents already holding it answer 503.
+        built.set(p.rs.name, null);
+        servers.delete(p.rs.name);
+        continue;
+      }
+      p.set(h);
+    }
+  };
+  return { get: (name) => built.get(name) ?? undefined, servers, wireMiddlewares };
 }

@@ -1,6 +1,6 @@
-/** `loadBalancer`: servers by URL, through `buildLoadBalancer` (smooth WRR, sticky cookie, health checks). */
+/** `loadBalancer`: servers by URL, through `buildLoadBalancer` (wrr, p2c or hrw; sticky cookie; active and passive health checks). */
 import { LoadBalancerSchema } from '../../config/schema.js';
-import { buildLoadBalancer } from '../load-balancer.js';
+import { buildLoadBalancer, unreachablePort } from '../load-balancer.js';
 import { defineService, type Problem } from '../types.js';
 
 const SCHEMES = ['http:', 'https:', 'h2c:'];
@@ -14,6 +14,14 @@ export const loadBalancer = defineService({
   validate(c) {
     const out: Problem[] = [];
     c.servers.forEach((s, i) => {
+      if (unreachablePort(s.url)) {
+        out.push({
+          path: `servers[${i}].url`,
+          message: `port of "${s.url}" is above 65535: the server cannot be reached and its requests answer 502 (Traefik accepts it the same way)`,
+          critical: false,
+        });
+        return;
+      }
       let u: URL;
       try {
         u = new URL(s.url);
@@ -24,6 +32,8 @@ export const loadBalancer = defineService({
       if (!SCHEMES.includes(u.protocol))
         out.push({ path: `servers[${i}].url`, message: `unsupported scheme "${u.protocol.slice(0, -1)}": expected http, https or h2c` });
     });
+    if (c.strategy === 'leasttime')
+      out.push({ path: 'strategy', message: 'load-balancer strategy "leasttime" is not supported yet: use wrr, p2c or hrw' });
     // Traefik keeps such a service (it answers 503): a warning, not an error.
     if (c.servers.length === 0) out.push({ path: 'servers', message: 'no servers: requests answer 503', critical: false });
     return out;

@@ -386,3 +386,61 @@ test('parseYamlDocuments: YAML errors become issues with a line; good documents 
   assert.equal(issues[0]?.file, 'bad.yaml');
   assert.match(issues[0]?.message ?? '', /^YAML: /);
 });
+
+test('TraefikService highestRandomWeight and failover (Traefik v3) → the same services as the file format', () => {
+  const f = convert(
+    `${route(`      services: [{ name: hrw, kind: TraefikService }]
+    - match: Path(\`/f\`)
+      services: [{ name: fo, kind: TraefikService }]
+`)}---
+apiVersion: traefik.io/v1alpha1
+kind: TraefikService
+metadata: { name: hrw, namespace: ns }
+spec:
+  highestRandomWeight:
+    services: [{ name: a, port: 80, weight: 2 }, { name: b, namespace: other, port: 443 }]
+---
+apiVersion: traefik.io/v1alpha1
+kind: TraefikService
+metadata: { name: fo, namespace: ns }
+spec:
+  failover:
+    service: { name: a, port: 80 }
+    fallback: { name: hrw, kind: TraefikService }
+    errors: { status: ["500-504"], maxRequestBodyBytes: 1024 }
+`,
+    { allowCrossNamespace: true },
+  );
+  assert.deepEqual(errorsOf(f), []);
+  assert.deepEqual(f.services['ns-hrw']?.value, {
+    highestRandomWeight: {
+      services: [
+        { name: 'ns-a-80', weight: 2 },
+        { name: 'other-b-443', weight: 1 },
+      ],
+    },
+  });
+  assert.deepEqual(f.services['ns-fo']?.value, {
+    failover: { service: 'ns-a-80', fallback: 'ns-hrw', errors: { status: ['500-504'], maxRequestBodyBytes: 1024 } },
+  });
+});
+
+test('unknown fields of an IngressRoute, a route or a service reference: a warning naming the closest field', () => {
+  const f = convert(
+    route(`      kindd: Rule
+      services: [{ name: a, port: 80, weigth: 3 }]
+`),
+  );
+  assert.deepEqual(errorsOf(f), []);
+  const warnings = f.issues.filter((i) => i.severity === 'warning').map((i) => `${i.field}: ${i.message}`);
+  assert.ok(
+    warnings.includes('spec.routes[0].kindd: unknown field "kindd" (did you mean "kind"?): ignored (the Kubernetes API server drops it)'),
+    warnings.join('\n'),
+  );
+  assert.ok(
+    warnings.includes(
+      'spec.routes[0].services[0].weigth: unknown field "weigth" (did you mean "weight"?): ignored (the Kubernetes API server drops it)',
+    ),
+    warnings.join('\n'),
+  );
+});

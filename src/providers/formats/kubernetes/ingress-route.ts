@@ -52,8 +52,21 @@ function routerTls(ctx: ConvertContext, obj: K8sObject, tls: Record<string, unkn
   return out;
 }
 
+/** Fields of Traefik's IngressRoute CRD (traefik.io/v1alpha1), for "did you mean" warnings. */
+const INGRESS_ROUTE_FIELDS = ['ingressClassName', 'entryPoints', 'routes', 'tls', 'parentRefs'];
+const ROUTE_FIELDS = ['match', 'kind', 'priority', 'syntax', 'services', 'middlewares', 'observability'];
+
 export function convertIngressRoute(ctx: ConvertContext, obj: K8sObject): void {
   const spec = ctx.get(obj, ['spec']);
+  if (isRecord(spec)) ctx.unknownFields(obj, spec, ['spec'], INGRESS_ROUTE_FIELDS);
+  if (isRecord(spec) && spec.parentRefs !== undefined) {
+    ctx.error(
+      obj,
+      ['spec', 'parentRefs'],
+      'IngressRoute not converted: parentRefs (Traefik v3.6 multi-layer routing) is not supported yet: give each route its own services',
+    );
+    return;
+  }
   if (!isRecord(spec) || !Array.isArray(spec.routes)) {
     ctx.error(obj, ['spec', 'routes'], 'expected spec.routes: a list of { match, services, … }');
     return;
@@ -94,6 +107,7 @@ function convertRoute(
   index: number,
 ): void {
   if (!isRecord(route)) throw new ConvertFailure(base, 'expected a route object { match, kind: Rule, services }');
+  ctx.unknownFields(obj, route, base, ROUTE_FIELDS);
   if (route.kind !== undefined && route.kind !== 'Rule') {
     throw new ConvertFailure([...base, 'kind'], `unsupported match kind ${JSON.stringify(route.kind)}: only "Rule" is supported`);
   }
@@ -122,7 +136,11 @@ function convertRoute(
 
   // Services last: nothing is added to the fragment unless the whole route converts.
   const services = Array.isArray(route.services) ? route.services : [];
-  if (services.length === 0) throw new ConvertFailure([...base, 'services'], 'a route needs at least one service');
+  if (services.length === 0)
+    throw new ConvertFailure(
+      [...base, 'services'],
+      'a route needs at least one service (a route without one is a parent in Traefik v3.6 multi-layer routing, which is not supported yet)',
+    );
   if (services.length > 1) {
     addService(ctx, obj, [...base, 'services'], key, buildWeighted(ctx, obj, obj.namespace, services, [...base, 'services'], undefined));
   } else {

@@ -5,6 +5,7 @@
  */
 import type { ConfigIssue, SourceLocation } from '../../../errors.js';
 import type { ConfigFragment, SourceDocument } from '../../../config/model.js';
+import { didYouMean } from '../../../util/closest.js';
 
 export type Path = readonly (string | number)[];
 
@@ -135,6 +136,17 @@ export class ConvertContext {
   }
   push(issue: ConfigIssue): void {
     this.fragment.issues.push(issue);
+  }
+  /**
+   * A warning per field of `value` (at `path`) that the CRD does not define,
+   * naming the closest known one: the API server would drop it without a
+   * word, so a typo (`weigth`) silently changes what the object means.
+   */
+  unknownFields(obj: K8sObject, value: Record<string, unknown>, path: Path, known: readonly string[]): void {
+    for (const k of Object.keys(value)) {
+      if (known.includes(k)) continue;
+      this.warn(obj, [...path, k], `unknown field "${k}"${didYouMean(k, known)}: ignored (the Kubernetes API server drops it)`);
+    }
   }
 }
 

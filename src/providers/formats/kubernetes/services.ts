@@ -25,6 +25,7 @@ const STRATEGIES: Readonly<Record<string, string>> = Object.assign(Object.create
   RoundRobin: 'wrr',
   wrr: 'wrr',
   p2c: 'p2c',
+  hrw: 'hrw',
 });
 const HEALTH_CHECK_KEYS = [
   'scheme',
@@ -85,8 +86,34 @@ export function serversTransportName(ctx: ConvertContext, parent: string, name: 
  * route service, a TraefikService entry, an errors middleware service).
  * Throws ConvertFailure when the reference cannot be honoured.
  */
+/** Fields of Traefik's LoadBalancerSpec (a service reference in an IngressRoute or TraefikService), for "did you mean" warnings. */
+const LOAD_BALANCER_SPEC_FIELDS = [
+  'name',
+  'kind',
+  'namespace',
+  'middlewares',
+  'sticky',
+  'port',
+  'scheme',
+  'strategy',
+  'passHostHeader',
+  'responseForwarding',
+  'serversTransport',
+  'weight',
+  'nativeLB',
+  'nodePortLB',
+  'healthCheck',
+  'passiveHealthCheck',
+  // In a TraefikService mirroring, the mirrored service and its mirrors.
+  'mirrors',
+  'mirrorBody',
+  'maxBodySize',
+  'percent',
+];
+
 export function nameAndService(ctx: ConvertContext, owner: K8sObject, parentNamespace: string, spec: unknown, path: Path): NamedService {
   if (!isRecord(spec)) throw new ConvertFailure(path, 'expected a service reference object { name, port, … }');
+  ctx.unknownFields(owner, spec, path, LOAD_BALANCER_SPEC_FIELDS);
   const name = asString(spec.name);
   if (name === undefined || name === '') throw new ConvertFailure([...path, 'name'], 'service name is required');
   const kind = spec.kind ?? 'Service';
@@ -118,13 +145,13 @@ function buildLoadBalancer(
   spec: Record<string, unknown>,
   path: Path,
 ): LoadBalancerConfig {
-  let strategy: string | undefined;
+  let strategy: LoadBalancerConfig['strategy'];
   if (spec.strategy !== undefined && spec.strategy !== '') {
-    strategy = typeof spec.strategy === 'string' ? STRATEGIES[spec.strategy] : undefined;
+    strategy = (typeof spec.strategy === 'string' ? STRATEGIES[spec.strategy] : undefined) as LoadBalancerConfig['strategy'];
     if (strategy === undefined)
       throw new ConvertFailure(
         [...path, 'strategy'],
-        `load-balancer strategy ${JSON.stringify(spec.strategy)} is not supported: expected wrr, p2c or RoundRobin`,
+        `load-balancer strategy ${JSON.stringify(spec.strategy)} is not supported: expected wrr, p2c, hrw or RoundRobin`,
       );
   }
   const { servers, externalName } = loadServers(ctx, owner, namespace, spec, path);

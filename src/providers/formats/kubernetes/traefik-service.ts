@@ -1,9 +1,9 @@
 /**
- * TraefikService (weighted and mirroring services over Kubernetes Services
- * and other TraefikServices) and the weighted service Traefik builds for a
- * route with several services.
+ * TraefikService (weighted, highestRandomWeight, mirroring and failover
+ * services over Kubernetes Services and other TraefikServices) and the
+ * weighted service Traefik builds for a route with several services.
  */
-import type { MirroringConfig, ServiceConfig, WeightedConfig } from '../../../config/schema.js';
+import type { FailoverConfig, HighestRandomWeightConfig, MirroringConfig, ServiceConfig, WeightedConfig } from '../../../config/schema.js';
 import { makeId } from './naming.js';
 import { ConvertFailure, isRecord, type ConvertContext, type K8sObject, type Path } from './objects.js';
 import { nameAndService, stickyOf, type NamedService } from './services.js';
@@ -48,6 +48,41 @@ export function buildWeighted(
   return { weighted };
 }
 
+/** `highestRandomWeight` (Traefik v3): the child services with their weights (default 1). */
+function buildHighestRandomWeight(ctx: ConvertContext, owner: K8sObject, list: unknown, path: Path): ServiceConfig {
+  const w = buildWeighted(ctx, owner, owner.namespace, list, path, undefined);
+  const services = (w.weighted as WeightedConfig).services;
+  const hrw: HighestRandomWeightConfig = { services };
+  return { highestRandomWeight: hrw };
+}
+
+/** `failover` (Traefik v3): `service`, `fallback` (each a Kubernetes Service or TraefikService reference) and `errors`. */
+function buildFailover(ctx: ConvertContext, owner: K8sObject, spec: Record<string, unknown>, path: Path): ServiceConfig {
+  if (!isRecord(spec.service)) throw new ConvertFailure([...path, 'service'], 'expected a service reference (name, kind, port)');
+  if (!isRecord(spec.fallback)) throw new ConvertFailure([...path, 'fallback'], 'expected a service reference (name, kind, port)');
+  const main = nameAndService(ctx, owner, owner.namespace, spec.service, [...path, 'service']);
+  const fallback = nameAndService(ctx, owner, owner.namespace, spec.fallback, [...path, 'fallback']);
+  const failover: FailoverConfig = {
+    service: addNamed(ctx, owner, [...path, 'service'], main),
+    fallback: addNamed(ctx, owner, [...path, 'fallback'], fallback),
+  };
+  const errors = spec.errors;
+  if (errors !== undefined) {
+    if (!isRecord(errors)) throw new ConvertFailure([...path, 'errors'], 'expected status and maxRequestBodyBytes');
+    const status = errors.status;
+    if (status !== undefined && !(Array.isArray(status) && status.every((x) => typeof x === 'string')))
+      throw new ConvertFailure([...path, 'errors', 'status'], 'expected a list of status ranges such as "500-504"');
+    const max = errors.maxRequestBodyBytes;
+    if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max)))
+      throw new ConvertFailure([...path, 'errors', 'maxRequestBodyBytes'], 'expected an integer (bytes; -1: no limit)');
+    failover.errors = {
+      ...(status !== undefined ? { status: status as string[] } : {}),
+      ...(max !== undefined ? { maxRequestBodyBytes: max } : {}),
+    };
+  }
+  return { failover };
+}
+
 function buildMirroring(ctx: ConvertContext, owner: K8sObject, spec: Record<string, unknown>, path: Path): ServiceConfig {
   const main = nameAndService(ctx, owner, owner.namespace, spec, path);
   const mirrors: NonNullable<MirroringConfig['mirrors']> = [];
@@ -65,19 +100,26 @@ function buildMirroring(ctx: ConvertContext, owner: K8sObject, spec: Record<stri
   return { mirroring };
 }
 
-/** TraefikService `<ns>/<name>` → service `<ns>-<name>` (weighted or mirroring). */
+/** TraefikService `<ns>/<name>` → service `<ns>-<name>` (weighted, highestRandomWeight, mirroring or failover). */
 export function convertTraefikService(ctx: ConvertContext, obj: K8sObject): void {
   const spec = ctx.get(obj, ['spec']);
   const id = makeId(obj.namespace, obj.name);
   try {
-    if (!isRecord(spec)) throw new ConvertFailure(['spec'], 'expected spec with weighted or mirroring');
+    if (!isRecord(spec)) throw new ConvertFailure(['spec'], 'expected spec with weighted, highestRandomWeight, mirroring or failover');
     let service: ServiceConfig;
     if (isRecord(spec.weighted)) {
       service = buildWeighted(ctx, obj, obj.namespace, spec.weighted.services, ['spec', 'weighted', 'services'], spec.weighted.sticky);
+    } else if (isRecord(spec.highestRandomWeight)) {
+      service = buildHighestRandomWeight(ctx, obj, spec.highestRandomWeight.services, ['spec', 'highestRandomWeight', 'services']);
     } else if (isRecord(spec.mirroring)) {
       service = buildMirroring(ctx, obj, spec.mirroring, ['spec', 'mirroring']);
+    } else if (isRecord(spec.failover)) {
+      service = buildFailover(ctx, obj, spec.failover, ['spec', 'failover']);
     } else {
-      throw new ConvertFailure(['spec'], 'unspecified service type: expected spec.weighted or spec.mirroring');
+      throw new ConvertFailure(
+        ['spec'],
+        'unspecified service type: expected spec.weighted, spec.highestRandomWeight, spec.mirroring or spec.failover',
+      );
     }
     addService(ctx, obj, ['spec'], id, service);
   } catch (e) {
