@@ -1,7 +1,7 @@
 /**
  * `dashboard@internal`: the web dashboard at /dashboard/ where the API is
  * served (`/` and `/dashboard` redirect there, as in Traefik). Three assets —
- * the page, its script and its style, sources in web/ — compiled into the
+ * the page, its script (joined from three parts) and its style, sources in web/ — compiled into the
  * build, served with ETags and a strict Content-Security-Policy (no inline
  * script, no external origin). Every URL in the page is relative, so the
  * dashboard also works behind a router that adds a path prefix.
@@ -12,6 +12,11 @@ import { sendText } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML } from '../../web/dashboard-html.js';
 import { DASHBOARD_JS } from '../../web/dashboard-script.js';
+import { DASHBOARD_CHARTS_JS } from '../../web/dashboard-charts.js';
+import { DASHBOARD_TOPOLOGY_JS } from '../../web/dashboard-topology.js';
+
+/** The page's one script: the three parts share one function scope (they call each other's functions). */
+const SCRIPT = `'use strict';\n(function () {\n${DASHBOARD_CHARTS_JS}\n${DASHBOARD_TOPOLOGY_JS}\n${DASHBOARD_JS}\n})();\n`;
 
 interface Asset {
   type: string;
@@ -45,7 +50,7 @@ function assets(): Record<string, Asset> {
     cached = Object.assign(Object.create(null) as Record<string, Asset>, {
       '': asset('text/html; charset=utf-8', DASHBOARD_HTML),
       'index.html': asset('text/html; charset=utf-8', DASHBOARD_HTML),
-      'app.js': asset('text/javascript; charset=utf-8', DASHBOARD_JS),
+      'app.js': asset('text/javascript; charset=utf-8', SCRIPT),
       'app.css': asset('text/css; charset=utf-8', DASHBOARD_CSS),
     });
   }

@@ -5,7 +5,8 @@
  *   GET /api/gatehouse/stat?kind=routers&window=1m&from=<caller>&to=<name>   StatRow[]
  *   GET /api/gatehouse/top?window=1m&limit=50                                TopRow[]
  *   GET /api/gatehouse/edges?window=1m                                       EdgeRow[]
- *   GET /api/gatehouse/timeline?kind=services&name=<name>&window=1h          TimelinePoint[]
+ *   GET /api/gatehouse/timeline?kind=services&name=<name>&window=1h          TimelinePoint[] (window up to 24h)
+ *   GET /api/gatehouse/summary?range=5m&limit=5                              Summary (the dashboard's first page)
  *   GET /api/gatehouse/alerts                                                alert states (part 2 registers the source)
  *   GET /api/gatehouse/certificates                                          certificates in use (notAfter), [] without TLS
  *   GET /api/gatehouse/tap?router=&service=&caller=&path=&method=&authority=&status=5xx&slowerThan=200ms&maxRps=100&headers=1
@@ -17,7 +18,17 @@
 import { sendJson } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
 import type { RequestContext } from '../http/exchange.js';
-import { STAT_KINDS, type EdgeRow, type StatFilter, type StatKind, type StatRow, type TopRow } from '../observe/metrics.js';
+import {
+  MAX_TIMELINE_MS,
+  STAT_KINDS,
+  type EdgeRow,
+  type StatFilter,
+  type StatKind,
+  type StatRow,
+  type Summary,
+  type TopRow,
+} from '../observe/metrics.js';
+import { HISTORY_KINDS } from '../observe/history.js';
 import type { TimelinePoint } from '../observe/windows.js';
 import { compileTapFilter, type TapEvent, type TapFilter } from '../observe/tap.js';
 import { parseDuration } from '../util/duration.js';
@@ -47,6 +58,7 @@ export interface ObserveBackend {
   top(windowMs: number, limit: number): Promise<TopRow[]>;
   edges(windowMs: number): Promise<EdgeRow[]>;
   timeline(kind: StatKind, name: string, windowMs: number): Promise<TimelinePoint[]>;
+  summary(rangeMs: number, limit: number): Promise<Summary>;
   alerts(): Promise<AlertState[]>;
   certificates(): Promise<CertificateInfo[]>;
   /** Open a tap over every serving process; `filter` is already valid. Returns its close function. */
@@ -55,16 +67,17 @@ export interface ObserveBackend {
 
 class BadRequest extends Error {}
 
-function windowParam(q: URLSearchParams, def = 60_000): number {
-  const v = q.get('window') ?? q.get('t');
+function windowParam(q: URLSearchParams, def = 60_000, max = MAX_WINDOW_MS, param = 'window'): number {
+  const v = q.get(param) ?? (param === 'window' ? q.get('t') : null);
+  const longest = max >= 86_400_000 ? '24h' : '1h';
   if (v === null || v === '') return def;
   let ms: number;
   try {
     ms = parseDuration(v);
   } catch {
-    throw new BadRequest(`window: expected a duration like 10s, 1m, 10m or 1h, got "${v}"`);
+    throw new BadRequest(`${param}: expected a duration like 5m, 1h, 6h or ${longest}, got "${v}"`);
   }
-  if (!(ms > 0) || ms > MAX_WINDOW_MS) throw new BadRequest(`window: must be between 1s and 1h, got "${v}"`);
+  if (!(ms >= 1000) || ms > max) throw new BadRequest(`${param}: must be between 1s and ${longest}, got "${v}"`);
   return ms;
 }
 
@@ -187,7 +200,18 @@ export function createObserveApiHandler(backend: ObserveBackend): Handler {
           const kind = kindParam(q, null);
           const name = str(q, 'name');
           if (name === undefined) throw new BadRequest('name: required');
-          reply(backend.timeline(kind, name, windowParam(q, MAX_WINDOW_MS)));
+          const ms = windowParam(q, MAX_WINDOW_MS, MAX_TIMELINE_MS);
+          if (ms > MAX_WINDOW_MS && !(HISTORY_KINDS as readonly string[]).includes(kind))
+            throw new BadRequest(`window: beyond 1h, history is kept for routers, services and entrypoints only, not ${kind}`);
+          reply(backend.timeline(kind, name, ms));
+          return;
+        }
+        case 'summary': {
+          const l = q.get('limit');
+          const limit = l === null || l === '' ? 5 : Number(l);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 50)
+            throw new BadRequest(`limit: expected an integer from 1 to 50, got "${l}"`);
+          reply(backend.summary(windowParam(q, 300_000, MAX_TIMELINE_MS, 'range'), limit));
           return;
         }
         case 'alerts':

@@ -50,6 +50,19 @@ function contentLength(ctx: RequestContext): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
+/**
+ * A long-lived stream of the gateway's own API: a server-sent event stream (the tap, live
+ * data) answered by an `@internal` service. Its duration is how long a browser tab stayed
+ * open, not a latency. Streams proxied to a backend are not concerned: their duration is
+ * the backend's, as Traefik reports it. Looked at only for internal services.
+ */
+export function isOwnStream(ctx: RequestContext): boolean {
+  if (!ctx.serviceName.endsWith('@internal') || ctx.status !== 200) return false;
+  const ct = responseHeadersOf(ctx)?.['content-type'];
+  const v = Array.isArray(ct) ? ct[0] : ct;
+  return typeof v === 'string' && v.toLowerCase().startsWith('text/event-stream');
+}
+
 export function exchangeRecordFromContext(ctx: RequestContext, x: ExchangeExtras = {}): ExchangeRecord {
   const end = x.endMs ?? performance.now();
   const protocol = protocolOf(ctx);
@@ -71,6 +84,7 @@ export function exchangeRecordFromContext(ctx: RequestContext, x: ExchangeExtras
     path: ctx.originalPath,
     protocol,
     code: ctx.code,
+    streaming: isOwnStream(ctx),
   };
 }
 

@@ -78,6 +78,7 @@ test('stat: 1000 known requests give exact counts, success and quantiles within 
   }
   // Contract names, JSON-serialisable.
   assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(row))).sort(), [
+    'clientErrors',
     'latencyP50Ms',
     'latencyP95Ms',
     'latencyP99Ms',
@@ -271,7 +272,15 @@ test('timeline for charts and config reload counters', () => {
   assert.equal(pts.at(-1)!.requests, 60);
   m.recordConfigReload(true, T0);
   m.recordConfigReload(false, T0 + 1000);
-  assert.deepEqual(m.prometheusSnapshot().reloads, { total: 2, failures: 1, lastSuccess: T0 / 1000, lastFailure: T0 / 1000 + 1 });
+  assert.deepEqual(m.prometheusSnapshot().reloads, {
+    total: 2,
+    failures: 1,
+    lastSuccess: T0 / 1000,
+    lastFailure: T0 / 1000 + 1,
+    stale: {},
+  });
+  m.setConfigStale({ file: true, git: false });
+  assert.deepEqual(m.prometheusSnapshot().reloads.stale, { file: 1, git: 0 });
 });
 
 test('per-router memo: interleaved label changes and deltas count every exchange in its own series', () => {

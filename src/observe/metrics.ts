@@ -28,6 +28,7 @@ import {
 } from './windows.js';
 import { LabelCap, PathTemplater, isSuccess, methodLabel } from './classify.js';
 import { DEFAULT_PROM_BUCKETS, SEP, Totals, type FastSeries, type TotalsDelta } from './totals.js';
+import { HISTORY_KINDS, HISTORY_POINTS, HISTORY_SLICE_MS, History, type HistoryKind } from './history.js';
 
 /** A router's last exchange labels and the series they resolved to (see MetricsStore.memo). */
 interface Memo {
@@ -77,6 +78,12 @@ export interface ExchangeRecord {
   protocol?: ExchangeProtocol;
   /** Why the gateway answered itself (src/http/answer-codes.ts); absent or null when the backend answered. */
   code?: string | null;
+  /**
+   * A long-lived stream of the gateway's own API (the dashboard's server-sent events): counted
+   * as a request, but its duration (how long a browser tab stayed open) is not a latency, so it
+   * stays out of every latency histogram, quantile and duration sum.
+   */
+  streaming?: boolean;
 }
 
 export type StatKind = 'entrypoints' | 'routers' | 'services' | 'servers' | 'callers';
@@ -99,6 +106,8 @@ export interface StatRow {
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;
   requests: number;
+  /** Answers 400–499 in the window (successes, as in Linkerd, but shown apart); always set by the store. */
+  clientErrors?: number;
   /** Open TCP connections (entrypoints; servers when reported), null when unknown. */
   tcpConnections: number | null;
 }
@@ -114,6 +123,8 @@ export interface EdgeRow {
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;
   requests: number;
+  /** Answers 400–499 in the window. */
+  clientErrors: number;
 }
 
 export interface TopRow {
@@ -127,6 +138,48 @@ export interface TopRow {
   success: number | null;
 }
 
+/** One row of the overview: figures over the last minute and points over the chosen range. */
+export interface SummaryRow {
+  name: string;
+  success: number | null;
+  rps: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyP99Ms: number | null;
+  requests: number;
+  clientErrors: number;
+  points: TimelinePoint[];
+}
+
+/** What the dashboard's first page shows (`/api/gatehouse/summary`). */
+export interface Summary {
+  /** When computed, epoch ms. */
+  at: number;
+  /** Window of the figures, ms (the last minute). */
+  windowMs: number;
+  /** Range of the points, ms, and the length of one point. */
+  rangeMs: number;
+  stepMs: number;
+  /** All user traffic: every exchange whose router is not `@internal` (unrouted requests included). */
+  total: SummaryRow;
+  /** Busiest routers and services (not `@internal`) over the window, most requests first. */
+  routers: SummaryRow[];
+  services: SummaryRow[];
+  /** Traffic of the `@internal` routers (the API, the dashboard, ping, metrics), kept out of `total`. */
+  internal: { requests: number; rps: number };
+}
+
+/** Longest range a chart can ask for: 24 h (5-minute points from the history beyond 1 h). */
+export const MAX_TIMELINE_MS = 24 * 3_600_000;
+/** A history period is rolled this long after it ends (late worker deltas). */
+const ROLL_GRACE_MS = 10_000;
+
+type SeriesKind = StatKind | 'total';
+interface GroupSpec {
+  kind: SeriesKind;
+  name: string;
+}
+
 export interface MetricsOptions {
   mode?: 'local' | 'worker';
   maxCallers?: number;
@@ -137,6 +190,8 @@ export interface MetricsOptions {
   levels?: readonly WindowLevel[];
   /** Clock, epoch ms (tests). */
   now?: () => number;
+  /** Names (routers, services, entry points) with a 24-hour history (default 500). */
+  maxHistoryNames?: number;
 }
 
 /** A worker's metrics since its previous delta: plain JSON, sent over IPC. */
@@ -161,6 +216,8 @@ export interface ReloadStats {
   /** Epoch seconds, 0 when never. */
   lastSuccess: number;
   lastFailure: number;
+  /** Per provider: 1 while it serves the last good version of something it refuses now (gatehouse_config_stale). */
+  stale: Record<string, number>;
 }
 
 /** What the Prometheus renderer reads. */
@@ -203,10 +260,25 @@ export class MetricsStore {
   private readonly serverConn = new Map<string, Map<string, number>>();
   private readonly serverUp = new Map<string, { service: string; url: string; up: boolean }>();
   private gaugesDirty = false;
-  private readonly reloads: ReloadStats = { total: 0, failures: 0, lastSuccess: 0, lastFailure: 0 };
+  private readonly reloads: ReloadStats = { total: 0, failures: 0, lastSuccess: 0, lastFailure: 0, stale: {} };
   private lastPrune: number;
+  /** 5-minute points over 24 h (local mode, when the last level can feed it), else null. */
+  private readonly history: History | null;
+  /** Next history period to roll, and when it can be. */
+  private nextRoll: number;
+  private nextRollAt: number;
   /** Scratch sample reused by record() (no allocation per request). */
-  private readonly sample: Sample = { at: 0, latencyMs: 0, bucket: 0, success: true, bytesIn: 0, bytesOut: 0, retries: 0 };
+  private readonly sample: Sample = {
+    at: 0,
+    latencyMs: 0,
+    bucket: 0,
+    success: true,
+    clientError: false,
+    timed: true,
+    bytesIn: 0,
+    bytesOut: 0,
+    retries: 0,
+  };
 
   constructor(opts: MetricsOptions = {}) {
     this.mode = opts.mode ?? 'local';
@@ -219,6 +291,11 @@ export class MetricsStore {
     this.totals = new Totals(Object.freeze(bounds));
     this.origin = this.now();
     this.lastPrune = this.origin;
+    const last = this.levels[this.levels.length - 1] as WindowLevel;
+    const feeds = HISTORY_SLICE_MS % last.sliceMs === 0 && (last.slots - 1) * last.sliceMs >= 2 * HISTORY_SLICE_MS;
+    this.history = this.mode === 'local' && feeds ? new History(opts.maxHistoryNames ?? 500) : null;
+    this.nextRoll = Math.floor(this.origin / HISTORY_SLICE_MS);
+    this.nextRollAt = this.history === null ? Infinity : (this.nextRoll + 1) * HISTORY_SLICE_MS + ROLL_GRACE_MS;
   }
 
   /** Prometheus bounds in force (seconds). */
@@ -228,6 +305,7 @@ export class MetricsStore {
 
   /** Record one completed exchange (hot path: a few map look-ups, no closures). */
   record(e: ExchangeRecord): void {
+    if (e.at >= this.nextRollAt) this.rollHistory(e.at);
     const success = isSuccess(e.status, e.grpcStatus, e.upstreamError);
     const caller = this.callers.fold(e.caller === '' ? 'unknown' : e.caller);
     const s = this.sample;
@@ -235,6 +313,8 @@ export class MetricsStore {
     s.latencyMs = e.latencyMs >= 0 ? e.latencyMs : 0;
     s.bucket = bucketIndex(s.latencyMs);
     s.success = success;
+    s.clientError = e.status >= 400 && e.status < 500;
+    s.timed = e.streaming !== true;
     s.bytesIn = e.bytesIn;
     s.bytesOut = e.bytesOut;
     s.retries = e.retries;
@@ -281,13 +361,13 @@ export class MetricsStore {
       else ps.pending!.record(s, false);
     }
 
-    this.recordTotals(e, caller, success, s.latencyMs, m);
+    this.recordTotals(e, caller, success, s.latencyMs, m, s.timed);
   }
 
-  private recordTotals(e: ExchangeRecord, caller: string, success: boolean, latencyMs: number, m: Memo): void {
+  private recordTotals(e: ExchangeRecord, caller: string, success: boolean, latencyMs: number, m: Memo, timed: boolean): void {
     const t = this.totals;
     const sec = latencyMs / 1000;
-    const bi = t.boundIndex(sec);
+    const bi = timed ? t.boundIndex(sec) : -1;
     const protocol = e.protocol ?? (e.grpcStatus !== null ? 'grpc' : 'http');
     let f: FastSeries | undefined;
     // The router's memo (same entry point, caller, service) holds the series of its last status/method/protocol.
@@ -397,6 +477,11 @@ export class MetricsStore {
     this.gaugesDirty = true;
   }
 
+  /** Which providers serve a last good version of something they refuse now (every active provider named). */
+  setConfigStale(byProvider: Record<string, boolean>): void {
+    this.reloads.stale = Object.fromEntries(Object.entries(byProvider).map(([p, s]) => [p, s ? 1 : 0]));
+  }
+
   /** A configuration reload happened (primary). */
   recordConfigReload(success: boolean, at = this.now()): void {
     this.reloads.total++;
@@ -437,6 +522,7 @@ export class MetricsStore {
         latencyP95Ms: roundOrNull(g.quantile(0.95)),
         latencyP99Ms: roundOrNull(g.quantile(0.99)),
         requests: g.requests,
+        clientErrors: g.clientErrors,
         tcpConnections:
           kind === 'entrypoints' ? sumGauge(this.conn, name) : kind === 'servers' ? sumGaugeOrNull(this.serverConn, name) : null,
       });
@@ -470,6 +556,7 @@ export class MetricsStore {
         latencyP95Ms: roundOrNull(g.quantile(0.95)),
         latencyP99Ms: roundOrNull(g.quantile(0.99)),
         requests: g.requests,
+        clientErrors: g.clientErrors,
       });
     }
     return rows.sort((a, b) => b.requests - a.requests);
@@ -498,29 +585,171 @@ export class MetricsStore {
     return rows.slice(0, limit);
   }
 
-  /** Per-slice points (charts) for one name of a kind; 1-minute points for an hour. */
+  /**
+   * Points (charts) for one name of a kind over `windowMs`, oldest first, the current partial
+   * slice last: 5-second points up to 5 minutes, 30-second up to 10, 1-minute up to an hour,
+   * then 5-minute points from the history (routers, services and entry points only) up to 24 h.
+   * Quantiles of several series are merged from their histograms.
+   */
   timeline(kind: StatKind, name: string, windowMs: number): TimelinePoint[] {
     const now = this.now();
-    const idx = KIND_INDEX[kind];
-    let out: TimelinePoint[] | null = null;
+    this.maybePrune(now);
+    return this.timelines([{ kind, name }], windowMs, now).points[0] ?? [];
+  }
+
+  /** What the dashboard's first page shows: the last minute's figures, points over `rangeMs`. */
+  summary(rangeMs: number, limit = 5): Summary {
+    const now = this.now();
+    this.maybePrune(now);
+    const windowMs = 60_000;
+    const total = new WindowSum();
+    const internal = new WindowSum();
+    const routers = new Map<string, WindowSum>();
+    const services = new Map<string, WindowSum>();
+    const add = (m: Map<string, WindowSum>, name: string, s: EdgeSeries): void => {
+      if (name === '' || name.endsWith('@internal')) return;
+      let g = m.get(name);
+      if (g === undefined) m.set(name, (g = new WindowSum()));
+      s.win!.query(now, windowMs, g, this.origin);
+    };
     for (const s of this.edgeSeries.values()) {
-      if (s.win === null || s.k[idx] !== name) continue;
-      const pts = s.win.timeline(now, windowMs);
-      if (out === null) out = pts;
-      else
-        for (let i = 0; i < pts.length; i++) {
-          // Quantiles of several series cannot be added; keep the worst as a bound.
-          const a = out[i]!;
-          const b = pts[i]!;
-          a.requests += b.requests;
-          a.successes += b.successes;
-          a.rps += b.rps;
-          a.p50 = maxOrNull(a.p50, b.p50);
-          a.p95 = maxOrNull(a.p95, b.p95);
-          a.p99 = maxOrNull(a.p99, b.p99);
-        }
+      if (s.win === null) continue;
+      const router = s.k[2] as string;
+      s.win.query(now, windowMs, router.endsWith('@internal') ? internal : total, this.origin);
+      add(routers, router, s);
+      add(services, s.k[3] as string, s);
     }
-    return out ?? [];
+    const busiest = (m: Map<string, WindowSum>): Array<[string, WindowSum]> =>
+      [...m]
+        .filter(([, g]) => g.requests > 0)
+        .sort((a, b) => b[1].requests - a[1].requests || (a[0] < b[0] ? -1 : 1))
+        .slice(0, limit);
+    const r = busiest(routers);
+    const sv = busiest(services);
+    const specs: GroupSpec[] = [
+      { kind: 'total', name: '' },
+      ...r.map(([name]) => ({ kind: 'routers' as const, name })),
+      ...sv.map(([name]) => ({ kind: 'services' as const, name })),
+    ];
+    const { stepMs, points } = this.timelines(specs, rangeMs, now);
+    const row = (name: string, g: WindowSum, pts: TimelinePoint[] | undefined): SummaryRow => ({
+      name,
+      success: g.successRate(),
+      rps: round(g.rps()),
+      latencyP50Ms: roundOrNull(g.quantile(0.5)),
+      latencyP95Ms: roundOrNull(g.quantile(0.95)),
+      latencyP99Ms: roundOrNull(g.quantile(0.99)),
+      requests: g.requests,
+      clientErrors: g.clientErrors,
+      points: pts ?? [],
+    });
+    return {
+      at: now,
+      windowMs,
+      rangeMs,
+      stepMs,
+      total: row('total', total, points[0]),
+      routers: r.map(([name, g], i) => row(name, g, points[1 + i])),
+      services: sv.map(([name, g], i) => row(name, g, points[1 + r.length + i])),
+      internal: { requests: internal.requests, rps: round(internal.rps()) },
+    };
+  }
+
+  /** Does edge `k` belong to group `g`? */
+  private static inGroup(k: readonly string[], g: GroupSpec): boolean {
+    return g.kind === 'total' ? !(k[2] as string).endsWith('@internal') : k[KIND_INDEX[g.kind]] === g.name;
+  }
+
+  /** Points of several groups over `rangeMs` ending now (one list per spec, in order). */
+  private timelines(specs: GroupSpec[], rangeMs: number, now: number): { stepMs: number; points: TimelinePoint[][] } {
+    const members = specs.map(() => [] as SlidingWindows[]);
+    for (const s of this.edgeSeries.values()) {
+      if (s.win === null) continue;
+      for (let i = 0; i < specs.length; i++) if (MetricsStore.inGroup(s.k, specs[i]!)) members[i]!.push(s.win);
+    }
+    const sum = new WindowSum();
+    const last = this.levels.length - 1;
+    const top = this.levels[last] as WindowLevel;
+    if (rangeMs <= (top.slots - 1) * top.sliceMs || this.history === null) {
+      let level = last;
+      for (let l = 0; l < this.levels.length; l++) {
+        const { sliceMs, slots } = this.levels[l] as WindowLevel;
+        if ((slots - 1) * sliceMs >= rangeMs) {
+          level = l;
+          break;
+        }
+      }
+      const { sliceMs, slots } = this.levels[level] as WindowLevel;
+      const k = Math.min(slots - 1, Math.max(1, Math.ceil(rangeMs / sliceMs)));
+      const nowId = Math.floor(now / sliceMs);
+      const points = members.map((wins) => {
+        const out: TimelinePoint[] = [];
+        for (let id = nowId - k + 1; id <= nowId; id++) {
+          sum.reset();
+          for (const w of wins) w.addSliceTo(level, id, sum);
+          out.push(pointOf(sum, id * sliceMs, sliceMs, now));
+        }
+        return out;
+      });
+      return { stepMs: sliceMs, points };
+    }
+    for (const g of specs)
+      if (!(HISTORY_KINDS as readonly string[]).includes(g.kind))
+        throw new Error(`${g.kind}: history beyond 1 h is kept for ${HISTORY_KINDS.join(', ')} only`);
+    if (now >= this.nextRollAt) this.rollHistory(now);
+    const P = HISTORY_SLICE_MS;
+    const k = Math.min(HISTORY_POINTS - 1, Math.max(1, Math.ceil(rangeMs / P)));
+    const nowP = Math.floor(now / P);
+    const per = P / top.sliceMs;
+    const points = specs.map((g, i) => {
+      const out: TimelinePoint[] = [];
+      for (let id = nowP - k + 1; id <= nowP; id++) {
+        if (id < this.nextRoll) {
+          out.push(this.history!.get(g.kind as HistoryKind, g.name, id));
+          continue;
+        }
+        // Not rolled yet (the current period and the one just over): from the 1-minute slices.
+        sum.reset();
+        for (const w of members[i]!) for (let j = 0; j < per; j++) w.addSliceTo(last, id * per + j, sum);
+        out.push(pointOf(sum, id * P, P, now));
+      }
+      return out;
+    });
+    return { stepMs: P, points };
+  }
+
+  /** Roll every 5-minute period over (by `now`, less the grace) into the history. */
+  private rollHistory(now: number): void {
+    const h = this.history;
+    if (h === null) return;
+    const P = HISTORY_SLICE_MS;
+    const lastLevel = this.levels.length - 1;
+    const per = P / (this.levels[lastLevel] as WindowLevel).sliceMs;
+    const lastDone = Math.floor((now - ROLL_GRACE_MS) / P) - 1;
+    // A slice is added only while the ring still holds it (its id matches). None is lost:
+    // a record overwrites a slot an hour old only after this roll ran for it (record() checks
+    // `nextRollAt` first), and an hour without records overwrites nothing.
+    for (let p = Math.max(this.nextRoll, lastDone - HISTORY_POINTS + 1); p <= lastDone; p++) {
+      const groups = new Map<string, { kind: HistoryKind; name: string; sum: WindowSum }>();
+      const into = (kind: HistoryKind, name: string, w: SlidingWindows): void => {
+        const key = kind + SEP + name;
+        let g = groups.get(key);
+        if (g === undefined) groups.set(key, (g = { kind, name, sum: new WindowSum() }));
+        for (let j = 0; j < per; j++) w.addSliceTo(lastLevel, p * per + j, g.sum);
+      };
+      for (const s of this.edgeSeries.values()) {
+        if (s.win === null) continue;
+        const [ep, , router, service] = s.k as [string, string, string, string];
+        into('entrypoints', ep, s.win);
+        if (router !== '') into('routers', router, s.win);
+        if (service !== '') into('services', service, s.win);
+        if (!router.endsWith('@internal')) into('total', '', s.win);
+      }
+      for (const g of groups.values()) if (g.sum.requests > 0) h.put(g.kind, g.name, p, pointOf(g.sum, p * P, P, Infinity));
+    }
+    if (lastDone + 1 > this.nextRoll) this.nextRoll = lastDone + 1;
+    this.nextRollAt = (this.nextRoll + 1) * P + ROLL_GRACE_MS;
+    h.prune(Math.floor(now / P));
   }
 
   /** Worker: everything recorded since the previous call, as plain JSON. */
@@ -555,6 +784,8 @@ export class MetricsStore {
   applyDelta(d: MetricsDelta, source = 'worker'): void {
     if (this.mode !== 'local') throw new Error('applyDelta() is for stores created with mode "local"');
     if (d === null || typeof d !== 'object' || d.v !== 1) return;
+    const now = this.now();
+    if (now >= this.nextRollAt) this.rollHistory(now);
     for (const { k, s } of d.edges ?? []) {
       if (!isStrings(k, 5) || !Array.isArray(s)) continue;
       const caller = this.callers.fold(k[1] as string);
@@ -590,11 +821,17 @@ export class MetricsStore {
   prometheusSnapshot(): PrometheusSnapshot {
     const connections = new Map<string, number>();
     for (const m of this.conn.values()) for (const [ep, n] of m) connections.set(ep, (connections.get(ep) ?? 0) + n);
-    return { totals: this.totals, connections, serverUp: [...this.serverUp.values()], reloads: { ...this.reloads } };
+    return {
+      totals: this.totals,
+      connections,
+      serverUp: [...this.serverUp.values()],
+      reloads: { ...this.reloads, stale: { ...this.reloads.stale } },
+    };
   }
 
   /** Drop windowed series idle for longer than the longest window. */
   prune(now = this.now()): void {
+    if (now >= this.nextRollAt) this.rollHistory(now);
     this.lastPrune = now;
     this.memoGen++;
     for (const map of [this.edgeSeries, this.pathSeries])
@@ -653,6 +890,17 @@ function roundOrNull(v: number | null): number | null {
   return v === null || !Number.isFinite(v) ? null : Math.round(v * 1000) / 1000;
 }
 
-function maxOrNull(a: number | null, b: number | null): number | null {
-  return a === null ? b : b === null ? a : Math.max(a, b);
+/** A chart point from the sum of one slice; the current slice's rate is over the time elapsed in it. */
+function pointOf(g: WindowSum, t: number, sliceMs: number, now: number): TimelinePoint {
+  const elapsed = Math.min(sliceMs, Math.max(1000, now - t));
+  return {
+    t,
+    requests: g.requests,
+    successes: g.successes,
+    clientErrors: g.clientErrors,
+    rps: round(g.requests / (elapsed / 1000)),
+    p50: roundOrNull(g.quantile(0.5)),
+    p95: roundOrNull(g.quantile(0.95)),
+    p99: roundOrNull(g.quantile(0.99)),
+  };
 }

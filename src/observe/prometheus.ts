@@ -84,10 +84,11 @@ class Writer {
         cum += s.buckets[i] ?? 0;
         this.sample(`${name}_bucket`, labelString(names, s.labels, `le="${formatValue(bounds[i] as number)}"`), cum);
       }
-      this.sample(`${name}_bucket`, labelString(names, s.labels, 'le="+Inf"'), s.count);
+      // `timed`, not `count`: the gateway's own long-lived streams are requests without a duration.
+      this.sample(`${name}_bucket`, labelString(names, s.labels, 'le="+Inf"'), s.timed);
       const l = labelString(names, s.labels);
       this.sample(`${name}_sum`, l, s.sum);
-      this.sample(`${name}_count`, l, s.count);
+      this.sample(`${name}_count`, l, s.timed);
     }
   }
 }
@@ -111,6 +112,8 @@ export function renderPrometheus(snap: PrometheusSnapshot, opts: PrometheusOptio
   w.sample('traefik_config_last_reload_success', '', r.lastSuccess);
   w.family('traefik_config_last_reload_failure', 'gauge', 'Last config reload failure');
   w.sample('traefik_config_last_reload_failure', '', r.lastFailure);
+  w.family('gatehouse_config_stale', 'gauge', '1 while a provider serves the last good version of a source it refuses now');
+  for (const [provider, v] of Object.entries(r.stale)) w.sample('gatehouse_config_stale', labelString(['provider'], [provider]), v);
 
   w.family('traefik_open_connections', 'gauge', 'How many open connections exist, by entryPoint and protocol');
   for (const [ep, n] of snap.connections) w.sample('traefik_open_connections', labelString(['entrypoint', 'protocol'], [ep, 'TCP']), n);

@@ -23,6 +23,8 @@ export interface FastSeries {
 export interface TotalsSeries {
   labels: string[];
   count: number;
+  /** Requests with a duration (the histogram's count): all but the gateway's own long-lived streams. */
+  timed: number;
   /** Sum of durations, seconds. */
   sum: number;
   /** Non-cumulative counts per bound: buckets[i] = values in (le[i-1], le[i]]. Values above the last bound are count - Σ. */
@@ -79,16 +81,30 @@ export class Totals {
 
   /** Create the series `key` of `table` (first request with these labels). */
   create(table: TotalsTable, key: string, labels: string[]): TotalsSeries {
-    const s: TotalsSeries = { labels, count: 0, sum: 0, buckets: new Array<number>(this.bounds.length).fill(0), bytesIn: 0, bytesOut: 0 };
+    const s: TotalsSeries = {
+      labels,
+      count: 0,
+      timed: 0,
+      sum: 0,
+      buckets: new Array<number>(this.bounds.length).fill(0),
+      bytesIn: 0,
+      bytesOut: 0,
+    };
     table.set(key, s);
     return s;
   }
 
-  /** Count one request into a series. `boundIndex` = this.boundIndex(seconds), computed once per request. */
+  /**
+   * Count one request into a series. `boundIndex` = this.boundIndex(seconds), computed once per
+   * request; -1 counts the request without its duration (a long-lived stream of the gateway's own API).
+   */
   bump(s: TotalsSeries, seconds: number, boundIndex: number, bytesIn: number, bytesOut: number): void {
     s.count++;
-    s.sum += seconds;
-    if (boundIndex < s.buckets.length) s.buckets[boundIndex]! += 1;
+    if (boundIndex >= 0) {
+      s.timed++;
+      s.sum += seconds;
+      if (boundIndex < s.buckets.length) s.buckets[boundIndex]! += 1;
+    }
     s.bytesIn += bytesIn;
     s.bytesOut += bytesOut;
   }
@@ -144,10 +160,11 @@ function mergeTable(into: TotalsTable, from: TotalsSeries[], nb: number, mapLabe
     const key = labels.join(SEP);
     let s = into.get(key);
     if (s === undefined) {
-      s = { labels: [...labels], count: 0, sum: 0, buckets: new Array<number>(nb).fill(0), bytesIn: 0, bytesOut: 0 };
+      s = { labels: [...labels], count: 0, timed: 0, sum: 0, buckets: new Array<number>(nb).fill(0), bytesIn: 0, bytesOut: 0 };
       into.set(key, s);
     }
     s.count += num(src.count);
+    s.timed += typeof src.timed === 'number' ? num(src.timed) : num(src.count);
     s.sum += num(src.sum);
     s.bytesIn += num(src.bytesIn);
     s.bytesOut += num(src.bytesOut);

@@ -6,7 +6,17 @@ import { PendingSlices, SlidingWindows, WindowSum, type Sample } from './windows
 const T0 = 1_700_000_040_000; // aligned to the minute
 
 function sample(at: number, latencyMs: number, success = true): Sample {
-  return { at, latencyMs, bucket: bucketIndex(latencyMs), success, bytesIn: 10, bytesOut: 100, retries: 0 };
+  return {
+    at,
+    latencyMs,
+    bucket: bucketIndex(latencyMs),
+    success,
+    clientError: false,
+    timed: true,
+    bytesIn: 10,
+    bytesOut: 100,
+    retries: 0,
+  };
 }
 
 test('rate and quantiles over a 10 s window', () => {

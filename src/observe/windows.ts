@@ -4,15 +4,21 @@
  *
  *   level   slice   slots  serves
  *   0       1 s     11     windows up to 10 s
- *   1       5 s     13     up to 1 min
+ *   1       5 s     61     up to 5 min (also the 5-second points of 5-minute charts)
  *   2       30 s    21     up to 10 min
- *   3       60 s    61     up to 1 h (also the 1-minute points of hour charts)
+ *   3       60 s    61     up to 1 h (also the 1-minute points of hour charts;
+ *                          history.ts rolls it into 5-minute points for 24 h)
  *
  * Every record goes into the current slice of each level (a ring indexed by
  * `floor(t / sliceMs) % slots`; a slot whose id is stale is reset on reuse).
  * A window query sums the slices of the finest level that covers it: the
  * current, partial slice plus the previous ones. Slice histograms are
  * allocated on first use, so an idle series costs a few hundred bytes.
+ *
+ * A request may be counted without a latency (`timed: false`): the
+ * gateway's own long-lived streams (the dashboard's server-sent events) are
+ * requests, but their duration is how long a browser tab stayed open, not a
+ * latency. Quantiles, min, max and the latency sum cover `timed` requests only.
  */
 import { BUCKETS, Histogram, SparseCounts, addSparse, bucketIndex, quantileOf, toSparse } from './histogram.js';
 
@@ -23,7 +29,7 @@ export interface WindowLevel {
 
 export const DEFAULT_LEVELS: readonly WindowLevel[] = Object.freeze([
   { sliceMs: 1_000, slots: 11 },
-  { sliceMs: 5_000, slots: 13 },
+  { sliceMs: 5_000, slots: 61 },
   { sliceMs: 30_000, slots: 21 },
   { sliceMs: 60_000, slots: 61 },
 ]);
@@ -34,7 +40,11 @@ export const WINDOWS_MS = Object.freeze({ '10s': 10_000, '1m': 60_000, '10m': 60
 /** Counters of one slice (also the plain-JSON delta unit between processes). */
 export interface SliceCounters {
   requests: number;
+  /** Requests with a latency (all but the gateway's own long-lived streams): the histogram's count. */
+  timed: number;
   successes: number;
+  /** Answers 400–499 (successes in Linkerd's sense, shown apart). */
+  clientErrors: number;
   bytesIn: number;
   bytesOut: number;
   retries: number;
@@ -51,7 +61,9 @@ export interface SliceCounters {
 class Slice implements SliceCounters {
   id = -1;
   requests = 0;
+  timed = 0;
   successes = 0;
+  clientErrors = 0;
   bytesIn = 0;
   bytesOut = 0;
   retries = 0;
@@ -65,7 +77,9 @@ class Slice implements SliceCounters {
   reset(id: number): void {
     this.id = id;
     this.requests = 0;
+    this.timed = 0;
     this.successes = 0;
+    this.clientErrors = 0;
     this.bytesIn = 0;
     this.bytesOut = 0;
     this.retries = 0;
@@ -85,6 +99,10 @@ export interface Sample {
   /** `bucketIndex(latencyMs)`, computed once per request by the caller. */
   bucket: number;
   success: boolean;
+  /** Status 400–499. */
+  clientError: boolean;
+  /** False: count the request, not its latency (a long-lived stream of the gateway's own API). */
+  timed: boolean;
   bytesIn: number;
   bytesOut: number;
   retries: number;
@@ -100,7 +118,9 @@ export interface SliceDelta extends SliceCounters {
 /** Aggregate over a window, possibly over several series (group-by). */
 export class WindowSum {
   requests = 0;
+  timed = 0;
   successes = 0;
+  clientErrors = 0;
   bytesIn = 0;
   bytesOut = 0;
   retries = 0;
@@ -121,25 +141,46 @@ export class WindowSum {
   successRate(): number | null {
     return this.requests === 0 ? null : this.successes / this.requests;
   }
-  /** Latency quantile in ms, null when there were no requests. */
+  /** Latency quantile in ms, null when there were no requests with a latency. */
   quantile(q: number): number | null {
-    return this.requests === 0 ? null : quantileOf(this.hist.counts, this.hist.count, q, this.min, this.max);
+    return this.timed === 0 ? null : quantileOf(this.hist.counts, this.hist.count, q, this.min, this.max);
+  }
+
+  /** Back to empty (a scratch sum reused across points). */
+  reset(): this {
+    this.requests = 0;
+    this.timed = 0;
+    this.successes = 0;
+    this.clientErrors = 0;
+    this.bytesIn = 0;
+    this.bytesOut = 0;
+    this.retries = 0;
+    this.latencySum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.last = 0;
+    this.lastAt = 0;
+    this.coveredMs = 0;
+    this.hist.reset();
+    return this;
   }
 
   addSlice(s: SliceCounters, counts: ArrayLike<number> | null): void {
     this.requests += s.requests;
+    this.timed += s.timed;
     this.successes += s.successes;
+    this.clientErrors += s.clientErrors;
     this.bytesIn += s.bytesIn;
     this.bytesOut += s.bytesOut;
     this.retries += s.retries;
     this.latencySum += s.latencySum;
     if (s.min < this.min) this.min = s.min;
     if (s.max > this.max) this.max = s.max;
-    if (s.lastAt >= this.lastAt && s.requests > 0) {
+    if (s.lastAt >= this.lastAt && s.timed > 0) {
       this.last = s.last;
       this.lastAt = s.lastAt;
     }
-    if (counts !== null) this.hist.addCounts(counts, s.requests, s.latencySum, s.min, s.max);
+    if (counts !== null && s.timed > 0) this.hist.addCounts(counts, s.timed, s.latencySum, s.min, s.max);
   }
 }
 
@@ -149,6 +190,8 @@ export interface TimelinePoint {
   t: number;
   requests: number;
   successes: number;
+  /** Answers 400–499 in this slice. */
+  clientErrors: number;
   /** Requests per second in this slice. */
   rps: number;
   p50: number | null;
@@ -173,9 +216,12 @@ export class SlidingWindows {
       if (slice === null) continue;
       slice.requests++;
       if (s.success) slice.successes++;
+      if (s.clientError) slice.clientErrors++;
       slice.bytesIn += s.bytesIn;
       slice.bytesOut += s.bytesOut;
       slice.retries += s.retries;
+      if (!s.timed) continue;
+      slice.timed++;
       slice.latencySum += s.latencyMs;
       if (s.latencyMs < slice.min) slice.min = s.latencyMs;
       if (s.latencyMs > slice.max) slice.max = s.latencyMs;
@@ -197,7 +243,9 @@ export class SlidingWindows {
       const slice = this.slot(l, d.t);
       if (slice === null) continue;
       slice.requests += d.requests;
+      slice.timed += d.timed;
       slice.successes += d.successes;
+      slice.clientErrors += d.clientErrors;
       slice.bytesIn += d.bytesIn;
       slice.bytesOut += d.bytesOut;
       slice.retries += d.retries;
@@ -244,11 +292,13 @@ export class SlidingWindows {
     for (let id = nowId - k + 1; id <= nowId; id++) {
       const s = ring[id % slots] as Slice;
       const has = s.id === id && s.requests > 0;
-      const q = (p: number): number | null => (has && s.counts !== null ? quantileOf(s.counts, s.requests, p, s.min, s.max) : null);
+      const q = (p: number): number | null =>
+        has && s.timed > 0 && s.counts !== null ? quantileOf(s.counts, s.timed, p, s.min, s.max) : null;
       out.push({
         t: id * sliceMs,
         requests: has ? s.requests : 0,
         successes: has ? s.successes : 0,
+        clientErrors: has ? s.clientErrors : 0,
         rps: has ? s.requests / (sliceMs / 1000) : 0,
         p50: q(0.5),
         p95: q(0.95),
@@ -258,20 +308,33 @@ export class SlidingWindows {
     return out;
   }
 
+  /** Slice length (ms) and slot count of each level. */
+  get levelList(): readonly WindowLevel[] {
+    return this.levels;
+  }
+
+  /** Add slice `id` of `level` (slice start = id × sliceMs) into `into`, when the ring still holds it. */
+  addSliceTo(level: number, id: number, into: WindowSum): void {
+    const { slots } = this.levels[level] as WindowLevel;
+    const s = (this.rings[level] as Slice[])[id % slots] as Slice;
+    if (s.id === id && s.requests > 0) into.addSlice(s, s.counts);
+  }
+
+  /** The finest level whose ring covers `windowMs`. */
+  levelFor(windowMs: number): number {
+    for (let l = 0; l < this.levels.length; l++) {
+      const { sliceMs, slots } = this.levels[l] as WindowLevel;
+      if ((slots - 1) * sliceMs >= windowMs) return l;
+    }
+    return this.levels.length - 1;
+  }
+
   /** True when nothing was recorded within the longest window (the series can be dropped). */
   idleSince(now: number): boolean {
     const l = this.levels.length - 1;
     const { sliceMs, slots } = this.levels[l] as WindowLevel;
     const oldest = Math.floor(now / sliceMs) - slots + 1;
     return (this.rings[l] as Slice[]).every((s) => s.id < oldest || s.requests === 0);
-  }
-
-  private levelFor(windowMs: number): number {
-    for (let l = 0; l < this.levels.length; l++) {
-      const { sliceMs, slots } = this.levels[l] as WindowLevel;
-      if ((slots - 1) * sliceMs >= windowMs) return l;
-    }
-    return this.levels.length - 1;
   }
 
   private slot(level: number, at: number): Slice | null {
@@ -296,7 +359,9 @@ export class PendingSlices {
       e = {
         c: {
           requests: 0,
+          timed: 0,
           successes: 0,
+          clientErrors: 0,
           bytesIn: 0,
           bytesOut: 0,
           retries: 0,
@@ -313,9 +378,12 @@ export class PendingSlices {
     const c = e.c;
     c.requests++;
     if (s.success) c.successes++;
+    if (s.clientError) c.clientErrors++;
     c.bytesIn += s.bytesIn;
     c.bytesOut += s.bytesOut;
     c.retries += s.retries;
+    if (!s.timed) return;
+    c.timed++;
     c.latencySum += s.latencyMs;
     if (s.latencyMs < c.min) c.min = s.latencyMs;
     if (s.latencyMs > c.max) c.max = s.latencyMs;

@@ -15,7 +15,7 @@ import { sendText } from '../http/answers.js';
 import type { Gateway } from './gateway.js';
 import type { Logger } from '../log.js';
 import { AccessLog } from '../observe/access-log.js';
-import { STAT_KINDS, type MetricsStore, type StatFilter, type StatKind } from '../observe/metrics.js';
+import { MAX_TIMELINE_MS, STAT_KINDS, type MetricsStore, type StatFilter, type StatKind } from '../observe/metrics.js';
 import { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from '../observe/prometheus.js';
 import { accessLogEntryFromContext, exchangeRecordFromContext, grpcStatusOf } from '../observe/from-context.js';
 import { LiveExchanges } from '../observe/live.js';
@@ -84,6 +84,7 @@ function backplaneBackend(bp: ServingBackplane): ObserveBackend {
     top: (windowMs, limit) => ask('top', { windowMs, limit }),
     edges: (windowMs) => ask('edges', { windowMs }),
     timeline: (kind, name, windowMs) => ask('timeline', { kind, name, windowMs }),
+    summary: (rangeMs, limit) => ask('summary', { rangeMs, limit }),
     alerts: () => ask('alerts'),
     certificates: () => ask('certificates'),
     tap: (filter, maxRps, headers, onEvent) => bp.openTap(filter, maxRps, headers, onEvent),
@@ -171,8 +172,9 @@ export function primaryQueries(
     timeline: (a) => {
       const x = args(a);
       if (!isKind(x.kind) || typeof x.name !== 'string') throw new Error('timeline: bad kind or name');
-      return store.timeline(x.kind, x.name, num(x.windowMs, 3_600_000, 3_600_000));
+      return store.timeline(x.kind, x.name, num(x.windowMs, 3_600_000, MAX_TIMELINE_MS));
     },
+    summary: (a) => store.summary(num(args(a).rangeMs, 300_000, MAX_TIMELINE_MS), num(args(a).limit, 5, 50)),
     alerts: () => sources.alerts(),
     certificates: () => sources.certs(),
   };
