@@ -125,6 +125,7 @@ test('CLI stat -o json prints the contract rows; the table has the linkerd colum
   assert.ok(Array.isArray(rows) && rows.length >= 2);
   for (const r of rows)
     assert.deepEqual(Object.keys(r).sort(), [
+      'clientErrors',
       'latencyP50Ms',
       'latencyP95Ms',
       'latencyP99Ms',
@@ -136,7 +137,7 @@ test('CLI stat -o json prints the contract rows; the table has the linkerd colum
     ]);
   const table = new Buf();
   assert.equal(await statMain(['services', '-t', '10m'], { GATEHOUSE_ADMIN: gw.admin }, table, err), 0);
-  assert.match(table.s, /^NAME\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99\s+TCP_CONN\n/);
+  assert.match(table.s, /^NAME\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99\n/);
   assert.match(table.s, /calc@file\s+\d+\.\d\d%\s+[\d.]+rps/);
 });
 
@@ -226,8 +227,11 @@ test('tap SSE under load respects --max-rps and plain lines follow the linkerd f
   const ends = out.s.split('\n').filter((l) => l.startsWith('end ')).length - before;
   // Token bucket: burst of 5 plus 5 per second.
   assert.ok(ends >= 1 && ends <= 5 + Math.ceil(secs * 5) + 1, `${ends} exchanges in ${secs}s`);
-  // A live req is not routed yet; rsp (headers sent) carries the destination.
-  assert.match(out.s, /^req id=0:\d+ src=127\.0\.0\.1:\d+ dst=- caller=127\.0\.0\.1 :method=GET :authority=calc\.test :path=\/load\/\S+$/m);
+  // The plain req line is printed with its response's destination, caller and route (docs/cli.md).
+  assert.match(
+    out.s,
+    /^req id=0:\d+ src=127\.0\.0\.1:\d+ dst=http:\/\/127\.0\.0\.1:\d+ caller=127\.0\.0\.1 :method=GET :authority=calc\.test :path=\/load\/\S+ router=calc@file service=calc@file$/m,
+  );
   assert.match(
     out.s,
     /^rsp id=0:\d+ src=127\.0\.0\.1:\d+ dst=http:\/\/127\.0\.0\.1:\d+ caller=127\.0\.0\.1 :status=200 latency=\d+µs router=calc@file service=calc@file$/m,

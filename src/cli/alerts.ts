@@ -9,7 +9,7 @@ import type { AlertStateView } from '../alerts/engine.js';
 import { AdminError, adminJson } from './admin-client.js';
 import { ADMIN_FLAGS, formatTable, targetFrom, type Out } from './stat.js';
 
-const HELP = `usage: gatehouse alerts [flags]
+export const ALERTS_USAGE = `usage: gatehouse alerts [flags]
 
 Alert rules (AlertRule objects) of the running gateway and the state of each
 alert: firing, resolved or inactive, with its value, since when, and the last
@@ -61,11 +61,11 @@ export async function alertsMain(argv: string[], env: NodeJS.ProcessEnv, out: Ou
   try {
     a = parseArgs({ args: argv, options: { ...ADMIN_FLAGS, output: { type: 'string', short: 'o' }, state: { type: 'string' } } });
   } catch (e) {
-    err.write(`gatehouse alerts: ${(e as Error).message}\n\n${HELP}`);
+    err.write(`gatehouse alerts: ${(e as Error).message}\n\n${ALERTS_USAGE}`);
     return EXIT.USAGE;
   }
   if (a.values.help === true) {
-    out.write(HELP);
+    out.write(ALERTS_USAGE);
     return EXIT.OK;
   }
   if (a.values.output !== undefined && a.values.output !== 'json') {

@@ -6,9 +6,20 @@ import { EXIT } from './exit-codes.js';
 import { parseArgs } from 'node:util';
 import type { EdgeRow } from '../observe/metrics.js';
 import { AdminError, adminJson } from './admin-client.js';
-import { ADMIN_FLAGS, fmtMs, fmtRps, fmtSuccess, formatTable, targetFrom, type Out } from './stat.js';
+import {
+  ADMIN_FLAGS,
+  callerName,
+  fetchCallerNames,
+  fmtMs,
+  fmtRps,
+  fmtSuccess,
+  formatTable,
+  targetFrom,
+  type CallerNames,
+  type Out,
+} from './stat.js';
 
-const HELP = `usage: gatehouse edges [flags]
+export const EDGES_USAGE = `usage: gatehouse edges [flags]
 
 Who talks to whom: caller → router → service → server, with success rate,
 requests per second and latency percentiles.
@@ -20,13 +31,14 @@ flags:
       --admin-auth-env VAR     basic-auth credentials "user:pass" from this variable
 `;
 
-export function renderEdges(rows: EdgeRow[]): string {
+/** The edges table; callers show their display name (known clients), else their label. */
+export function renderEdges(rows: EdgeRow[], names: CallerNames = new Map()): string {
   if (rows.length === 0) return 'No traffic found.\n';
   const d = (s: string): string => (s === '' ? '-' : s);
   return formatTable(
     ['CALLER', 'ROUTER', 'SERVICE', 'SERVER', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99'],
     rows.map((r) => [
-      d(r.caller),
+      d(callerName(r.caller, names)),
       d(r.router),
       d(r.service),
       d(r.server),
@@ -47,11 +59,11 @@ export async function edgesMain(argv: string[], env: NodeJS.ProcessEnv, out: Out
       options: { ...ADMIN_FLAGS, window: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' } },
     });
   } catch (e) {
-    err.write(`gatehouse edges: ${(e as Error).message}\n\n${HELP}`);
+    err.write(`gatehouse edges: ${(e as Error).message}\n\n${EDGES_USAGE}`);
     return EXIT.USAGE;
   }
   if (a.values.help === true) {
-    out.write(HELP);
+    out.write(EDGES_USAGE);
     return EXIT.OK;
   }
   if (a.values.output !== undefined && a.values.output !== 'json') {
@@ -59,11 +71,9 @@ export async function edgesMain(argv: string[], env: NodeJS.ProcessEnv, out: Out
     return EXIT.USAGE;
   }
   try {
-    const rows = await adminJson<EdgeRow[]>(
-      targetFrom(a.values, env),
-      `/api/gatehouse/edges?${new URLSearchParams({ window: a.values.window ?? '1m' })}`,
-    );
-    out.write(a.values.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderEdges(rows));
+    const t = targetFrom(a.values, env);
+    const rows = await adminJson<EdgeRow[]>(t, `/api/gatehouse/edges?${new URLSearchParams({ window: a.values.window ?? '1m' })}`);
+    out.write(a.values.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderEdges(rows, await fetchCallerNames(t)));
     return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {

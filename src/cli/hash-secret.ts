@@ -8,9 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hashSecret } from '../identity/secret-hash.js';
 
-const USAGE = `usage: gatehouse hash-secret (--secret-env VAR | --secret-file PATH | --generate)
-  prints a scrypt hash ($scrypt$ln=15,r=8,p=1$salt$hash) to use as
-  passwordCredentials[].secretHash; --generate also prints a new random secret
+export const HASH_SECRET_USAGE = `usage: gatehouse hash-secret (--secret-env VAR | --secret-file PATH | --generate)
+
+Prints a scrypt hash ($scrypt$ln=15,r=8,p=1$salt$hash) to use as an Application's
+passwordCredentials[].secretHash.
+
+flags:
+  --secret-env VAR     hash the secret held by this environment variable
+  --secret-file PATH   hash the secret in this file (one trailing newline ignored)
+  --generate           make a new random secret and print it once, with its hash
 `;
 
 export async function hashSecretMain(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
@@ -30,7 +36,7 @@ export async function hashSecretMain(argv: string[], env: NodeJS.ProcessEnv, out
     } else if (flag === '--secret-file') {
       const path = value();
       if (path === undefined) {
-        out.write(USAGE);
+        out.write(HASH_SECRET_USAGE);
         return EXIT.USAGE;
       }
       try {
@@ -43,15 +49,15 @@ export async function hashSecretMain(argv: string[], env: NodeJS.ProcessEnv, out
       secret = randomBytes(30).toString('base64url');
       generated = true;
     } else if (flag === '--help' || flag === '-h') {
-      out.write(USAGE);
+      out.write(HASH_SECRET_USAGE);
       return EXIT.OK;
     } else {
-      out.write(`hash-secret: unknown argument ${flag}\n${USAGE}`);
+      out.write(`hash-secret: unknown argument ${flag}\n${HASH_SECRET_USAGE}`);
       return EXIT.USAGE;
     }
   }
   if (secret === undefined) {
-    out.write(USAGE);
+    out.write(HASH_SECRET_USAGE);
     return EXIT.USAGE;
   }
   const hash = await hashSecret(secret);

@@ -9,9 +9,63 @@ import { EXIT } from './exit-codes.js';
 import { parseArgs } from 'node:util';
 import { formatTapLine, type TapEvent } from '../observe/tap.js';
 import { AdminError, adminSse } from './admin-client.js';
-import { ADMIN_FLAGS, targetFrom, type Out } from './stat.js';
+import { ADMIN_FLAGS, callerName, fetchCallerNames, targetFrom, type CallerNames, type Out } from './stat.js';
 
-const HELP = `usage: gatehouse tap [flags]
+/**
+ * A live `req` event is sent before routing and before the token check, so
+ * its caller is the client address while the `rsp` of the same exchange names
+ * the verified client. For the plain lines the CLI holds each `req` until the
+ * `rsp` (or `end`) of its exchange and prints it with that event's caller,
+ * router, service and server, so one exchange shows one caller. A `req` whose
+ * response takes longer than `holdMs` is printed as it came, so the view stays
+ * live for slow exchanges (its caller is then the one known at the start). At
+ * most `max` are held. `-o json` prints the events as they come.
+ */
+export class ExchangePairer {
+  readonly #held = new Map<string, { e: TapEvent; timer: NodeJS.Timeout | null }>();
+  constructor(
+    private readonly print: (e: TapEvent) => void,
+    private readonly holdMs = 1000,
+    private readonly max = 10_000,
+  ) {}
+
+  push(e: TapEvent): void {
+    if (e.type === 'req') {
+      const timer = this.holdMs > 0 ? setTimeout(() => this.release(e.id), this.holdMs) : null;
+      timer?.unref();
+      this.#held.set(e.id, { e, timer });
+      if (this.#held.size > this.max) this.release(this.#held.keys().next().value as string);
+      return;
+    }
+    const h = this.#held.get(e.id);
+    if (h !== undefined) {
+      this.#held.delete(e.id);
+      if (h.timer !== null) clearTimeout(h.timer);
+      this.print({ ...h.e, caller: e.caller, router: e.router, service: e.service, server: e.server });
+    }
+    this.print(e);
+  }
+
+  /** Print whatever is still held (the tap is ending). */
+  flush(): void {
+    for (const id of [...this.#held.keys()]) this.release(id);
+  }
+
+  private release(id: string): void {
+    const h = this.#held.get(id);
+    if (h === undefined) return;
+    this.#held.delete(id);
+    if (h.timer !== null) clearTimeout(h.timer);
+    this.print(h.e);
+  }
+}
+
+/** One plain line (Linkerd's tap format), the caller by its display name when it is a known client. */
+export function tapLine(e: TapEvent, names: CallerNames): string {
+  return formatTapLine(names.has(e.caller) ? { ...e, caller: callerName(e.caller, names) } : e);
+}
+
+export const TAP_USAGE = `usage: gatehouse tap [flags]
 
 Live requests crossing the gateway (Ctrl-C to stop).
 
@@ -27,6 +81,9 @@ flags:
   --duration 30s            stop after this long
   --admin URL               admin API of the running gateway
   --admin-auth-env VAR      basic-auth credentials "user:pass" from this variable
+
+Each request line shows the caller, router and server of its response (it is
+printed when the response starts, or after 1 s); callers by display name.
 `;
 
 function headerLines(e: TapEvent): string {
@@ -66,12 +123,12 @@ export async function tapMain(
       },
     });
   } catch (e) {
-    err.write(`gatehouse tap: ${(e as Error).message}\n\n${HELP}`);
+    err.write(`gatehouse tap: ${(e as Error).message}\n\n${TAP_USAGE}`);
     return EXIT.USAGE;
   }
   const v = a.values;
   if (v.help === true) {
-    out.write(HELP);
+    out.write(TAP_USAGE);
     return EXIT.OK;
   }
   if (v.output !== undefined && v.output !== 'json') {
@@ -114,9 +171,16 @@ export async function tapMain(
     timer = setTimeout(() => ac.abort(), ms);
   }
   let ended = 0;
+  let names: CallerNames = new Map();
+  const print = (e: TapEvent): void => {
+    out.write(v.output === 'json' ? `${JSON.stringify(e)}\n` : `${tapLine(e, names)}\n${v.headers === true ? headerLines(e) : ''}`);
+  };
+  const pairer = v.output === 'json' ? null : new ExchangePairer(print);
   try {
+    const t = targetFrom(v, env);
+    if (pairer !== null) names = await fetchCallerNames(t);
     await adminSse(
-      targetFrom(v, env),
+      t,
       `/api/gatehouse/tap?${q}`,
       (ev) => {
         if (ac.signal.aborted) return;
@@ -126,11 +190,13 @@ export async function tapMain(
         }
         if (ev.event !== 'req' && ev.event !== 'rsp' && ev.event !== 'end') return;
         const e = JSON.parse(ev.data) as TapEvent;
-        out.write(v.output === 'json' ? `${JSON.stringify(e)}\n` : `${formatTapLine(e)}\n${v.headers === true ? headerLines(e) : ''}`);
+        if (pairer === null) print(e);
+        else pairer.push(e);
         if (e.type === 'end' && ++ended >= count) ac.abort();
       },
       ac.signal,
     );
+    pairer?.flush();
     return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {

@@ -6,8 +6,19 @@
 import { EXIT } from './exit-codes.js';
 import { request } from 'undici';
 
-const USAGE = `usage: gatehouse token --tenant ID|DOMAIN --client-id ID (--client-secret S | --client-secret-env VAR)
+export const TOKEN_USAGE = `usage: gatehouse token --tenant ID|DOMAIN --client-id ID (--client-secret S | --client-secret-env VAR)
                        --scope api://APP/.default [--url http://127.0.0.1:8080] [--decode]
+
+Gets an access token from the built-in issuer (client credentials) and prints it.
+
+flags:
+  --tenant ID|DOMAIN        the tenant (id, domain or name)
+  --client-id ID            the client application's appId
+  --client-secret S         the client secret (prefer --client-secret-env: flags show in ps)
+  --client-secret-env VAR   read the client secret from this environment variable
+  --scope SCOPE             e.g. api://<API appId>/.default
+  --url URL                 where the issuer is served (default http://127.0.0.1:8080)
+  --decode                  print the token's header and claims instead of the token
 `;
 
 function decodePart(part: string | undefined): unknown {
@@ -29,13 +40,13 @@ export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, out: Nod
       continue;
     }
     if (a === '--help' || a === '-h') {
-      out.write(USAGE);
+      out.write(TOKEN_USAGE);
       return EXIT.OK;
     }
     const eq = a.indexOf('=');
     const flag = eq > 0 ? a.slice(0, eq) : a;
     if (!['--tenant', '--client-id', '--client-secret', '--client-secret-env', '--scope', '--url'].includes(flag)) {
-      out.write(`token: unknown argument ${flag}\n${USAGE}`);
+      out.write(`token: unknown argument ${flag}\n${TOKEN_USAGE}`);
       return EXIT.USAGE;
     }
     const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
@@ -57,7 +68,7 @@ export async function tokenMain(argv: string[], env: NodeJS.ProcessEnv, out: Nod
   const clientId = o['client-id'];
   const scope = o.scope;
   if (tenant === undefined || clientId === undefined || scope === undefined || secret === undefined) {
-    out.write(USAGE);
+    out.write(TOKEN_USAGE);
     return EXIT.USAGE;
   }
   const base = (o.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');

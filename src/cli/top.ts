@@ -12,7 +12,7 @@ import { ADMIN_FLAGS, fmtMs, fmtRps, fmtSuccess, formatTable, targetFrom, type O
 const SORTS = ['count', 'rps', 'best', 'worst', 'last', 'success', 'path'] as const;
 type SortKey = (typeof SORTS)[number];
 
-const HELP = `usage: gatehouse top [flags]
+export const TOP_USAGE = `usage: gatehouse top [flags]
 
 The busiest paths, refreshed every second (Ctrl-C to quit).
 
@@ -78,11 +78,11 @@ export async function topMain(
       },
     });
   } catch (e) {
-    err.write(`gatehouse top: ${(e as Error).message}\n\n${HELP}`);
+    err.write(`gatehouse top: ${(e as Error).message}\n\n${TOP_USAGE}`);
     return EXIT.USAGE;
   }
   if (a.values.help === true) {
-    out.write(HELP);
+    out.write(TOP_USAGE);
     return EXIT.OK;
   }
   const sort = (a.values.sort ?? 'count') as SortKey;
@@ -105,12 +105,14 @@ export async function topMain(
       return EXIT.OK;
     }
     const stop = signal ?? abortOnSigint();
+    // On a terminal each frame replaces the last; into a pipe or a file, frames follow each
+    // other as plain text, without terminal escape codes.
+    const tty = (out as { isTTY?: boolean }).isTTY === true;
     while (!stop.aborted) {
       const rows = await frame();
-      // Clear the screen and home the cursor, then draw the frame.
-      out.write(
-        `\x1b[2J\x1b[H(gatehouse top · ${t.base} · window ${a.values.window ?? '1m'} · sort ${sort} · Ctrl-C to quit)\n\n${renderTop(rows)}`,
-      );
+      const head = `(gatehouse top · ${t.base} · window ${a.values.window ?? '1m'} · sort ${sort} · Ctrl-C to quit)`;
+      if (tty) out.write(`\x1b[2J\x1b[H${head}\n\n${renderTop(rows)}`);
+      else out.write(`${head.replace(' · Ctrl-C to quit', ` · ${new Date().toISOString()}`)}\n${renderTop(rows)}\n`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         stop.addEventListener(

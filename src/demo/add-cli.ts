@@ -399,10 +399,24 @@ const CLI_FLAGS = [
   'scope',
   'help',
 ] as const;
-const CLI_HELP = `gatehouse add-cli [--server URL] [--rate 10] [--concurrency 4] [--duration 30s] [--host-header H] [--timeout 5s]
-                  [--token-url URL --client-id ID --client-secret-env VAR --scope S]
-  SERVER (env or --server): http://host:port, grpc://host:port or host:port (HTTP).
-  Env: SERVER, RATE, CONCURRENCY, DURATION, HOST_HEADER, TOKEN_URL, CLIENT_ID, CLIENT_SECRET_ENV (default CLIENT_SECRET), SCOPE.`;
+export const ADD_CLI_USAGE = `usage: gatehouse add-cli [--server URL] [--rate 10] [--concurrency 4] [--duration 30s] [--host-header H] [--timeout 5s]
+                         [--token-url URL --client-id ID --client-secret-env VAR --scope S]
+
+Calls the calculator non-stop and prints one report line per second.
+
+flags:
+  --server URL              http://host:port[/prefix], https://…, grpc://host:port, grpcs://… or host[:port] (env SERVER)
+  --rate N                  requests per second over all workers, 0 = as fast as possible (default 10; env RATE)
+  --concurrency N           calls in flight (default 4; env CONCURRENCY)
+  --duration D              stop after this long, e.g. 30s (default: until Ctrl-C; env DURATION)
+  --host-header H           send Host: H (gRPC: :authority; env HOST_HEADER)
+  --timeout D               per call (default 5s)
+  --token-url URL           get client-credentials tokens here (env TOKEN_URL)
+  --client-id ID            the client's appId (env CLIENT_ID)
+  --client-secret-env VAR   the variable holding the client secret (default CLIENT_SECRET)
+  --scope S                 e.g. api://<API appId>/.default (env SCOPE)
+  -h, --help                this text
+`;
 
 function number(value: string, what: string, min: number): number {
   const n = Number(value);
@@ -433,7 +447,7 @@ export async function addCliMain(argv: string[], env: NodeJS.ProcessEnv, out: No
   }
   const f = parseFlags(argv, CLI_FLAGS);
   if (f.has('help')) {
-    out.write(`${CLI_HELP}\n`);
+    out.write(ADD_CLI_USAGE);
     return;
   }
   const pick = (flag: string, envName: string): string | undefined => f.get(flag) ?? (env[envName] || undefined);

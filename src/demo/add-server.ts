@@ -245,7 +245,7 @@ export async function startAddServer(opts: AddServerOptions = {}): Promise<Runni
 export function parseFlags(argv: readonly string[], known: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = (argv[i] === '-h' ? '--help' : argv[i]) as string;
     if (!arg.startsWith('--')) throw new GatehouseError('GH_FLAG_INVALID', `unexpected argument "${arg}"`, { exitCode: 2 });
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
@@ -276,8 +276,17 @@ export function parsePort(value: string, what: string, allowOff = false): number
 }
 
 const ADD_FLAGS = ['http-port', 'grpc-port', 'host', 'name', 'help'] as const;
-const ADD_HELP = `gatehouse add [--http-port 8081] [--grpc-port 9091|off] [--host 127.0.0.1] [--name replica]
-  Serves GET /add/{a}/{b} and gRPC calculator.Calculator/Add. Env: PORT, GRPC_PORT, ADD_REPLICA.`;
+export const ADD_USAGE = `usage: gatehouse add [--http-port 8081] [--grpc-port 9091|off] [--host 127.0.0.1] [--name replica]
+
+The demo's calculator: HTTP GET /add/{a}/{b} and gRPC calculator.Calculator/Add.
+
+flags:
+  --http-port N         HTTP port (default 8081; env PORT)
+  --grpc-port N|off     gRPC port, or off (default 9091; env GRPC_PORT)
+  --host ADDRESS        interface to listen on (default 127.0.0.1; 0.0.0.0 in a container)
+  --name NAME           replica name sent in x-add-replica (env ADD_REPLICA; default host:port)
+  -h, --help            this text
+`;
 
 /**
  * `gatehouse add`: argv is what follows the sub-command. Runs until SIGINT or
@@ -286,7 +295,7 @@ const ADD_HELP = `gatehouse add [--http-port 8081] [--grpc-port 9091|off] [--hos
 export async function addServerMain(argv: string[], env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<void> {
   const flags = parseFlags(argv, ADD_FLAGS);
   if (flags.has('help')) {
-    process.stdout.write(`${ADD_HELP}\n`);
+    process.stdout.write(ADD_USAGE);
     return;
   }
   const httpPort = parsePort(flags.get('http-port') ?? env['PORT'] ?? '8081', 'HTTP port') as number;

@@ -127,3 +127,51 @@ stringData:
     ${htpasswdLine}
 `;
 }
+
+/** Names of the demo's alert rules (calcAlertsYaml). */
+export const CALC_ALERTS = { successRate: 'calc-success-rate', latency: 'calc-latency-p99' } as const;
+
+/**
+ * The seed's Azure Monitor metric alerts, as AlertRule objects on the
+ * calculator service that add-cli calls: a success-rate rule (fires when a
+ * replica stops: its calls fail until the health check takes it out) and a
+ * p99-latency rule. Evaluated every 10 s over the last minute, so the demo
+ * shows one firing soon after a replica is stopped, and resolving a minute
+ * after it is back.
+ */
+export function calcAlertsYaml(service: string): string {
+  return `apiVersion: gatehouse.dev/v1alpha1
+kind: AlertRule
+metadata:
+  name: ${CALC_ALERTS.successRate}
+spec:
+  description: More than 1% of the calculator's calls fail (a replica down, errors)
+  signal: successRate
+  scope:
+    service: ${service}
+  operator: LessThan
+  threshold: 0.99
+  windowSize: 1m
+  evaluationFrequency: 10s
+  severity: 1
+  minRequests: 20
+  labels: { app: calculator }
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: AlertRule
+metadata:
+  name: ${CALC_ALERTS.latency}
+spec:
+  description: The calculator's p99 latency is above 500 ms
+  signal: latencyP99
+  scope:
+    service: ${service}
+  operator: GreaterThan
+  threshold: 500
+  windowSize: 1m
+  evaluationFrequency: 10s
+  severity: 2
+  minRequests: 20
+  labels: { app: calculator }
+`;
+}

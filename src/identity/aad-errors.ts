@@ -1,4 +1,9 @@
-/** Token-endpoint errors in Microsoft identity platform's shape. */
+/**
+ * Token-endpoint errors in Microsoft identity platform's shape, without
+ * `error_uri`: Azure points it at a page of login.microsoftonline.com, and
+ * Gatehouse has no such page (the field is optional in RFC 6749 §5.2; the
+ * codes are listed in docs/identity.md).
+ */
 import { randomUUID } from 'node:crypto';
 import { sendJson } from '../http/answers.js';
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -11,7 +16,6 @@ export interface AadErrorBody {
   timestamp: string;
   trace_id: string;
   correlation_id: string;
-  error_uri: string;
 }
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -32,7 +36,6 @@ export function shown(v: string): string {
 
 export function aadError(
   ctx: RequestContext,
-  base: string,
   nowMs: number,
   status: number,
   error: string,
@@ -51,7 +54,6 @@ export function aadError(
     timestamp: ts,
     trace_id: trace,
     correlation_id: correlation,
-    error_uri: `${base}/error?code=${code}`,
   };
   sendJson(ctx, status, body, { 'cache-control': 'no-store', pragma: 'no-cache', ...headers });
 }

@@ -216,6 +216,29 @@ test('token errors: AADSTS codes, statuses and Azure AD error shape', async () =
     assert.equal(r.body.correlation_id, '11111111-2222-4333-8444-555555555555');
     assert.equal(typeof r.body.trace_id, 'string');
     assert.ok(!JSON.stringify(r.body).includes(SECRET));
+    // error_uri is optional (RFC 6749 §5.2): present only if it leads to a page that exists.
+    if (r.body.error_uri !== undefined) assert.equal((await fetch(String(r.body.error_uri))).status, 200, String(r.body.error_uri));
+  }
+});
+
+test('discovery advertises only what is implemented: every endpoint answers, no response type without an authorize endpoint', async () => {
+  for (const path of [`${TID}/v2.0/.well-known/openid-configuration`, `${TID}/.well-known/openid-configuration`]) {
+    const disco = (await (await fetch(`${main.url}/${path}`)).json()) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(disco)) {
+      if (!/_(endpoint|uri)$/.test(k) || typeof v !== 'string') continue;
+      const r = k === 'token_endpoint' ? await fetch(v, { method: 'POST' }) : await fetch(v);
+      assert.notEqual(r.status, 404, `${path}: ${k} ${v} answers 404`);
+      await r.body?.cancel();
+    }
+    const types = disco.response_types_supported as string[];
+    assert.ok(Array.isArray(types), 'response_types_supported is required (RFC 8414)');
+    if (disco.authorization_endpoint === undefined) {
+      assert.deepEqual(types, [], `${path}: response types without an authorization endpoint`);
+      assert.equal(disco.response_modes_supported, undefined);
+    }
+    assert.deepEqual(disco.grant_types_supported, ['client_credentials']);
+    assert.equal(disco.http_logout_supported, undefined);
+    assert.equal(disco.frontchannel_logout_supported, undefined);
   }
 });
 

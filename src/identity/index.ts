@@ -13,6 +13,7 @@ export {
   type SecretEntry,
 } from './compile.js';
 export { identityKind } from './kind.js';
+export { callerNames, type CallerName } from './callers.js';
 export { IdentityProvider, type IdentityProviderOptions } from './provider.js';
 export { TenantSpecSchema, ApplicationSpecSchema, type TenantSpec, type ApplicationSpec } from './schema.js';
 export { hashSecret, verifySecretHash, isSecretHash } from './secret-hash.js';

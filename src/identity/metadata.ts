@@ -1,23 +1,30 @@
-/** OpenID discovery documents and JWKS in Microsoft identity platform's shapes (v2.0 and v1). */
+/**
+ * OpenID discovery documents and JWKS in Microsoft identity platform's shapes
+ * (v2.0 and v1), advertising only what the issuer implements: the token
+ * endpoint with the client-credentials grant and its three client
+ * authentication methods, and the keys. There is no authorization endpoint,
+ * so no response types, response modes, OpenID scopes or logout are
+ * advertised (`response_types_supported` is required by RFC 8414 and OpenID
+ * Discovery, hence present and empty).
+ */
 import type { TenantEntry } from './compile.js';
 import type { SigningKey } from './signing-keys.js';
+
+const AUTH_METHODS: readonly string[] = Object.freeze(['client_secret_post', 'client_secret_basic', 'private_key_jwt']);
+const NO_RESPONSE_TYPES: readonly string[] = Object.freeze([]);
 
 export function discoveryV2(base: string, t: TenantEntry): Record<string, unknown> {
   const root = `${base}/${t.tenantId}`;
   return {
     token_endpoint: `${root}/oauth2/v2.0/token`,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    token_endpoint_auth_signing_alg_values_supported: ['RS256'],
     jwks_uri: `${root}/discovery/v2.0/keys`,
-    response_modes_supported: ['query', 'fragment', 'form_post'],
+    response_types_supported: NO_RESPONSE_TYPES,
     subject_types_supported: ['pairwise'],
     id_token_signing_alg_values_supported: ['RS256'],
-    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
     issuer: `${root}/v2.0`,
     request_uri_parameter_supported: false,
-    authorization_endpoint: `${root}/oauth2/v2.0/authorize`,
-    http_logout_supported: true,
-    frontchannel_logout_supported: true,
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'azp', 'azpacr', 'oid', 'tid', 'roles', 'uti', 'ver'],
     grant_types_supported: ['client_credentials'],
     tenant_region_scope: null,
@@ -29,15 +36,13 @@ export function discoveryV1(base: string, t: TenantEntry): Record<string, unknow
   const root = `${base}/${t.tenantId}`;
   return {
     token_endpoint: `${root}/oauth2/token`,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    token_endpoint_auth_signing_alg_values_supported: ['RS256'],
     jwks_uri: `${root}/discovery/keys`,
-    response_modes_supported: ['query', 'fragment', 'form_post'],
+    response_types_supported: NO_RESPONSE_TYPES,
     subject_types_supported: ['pairwise'],
     id_token_signing_alg_values_supported: ['RS256'],
-    response_types_supported: ['code', 'id_token', 'code id_token', 'token id_token', 'token'],
-    scopes_supported: ['openid'],
     issuer: `${root}/`,
-    authorization_endpoint: `${root}/oauth2/authorize`,
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'appid', 'appidacr', 'oid', 'tid', 'roles', 'uti', 'ver'],
     grant_types_supported: ['client_credentials'],
     tenant_region_scope: null,

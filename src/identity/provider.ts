@@ -151,7 +151,6 @@ export class IdentityProvider {
     if (tenant === undefined) {
       aadError(
         ctx,
-        base,
         this.now(),
         400,
         'invalid_request',
@@ -163,7 +162,7 @@ export class IdentityProvider {
     if (route === 'token-v2' || route === 'token-v1') {
       this.tokens.handle(ctx, tenant, base, route === 'token-v2' ? 2 : 1).catch((err: Error) => {
         this.opts.log.error({ err: err.message }, 'identity: token endpoint failed');
-        if (!ctx.rw.headersSent) aadError(ctx, base, this.now(), 500, 'server_error', 90100, 'An internal error occurred.');
+        if (!ctx.rw.headersSent) aadError(ctx, this.now(), 500, 'server_error', 90100, 'An internal error occurred.');
       });
       return;
     }

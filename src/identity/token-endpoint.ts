@@ -52,7 +52,7 @@ export class TokenEndpoint {
   async handle(ctx: RequestContext, tenant: TenantEntry, base: string, version: 1 | 2): Promise<void> {
     const now = this.d.now();
     const err = (status: number, error: string, code: number, description: string, headers?: Record<string, string>): void =>
-      aadError(ctx, base, now, status, error, code, description, headers);
+      aadError(ctx, now, status, error, code, description, headers);
     if (ctx.method !== 'POST') return err(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.', { allow: 'POST' });
     const ctype = String(ctx.req.headers['content-type'] ?? '')
       .split(';')[0]
