@@ -8,8 +8,10 @@
 import { sendJson, sendText } from '../http/answers.js';
 import type { Handler } from '../http/handler.js';
 import type { RequestContext } from '../http/exchange.js';
-import type { RuntimeMiddleware, RuntimeRouter, RuntimeService, Snapshot } from '../config/runtime.js';
+import type { RefusedSource, RuntimeMiddleware, RuntimeRouter, RuntimeService, Snapshot } from '../config/runtime.js';
 import { VERSION, CODENAME } from '../version.js';
+import { sectionOf } from '../config/kinds.js';
+import { callerNames, identityKind } from '../identity/index.js';
 
 export interface ApiSource {
   /** The configuration in force (runtime view). */
@@ -21,8 +23,27 @@ export interface ApiSource {
   startDate: string;
   /** Last provider/configuration errors (kept-last-good situations). */
   lastErrors(): string[];
+  /** Whether the configuration in force is whole: refused sources and the last reload. */
+  configuration(): ConfigurationStatus;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
   gatehouse?: Handler;
+}
+
+/** `configuration` of /api/overview and /api/rawdata. */
+export interface ConfigurationStatus {
+  /** False when a source is refused or the last reload found errors. */
+  healthy: boolean;
+  /** Every file or document a provider refuses now, with the version served instead. */
+  refused: RefusedSource[];
+  lastReload: { revision: number; at: string; success: boolean };
+}
+
+/** The configuration status of a snapshot (null: none yet). */
+export function configurationStatus(snap: Snapshot | null): ConfigurationStatus {
+  if (snap === null) return { healthy: false, refused: [], lastReload: { revision: 0, at: '', success: false } };
+  const refused = snap.refused ?? [];
+  const success = snap.issues.every((i) => i.severity === 'warning');
+  return { healthy: success && refused.length === 0, refused, lastReload: { revision: snap.revision, at: snap.createdAt, success } };
 }
 
 function routerJson(r: RuntimeRouter): Record<string, unknown> {
@@ -101,6 +122,11 @@ export function createApiHandler(src: ApiSource): Handler {
       sendText(ctx, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
       return;
     }
+    if (ctx.path === '/api/gatehouse/callers') {
+      // Client ids → display names, for the CLI's caller columns (src/identity/callers.ts).
+      sendJson(ctx, 200, callerNames(sectionOf(src.view(), identityKind)));
+      return;
+    }
     if (src.gatehouse !== undefined && ctx.path.startsWith('/api/gatehouse/')) {
       src.gatehouse(ctx);
       return;
@@ -125,6 +151,7 @@ export function createApiHandler(src: ApiSource): Handler {
         providers: src.providers(),
         revision: view.revision,
         errors: src.lastErrors(),
+        configuration: src.configuration(),
       });
       return;
     }
@@ -144,6 +171,7 @@ export function createApiHandler(src: ApiSource): Handler {
         routers: Object.fromEntries(Object.values(view.routers).map((r) => [r.name, routerJson(r)])),
         middlewares: Object.fromEntries(Object.values(view.middlewares).map((m) => [m.name, middlewareJson(m)])),
         services: Object.fromEntries(Object.values(view.services).map((s) => [s.name, serviceJson(s, st[s.name])])),
+        configuration: src.configuration(),
       });
       return;
     }

@@ -35,6 +35,8 @@ export type PrimaryMessage<O = unknown> =
 export type WorkerMessage =
   | { gh: 'hello' }
   | { gh: 'ready'; addresses: Addresses }
+  /** The worker cannot serve (an entry point cannot listen, …): the primary stops starting. */
+  | { gh: 'failed'; code: string; message: string }
   | { gh: 'stopped' }
   | { gh: 'q'; id: number; what: string; args: unknown }
   | { gh: 'metrics'; delta: MetricsDelta }

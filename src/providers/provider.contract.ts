@@ -110,6 +110,7 @@ function summary(m: ProviderMessage | undefined): unknown {
     revision: m.revision,
     fragments: m.fragments.map((f) => ({ provider: f.provider, routers: Object.keys(f.routers) })),
     issues: m.issues.map((i) => i.message),
+    refused: m.refused.map((r) => `${r.file}: ${r.message}`),
   };
 }
 
@@ -193,6 +194,27 @@ export function runProviderContract(h: ProviderHarness): void {
         assert.match(String(issue.file), /a\.yaml$/);
         assert.equal(typeof issue.line, 'number');
         assert.match(issue.message, /last good/);
+        // The refusal, with since when and the time of the version still served.
+        assert.equal(m.refused.length, 1, 'one refused source');
+        const r = m.refused[0]!;
+        assert.equal(r.provider, h.name);
+        assert.match(r.file, /a\.yaml$/);
+        assert.equal(r.line, issue.line);
+        assert.ok(r.code !== '', 'a code');
+        assert.ok(!Number.isNaN(Date.parse(r.since)), `since is a time: ${r.since}`);
+        assert.ok(
+          r.lastGood !== null && Date.parse(r.lastGood) <= Date.parse(r.since),
+          `lastGood (${r.lastGood}) is before since (${r.since})`,
+        );
+        // Broken again, differently: still refused since the first time.
+        await src.write('a.yaml', '# comment\n# comment\nhttp:\n  routers:\n    a: {unclosed\n');
+        const again = await inbox.until(
+          (x) => x.refused.length === 1 && x.refused[0]!.line !== r.line,
+          wait,
+          'the second parse error (on another line)',
+        );
+        assert.equal(again.refused[0]!.since, r.since, 'since is kept while the document stays refused');
+        assert.equal(again.refused[0]!.lastGood, r.lastGood);
         const st = src.provider.status();
         assert.equal(st.state, 'degraded');
         assert.notEqual(st.message, '');
@@ -200,6 +222,7 @@ export function runProviderContract(h: ProviderHarness): void {
         await src.write('a.yaml', routerDoc('a3', 'Host(`a3.test`)'));
         const fixed = await inbox.until((x) => x.issues.length === 0 && routers(x, h.fileFragment).includes('a3'), wait, 'the fix');
         assert.deepEqual(routers(fixed, h.fileFragment), ['a3', 'b']);
+        assert.deepEqual(fixed.refused, []);
         assert.equal(src.provider.status().state, 'ready');
       },
       { 'a.yaml': routerDoc('a', 'Host(`a.test`)'), 'b.yaml': routerDoc('b', 'Host(`b.test`)') },
@@ -212,6 +235,8 @@ export function runProviderContract(h: ProviderHarness): void {
         const m = await inbox.until((x) => x.issues.length > 0, wait, 'the parse error');
         assert.deepEqual(routers(m, h.fileFragment), ['a']);
         assert.match(String(m.issues[0]!.file), /new\.yaml$/);
+        assert.equal(m.refused.length, 1);
+        assert.equal(m.refused[0]!.lastGood, null, 'nothing of a document that never parsed is served');
       },
       { 'a.yaml': routerDoc('a', 'Host(`a.test`)') },
     ));

@@ -8,6 +8,7 @@
  */
 import type { ConfigFragment } from '../config/model.js';
 import type { ConfigIssue } from '../errors.js';
+import type { RefusedSource } from '../config/runtime.js';
 
 /** Everything one provider holds now. Each message replaces the provider's previous one. */
 export interface ProviderMessage {
@@ -26,6 +27,11 @@ export interface ProviderMessage {
   readonly fragments: readonly ConfigFragment[];
   /** Problems of the source itself (a file that does not parse, an unreadable directory). */
   readonly issues: readonly ConfigIssue[];
+  /**
+   * The sources refused now (each also in `issues`): since when, and the time
+   * of the version served instead. Shown everywhere an operator looks.
+   */
+  readonly refused: readonly RefusedSource[];
 }
 
 export type ProviderState = 'starting' | 'ready' | 'degraded' | 'stopped';

@@ -22,6 +22,9 @@ import { buildMiddlewares } from './build/middlewares.js';
 import { buildRouters } from './build/routers.js';
 import { buildEntryPoints } from './build/entry-points.js';
 
+/** Longest a retired configuration waits for its exchanges before its health checks and middleware resources stop. */
+export const RETIRE_DRAIN_MS = 60_000;
+
 export interface BuildDeps {
   registry: MiddlewareRegistry;
   /** Service kinds (default: the built-in ones). */
@@ -46,8 +49,14 @@ export interface Runtime {
   readonly entryPoints: Record<string, Handler>;
   /** Health of every server: service → url → UP/DOWN. */
   serverStatus(): Record<string, Record<string, 'UP' | 'DOWN'>>;
-  /** Retire: close pools gracefully, stop health checks, release middleware resources. */
-  close(graceMs?: number): Promise<void>;
+  /** Exchanges in this runtime now. */
+  inflight(): number;
+  /**
+   * Retire once every exchange that entered this runtime is over (bounded by
+   * `graceMs`; `null`: no deadline), then stop health checks, release
+   * middleware resources and close the pools.
+   */
+  close(graceMs?: number | null): Promise<void>;
 }
 
 export function buildRuntime(snapshot: Snapshot, deps: BuildDeps): Runtime {
@@ -85,9 +94,36 @@ export function buildRuntime(snapshot: Snapshot, deps: BuildDeps): Runtime {
     middleware: (n) => middlewares.get(n),
   });
 
+  // Exchanges that entered this runtime and are not over: it retires only once they are (a request waiting in an
+  // asynchronous middleware, e.g. rateLimit over the cluster backplane, still dispatches to these pools after a reload).
+  let inflight = 0;
+  let onDrained: (() => void) | null = null;
+  const release = (): void => {
+    if (--inflight === 0 && onDrained !== null) onDrained();
+  };
+  const tracked: Record<string, Handler> = {};
+  for (const [name, h] of Object.entries(entryPoints))
+    tracked[name] = (ctx) => {
+      inflight++;
+      ctx.onceDone(release);
+      return h(ctx);
+    };
+  const drained = (graceMs: number | null): Promise<void> =>
+    inflight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const t = graceMs === null ? null : setTimeout(resolve, graceMs);
+          t?.unref();
+          onDrained = () => {
+            if (t !== null) clearTimeout(t);
+            resolve();
+          };
+        });
+
   return {
     view,
-    entryPoints,
+    entryPoints: tracked,
+    inflight: () => inflight,
     serverStatus() {
       const out: Record<string, Record<string, 'UP' | 'DOWN'>> = {};
       for (const [svc, list] of services.servers) {
@@ -97,7 +133,10 @@ export function buildRuntime(snapshot: Snapshot, deps: BuildDeps): Runtime {
       }
       return out;
     },
-    async close(graceMs = 30_000) {
+    async close(graceMs: number | null = 30_000) {
+      // A reload (null) waits for the drain up to RETIRE_DRAIN_MS before stopping health checks and middleware
+      // resources; its pools then close gracefully with no deadline (an exchange still streaming is never cut).
+      await drained(graceMs ?? RETIRE_DRAIN_MS);
       for (const fn of closers.splice(0)) {
         try {
           await fn();

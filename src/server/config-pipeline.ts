@@ -95,7 +95,8 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
   const fixedIssues = staticIssues(o);
   const internalServices = internalServiceNames(o);
   const entryPoints = o.entryPoints.map((e) => e.name);
-  return ({ fragments, issues, revision }) => {
+  const logged = new Set<string>();
+  return ({ fragments, issues, refused, revision }) => {
     const snap = compileConfig({
       fragments: [...fragments, internal, ...(deps.extraFragments ?? [])],
       entryPoints,
@@ -112,7 +113,8 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
     snap.issues.unshift(...issues, ...fixedIssues);
     snap.issues.push(...kinds.issues);
     for (const i of snap.issues) i.code ??= 'GH_CONFIG_INVALID';
-    logIssues(deps.log, snap.revision, snap.issues);
+    snap.refused = refused;
+    logIssues(deps.log, snap.revision, snap.issues, logged);
     deps.log.info(
       {
         revision: snap.revision,
@@ -127,11 +129,22 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
   };
 }
 
-function logIssues(log: Logger, revision: number, issues: readonly ConfigIssue[]): void {
+/**
+ * Each problem is logged once, when it appears (not again on every later
+ * compile while it lasts), and its end is logged at info level.
+ */
+function logIssues(log: Logger, revision: number, issues: readonly ConfigIssue[], logged: Set<string>): void {
+  const now = new Set<string>();
   for (const i of issues) {
-    if (i.severity === 'warning') log.warn({ file: i.file, revision }, formatIssue(i));
-    else log.error({ file: i.file, revision }, formatIssue(i));
+    const text = formatIssue(i);
+    now.add(text);
+    if (logged.has(text)) continue;
+    if (i.severity === 'warning') log.warn({ file: i.file, revision, code: i.code }, text);
+    else log.error({ file: i.file, revision, code: i.code }, text);
   }
+  for (const text of logged) if (!now.has(text)) log.info({ revision }, `resolved: ${text}`);
+  logged.clear();
+  for (const t of now) logged.add(t);
 }
 
 export function createConfigWatcher(o: ServeOptions, deps: PipelineDeps): ConfigWatcher {

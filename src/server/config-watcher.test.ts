@@ -35,7 +35,7 @@ class ManualProvider implements Provider {
   }
   set(fragments: ConfigFragment[], issues: ProviderMessage['issues'] = []): void {
     this.fragments = fragments;
-    this.#emit?.({ provider: this.name, revision: String(++this.#rev), fragments, issues });
+    this.#emit?.({ provider: this.name, revision: String(++this.#rev), fragments, issues, refused: [] });
   }
   status(): ProviderStatus {
     return { name: this.name, state: 'ready', revision: String(this.#rev), lastUpdate: '', message: '' };

@@ -7,13 +7,18 @@
  * and does not stop the others.
  */
 import type { ConfigFragment } from '../config/model.js';
-import type { Snapshot } from '../config/runtime.js';
+import type { RefusedSource, Snapshot } from '../config/runtime.js';
 import type { ConfigIssue } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Provider, ProviderMessage, ProviderStatus } from '../providers/types.js';
 
 /** Compile the merged fragments of every provider (plus the provider issues) into revision `revision`. */
-export type CompileFn = (input: { fragments: ConfigFragment[]; issues: ConfigIssue[]; revision: number }) => Snapshot;
+export type CompileFn = (input: {
+  fragments: ConfigFragment[];
+  issues: ConfigIssue[];
+  refused: RefusedSource[];
+  revision: number;
+}) => Snapshot;
 
 export type SnapshotListener = (snapshot: Snapshot) => void;
 
@@ -28,7 +33,7 @@ export interface ConfigWatcherOptions {
 export class ConfigWatcher {
   readonly #opts: ConfigWatcherOptions;
   readonly #last = new Map<string, ProviderMessage>();
-  readonly #failed = new Map<string, ConfigIssue>();
+  readonly #failed = new Map<string, { issue: ConfigIssue; since: string }>();
   readonly #listeners: SnapshotListener[] = [];
   #revision = 0;
   #current: Snapshot | null = null;
@@ -74,9 +79,12 @@ export class ConfigWatcher {
       const message = err instanceof Error ? err.message : String(err);
       this.#opts.log.error({ provider: p.name, err: message }, 'provider failed to start');
       this.#failed.set(p.name, {
-        file: `(provider ${p.name})`,
-        code: 'GH_PROVIDER_UNAVAILABLE',
-        message: `the ${p.name} provider failed to start: ${message}`,
+        issue: {
+          file: `(provider ${p.name})`,
+          code: 'GH_PROVIDER_UNAVAILABLE',
+          message: `the ${p.name} provider failed to start: ${message}`,
+        },
+        since: new Date().toISOString(),
       });
     }
   }
@@ -97,14 +105,23 @@ export class ConfigWatcher {
 
   #compileNow(): Snapshot {
     const fragments: ConfigFragment[] = [];
-    const issues: ConfigIssue[] = [...this.#failed.values()];
+    const issues: ConfigIssue[] = [...this.#failed.values()].map((f) => f.issue);
+    const refused: RefusedSource[] = [...this.#failed].map(([provider, f]) => ({
+      provider,
+      file: f.issue.file ?? `(provider ${provider})`,
+      code: f.issue.code ?? 'GH_PROVIDER_UNAVAILABLE',
+      message: f.issue.message,
+      since: f.since,
+      lastGood: null,
+    }));
     for (const p of this.#opts.providers) {
       const m = this.#last.get(p.name);
       if (m === undefined) continue;
       fragments.push(...m.fragments);
       issues.push(...m.issues);
+      refused.push(...m.refused);
     }
-    const snap = this.#opts.compile({ fragments, issues, revision: ++this.#revision });
+    const snap = this.#opts.compile({ fragments, issues, refused, revision: ++this.#revision });
     this.#current = snap;
     for (const fn of this.#listeners) {
       try {

@@ -98,10 +98,9 @@ export class Gateway {
     this.runtime = next;
     this.opts.entryPoints.forEach((e, i) => this.eps[i]!.setHandler(next.entryPoints[e.name] ?? notReady));
     if (prev !== null) {
-      // undici's close() waits for in-flight requests on the old pools; bounded by the grace period.
-      void prev
-        .close(Math.max(...this.opts.entryPoints.map((e) => e.graceTimeout), 1000))
-        .catch((err: unknown) => this.opts.log.warn({ err }, 'retiring the previous configuration failed'));
+      // The old pools close once their in-flight exchanges end, however long they stream: a reload
+      // never cuts an exchange (only shutdown has a deadline). New requests already use `next`.
+      void prev.close(null).catch((err: unknown) => this.opts.log.warn({ err }, 'retiring the previous configuration failed'));
     }
     return next;
   }

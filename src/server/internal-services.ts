@@ -7,7 +7,8 @@
 import type { Handler } from '../http/handler.js';
 import { answer } from '../http/answers.js';
 import type { Snapshot } from '../config/runtime.js';
-import { createApiHandler } from '../admin/api.js';
+import { createApiHandler, configurationStatus } from '../admin/api.js';
+import { formatIssue } from '../errors.js';
 import { createPingHandler } from '../admin/ping.js';
 import { createDashboardHandler } from '../admin/dashboard.js';
 import type { Gateway } from './gateway.js';
@@ -52,7 +53,8 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     providers: deps.providers,
     features: () => ({ accessLog: o.accessLog !== null, metrics: o.metrics !== null ? 'Prometheus' : '', tracing: '' }),
     startDate,
-    lastErrors: () => (deps.snapshot()?.issues ?? []).filter((i) => i.severity !== 'warning').map((i) => i.message),
+    lastErrors: () => (deps.snapshot()?.issues ?? []).filter((i) => i.severity !== 'warning').map(formatIssue),
+    configuration: () => configurationStatus(deps.snapshot()),
     gatehouse: deps.observeApi,
   });
   return {

@@ -41,7 +41,7 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   const { log } = deps;
   await prepareIdentityKeys(o, log);
   const watcher = createConfigWatcher(o, {
-    log: log.child({ provider: 'file' }),
+    log,
     watch: true,
     ...(deps.extraFragments !== undefined ? { extraFragments: deps.extraFragments } : {}),
   });
@@ -49,7 +49,12 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   const certificates: CertificateSource = () => [];
   bp.serve(primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates }));
   // The primary listeners, in order: every snapshot, the first one included.
-  watcher.addListener((s) => bp.metrics.recordConfigReload(s.issues.every((i) => i.severity === 'warning')));
+  watcher.addListener((s) => {
+    bp.metrics.recordConfigReload(s.issues.every((i) => i.severity === 'warning'));
+    const stale: Record<string, boolean> = Object.fromEntries(watcher.providerStatuses().map((p) => [p.name, false]));
+    for (const r of s.refused ?? []) stale[r.provider] = true;
+    bp.metrics.setConfigStale(stale);
+  });
   watcher.addListener((s) => alerts.apply(sectionOf(s, alertRulesKind)?.rules ?? []));
   watcher.addListener((s) => bp.publish(s));
   const first = await watcher.start();

@@ -9,6 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
+import { GatehouseError } from '../errors.js';
 import type { ConfigFragment } from '../config/model.js';
 import { LocalBackplane } from '../cluster/local.js';
 import { ClusterPrimaryBackplane } from '../cluster/cluster-primary.js';
@@ -44,7 +45,14 @@ export async function serve(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
 async function serveInProcess(o: ServeOptions, deps: ServeDeps): Promise<RunningGatehouse> {
   const bp = new LocalBackplane(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {});
   const primary = await startPrimary(o, bp, deps);
-  const serving = await startServing(o, bp, { log: deps.log, rotateKeys: true, providers: providerNames(o) });
+  let serving;
+  try {
+    serving = await startServing(o, bp, { log: deps.log, rotateKeys: true, providers: providerNames(o) });
+  } catch (err) {
+    await primary.close();
+    bp.close();
+    throw err;
+  }
   return {
     addresses: serving.addresses,
     watcher: primary.watcher,
@@ -54,6 +62,26 @@ async function serveInProcess(o: ServeOptions, deps: ServeDeps): Promise<Running
       bp.close();
     },
   };
+}
+
+/**
+ * The worker restart back-off: doubles with each crash in a row (0.2 s, 0.4 s,
+ * … capped at 25.6 s) and starts again from the bottom once a worker has
+ * stayed up `healthyMs` (a crash a day never waits 25 s).
+ */
+export class RestartBackoff {
+  #crashes = 0;
+  constructor(
+    readonly healthyMs = 60_000,
+    readonly baseMs = 100,
+    readonly maxDoublings = 8,
+  ) {}
+  /** Delay before restarting a worker that ran `uptimeMs`. */
+  next(uptimeMs: number): number {
+    if (uptimeMs >= this.healthyMs) this.#crashes = 0;
+    this.#crashes++;
+    return this.baseMs * 2 ** Math.min(this.#crashes, this.maxDoublings);
+  }
 }
 
 function workerScript(): string {
@@ -73,11 +101,15 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
   const workers = new Set<Worker>();
   let stopping = false;
   let addresses: Addresses = {};
-  let restarts = 0;
+  const backoff = new RestartBackoff();
+  let starting = true;
+  const timers = new Set<NodeJS.Timeout>();
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const w = cluster.fork({ GATEHOUSE_WORKER: '1' });
+      const w = cluster.fork({ GATEHOUSE_WORKER: '1', GATEHOUSE_WORKERS: String(o.workers) }); // GATEHOUSE_WORKERS: services/worker-phase.ts
+      const bornAt = Date.now();
+      let failure: GatehouseError | null = null;
       workers.add(w);
       const onMsg = (m: WorkerMessage): void => {
         // The worker says hello once its message listener exists (messages sent before would be lost).
@@ -86,21 +118,42 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
         else if (m?.gh === 'ready') {
           addresses = m.addresses;
           resolve();
-        }
+        } else if (m?.gh === 'failed')
+          failure = new GatehouseError(m.code === 'GH_LISTEN_FAILED' ? 'GH_LISTEN_FAILED' : 'GH_INTERNAL', m.message);
       };
       w.on('message', onMsg);
       w.once('exit', (code, signal) => {
         workers.delete(w);
         if (stopping) return;
-        log.error({ pid: w.process.pid, code, signal }, 'worker exited unexpectedly; starting a new one');
-        reject(new Error(`worker exited during start (code ${code})`));
-        restarts++;
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(restarts, 8));
-        setTimeout(() => void fork().catch((err: unknown) => log.error({ err }, 'worker restart failed')), delay).unref();
+        // While starting, a worker that cannot serve ends the start (no restart loop): serve() rejects.
+        if (starting) {
+          reject(failure ?? new GatehouseError('GH_INTERNAL', `a worker exited while starting (code ${code ?? signal})`));
+          return;
+        }
+        const delay = backoff.next(Date.now() - bornAt);
+        log.error(
+          { workerPid: w.process.pid, code, signal, restartInMs: delay, ...(failure !== null ? { reason: failure.message } : {}) },
+          'worker exited unexpectedly; starting a new one',
+        );
+        // Not unref'd: with every worker gone, this timer is what keeps the primary up to respawn them.
+        const t = setTimeout(() => {
+          timers.delete(t);
+          if (!stopping) void fork().catch((err: unknown) => log.error({ err }, 'worker restart failed'));
+        }, delay);
+        timers.add(t);
       });
     });
 
-  await Promise.all(Array.from({ length: o.workers }, () => fork()));
+  try {
+    await Promise.all(Array.from({ length: o.workers }, () => fork()));
+  } catch (err) {
+    stopping = true;
+    for (const w of workers) w.process.kill('SIGKILL');
+    await primary.close();
+    bp.close();
+    throw err;
+  }
+  starting = false;
   log.info({ workers: o.workers }, 'workers started');
   return {
     get addresses() {
@@ -109,6 +162,8 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
     watcher: primary.watcher,
     async close() {
       stopping = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       await primary.close();
       const grace = Math.max(...o.entryPoints.map((e) => e.graceTimeout), 0) + 5000;
       await Promise.all(
@@ -123,8 +178,17 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
                 clearTimeout(t);
                 resolve();
               });
-              if (w.isConnected()) w.send({ gh: 'shutdown' } satisfies PrimaryMessage);
-              else w.process.kill('SIGTERM');
+              // A worker may be dying already (Ctrl-C reaches the whole process group): a failed send is not an error.
+              const term = (): void => void w.process.kill('SIGTERM');
+              if (!w.isConnected()) term();
+              else
+                try {
+                  w.send({ gh: 'shutdown' } satisfies PrimaryMessage, (err: Error | null) => {
+                    if (err !== null) term();
+                  });
+                } catch {
+                  term();
+                }
             }),
         ),
       );

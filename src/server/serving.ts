@@ -72,8 +72,16 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
   });
   telemetry.attach(gateway);
   // Listen first: middlewares that fetch from this gateway while they are built (validateJwt → identity@internal) can reach it.
-  await gateway.listen();
   const gw = gateway;
+  try {
+    await gw.listen();
+  } catch (err) {
+    // An entry point that cannot listen ends the start: release what did start.
+    await gw.close().catch(() => undefined);
+    await telemetry.close().catch(() => undefined);
+    await idp?.close().catch(() => undefined);
+    throw err;
+  }
   // The serving listeners, in order: every snapshot, the first one included.
   const unsubscribe = bp.onSnapshot((s) => {
     latest = s;

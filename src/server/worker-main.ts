@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { createLogger } from '../log.js';
+import { GatehouseError } from '../errors.js';
 import { ClusterWorkerBackplane } from '../cluster/cluster-worker.js';
 import type { PrimaryMessage, WorkerMessage } from '../cluster/protocol.js';
 import type { ServeOptions } from './options.js';
@@ -43,8 +44,14 @@ const worker = new Worker();
 process.on('message', (m: PrimaryMessage<ServeOptions>) => {
   if (m?.gh === 'init') {
     worker.init(m).catch((err: unknown) => {
-      console.error('gatehouse worker failed to start:', err);
-      process.exit(1);
+      // The primary reports it (one line) and decides; a worker that cannot serve exits.
+      const code = err instanceof GatehouseError ? err.code : 'GH_INTERNAL';
+      const message = err instanceof Error ? err.message : String(err);
+      if (process.send !== undefined) process.send({ gh: 'failed', code, message } satisfies WorkerMessage, () => process.exit(1));
+      else {
+        console.error(`gatehouse worker: ${message}`);
+        process.exit(1);
+      }
     });
   } else if (m?.gh === 'shutdown') void worker.stop();
 });

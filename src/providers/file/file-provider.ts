@@ -4,7 +4,9 @@
  * watching) converted by every format into fragments `file` (Traefik's file
  * format) and `kubernetescrd` (Kubernetes objects read from files).
  */
-import type { Logger } from '../../log.js';
+import { F, type Logger } from '../../log.js';
+import type { ConfigFragment } from '../../config/model.js';
+import type { RefusedSource } from '../../config/runtime.js';
 import { fragmentsFromDocuments, type FormatOptions } from '../formats/index.js';
 import type { Provider, ProviderMessage, ProviderStatus } from '../types.js';
 import { FileSource, type FileDocuments } from './file-source.js';
@@ -22,11 +24,15 @@ export class FileProvider implements Provider {
   readonly name = 'file';
   readonly #source: FileSource;
   readonly #opts: FileProviderOptions;
+  readonly #log: Logger;
   #revision = 0;
+  /** Routers (qualified names) each file defined in the last message. */
+  #routersByFile = new Map<string, string[]>();
   #status: ProviderStatus = { name: 'file', state: 'starting', revision: '', lastUpdate: '', message: '' };
 
   constructor(opts: FileProviderOptions) {
     this.#opts = opts;
+    this.#log = opts.log.child({ [F.provider]: 'file' });
     this.#source = new FileSource({
       ...(opts.filename !== undefined ? { filename: opts.filename } : {}),
       ...(opts.directory !== undefined ? { directory: opts.directory } : {}),
@@ -52,7 +58,45 @@ export class FileProvider implements Provider {
       lastUpdate: new Date().toISOString(),
       message: broken.length > 0 ? `${broken.length} file(s) refused; serving their last good version` : '',
     };
-    return { provider: this.name, revision, fragments: fragmentsFromDocuments(docs.documents, this.#opts), issues: docs.issues };
+    const fragments = fragmentsFromDocuments(docs.documents, this.#opts);
+    this.#warnRemovedRouters(fragments);
+    const refused = docs.refused.map((r): RefusedSource => ({
+      provider: this.name,
+      file: r.issue.file ?? '(unknown)',
+      ...(r.issue.line !== undefined ? { line: r.issue.line } : {}),
+      ...(r.issue.column !== undefined ? { column: r.issue.column } : {}),
+      ...(r.issue.field !== undefined ? { field: r.issue.field } : {}),
+      code: r.issue.code ?? 'GH_CONFIG_PARSE',
+      message: r.issue.message,
+      since: new Date(r.since).toISOString(),
+      lastGood: r.lastGood === null ? null : new Date(r.lastGood).toISOString(),
+    }));
+    return { provider: this.name, revision, fragments, issues: docs.issues, refused };
+  }
+
+  /**
+   * A file that used to define routers and now defines none (emptied, or
+   * removed) takes them out of service, as in Traefik: most outages by
+   * configuration start that way, so it is said at warn level, with names.
+   */
+  #warnRemovedRouters(fragments: readonly ConfigFragment[]): void {
+    const now = new Map<string, string[]>();
+    for (const f of fragments)
+      for (const [name, item] of Object.entries(f.routers)) {
+        const file = item.source.file ?? '(unknown)';
+        const list = now.get(file) ?? [];
+        list.push(`${name}@${f.provider}`);
+        now.set(file, list);
+      }
+    for (const [file, unsorted] of this.#routersByFile) {
+      const before = [...unsorted].sort();
+      if (now.has(file)) continue;
+      this.#log.warn(
+        { [F.file]: file, routers: before },
+        `${file} no longer defines any router (emptied or removed): ${before.length} router(s) removed: ${before.join(', ')}`,
+      );
+    }
+    this.#routersByFile = now;
   }
 
   status(): ProviderStatus {

@@ -6,7 +6,7 @@
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import type { SourceDocument } from '../../config/model.js';
 import type { ConfigIssue } from '../../errors.js';
 import { F, type Logger } from '../../log.js';
@@ -16,6 +16,17 @@ import { scanDirectory } from './scan.js';
 export interface FileDocuments {
   documents: SourceDocument[];
   issues: ConfigIssue[];
+  /** Files refused now (each also in `issues`), with since when and which version is served instead. */
+  refused: RefusedFile[];
+}
+
+/** A file that is refused now. */
+export interface RefusedFile {
+  issue: ConfigIssue;
+  /** Refused without interruption since (ms since the epoch). */
+  since: number;
+  /** When the version still served was read (ms since the epoch); null when nothing of this file is served. */
+  lastGood: number | null;
 }
 
 export interface FileSourceOptions {
@@ -37,7 +48,11 @@ export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 interface FileState {
   text: string;
   good: SourceDocument[];
+  /** When `good` was read (ms since the epoch); null before any good version. */
+  goodAt: number | null;
   error?: ConfigIssue;
+  /** When `error` began (kept while the file stays refused, even as the error changes). */
+  errorSince?: number;
 }
 
 export class FileSource {
@@ -49,6 +64,8 @@ export class FileSource {
   readonly #maxDelayMs: number;
   readonly #pollMs: number;
   readonly #files = new Map<string, FileState>();
+  /** Files (`filename` mode) that could not be read, since when. */
+  readonly #unreadableSince = new Map<string, number>();
   #dirs: string[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #onChange: ((s: FileDocuments) => void) | undefined;
@@ -104,17 +121,43 @@ export class FileSource {
 
   async #read(): Promise<{ snapshot: FileDocuments; changed: boolean }> {
     const issues: ConfigIssue[] = [];
+    const now = Date.now();
+    const unreadable: RefusedFile[] = [];
+    const keep: string[] = [];
+    let changed = false;
     let files: string[];
     if (this.#directory !== undefined) {
       const scan = await scanDirectory(this.#directory);
       files = scan.files;
-      issues.push(...scan.issues);
+      issues.push(...scan.issues.filter((i) => !scan.unreadable.some((u) => u.issue === i)));
       if (scan.dirs.length > 0) this.#dirs = scan.dirs;
+      // A directory that cannot be listed keeps what was read under it: refused, never silently dropped.
+      for (const { dir, issue } of scan.unreadable) {
+        const under = [...this.#files.keys()].filter((f) => f === dir || f.startsWith(dir + sep));
+        const kept = under.map((f) => this.#files.get(f)?.goodAt ?? null).filter((t): t is number => t !== null);
+        const message =
+          under.length > 0 ? `${issue.message} (keeping the last good version of ${under.length} file(s) under it)` : issue.message;
+        issues.push({ ...issue, message });
+        if (!this.#unreadableSince.has(dir)) {
+          this.#unreadableSince.set(dir, now);
+          changed = true;
+        }
+        unreadable.push({
+          issue: { ...issue, message },
+          since: this.#unreadableSince.get(dir) ?? now,
+          lastGood: kept.length > 0 ? Math.min(...kept) : null,
+        });
+        keep.push(...under);
+      }
+      for (const d of [...this.#unreadableSince.keys()])
+        if (!scan.unreadable.some((u) => u.dir === d)) {
+          this.#unreadableSince.delete(d);
+          changed = true;
+        }
     } else {
       files = [this.#filename as string];
     }
-    let changed = false;
-    const present = new Set(files);
+    const present = new Set([...files, ...keep]);
     for (const f of [...this.#files.keys()]) {
       if (!present.has(f)) {
         this.#files.delete(f);
@@ -127,24 +170,50 @@ export class FileSource {
       try {
         const st = await stat(file);
         if (st.size > MAX_FILE_BYTES) {
-          const error: ConfigIssue = { file, code: 'GH_CONFIG_PARSE', message: `file is larger than ${MAX_FILE_BYTES} bytes` };
+          const error: ConfigIssue = {
+            file,
+            code: 'GH_CONFIG_PARSE',
+            message: `file is larger than ${MAX_FILE_BYTES} bytes${(prev?.good.length ?? 0) > 0 ? ' (keeping the last good version of this file)' : ''}`,
+          };
           if (prev?.error?.message !== error.message) changed = true;
-          this.#files.set(file, { text: prev?.text ?? '', good: prev?.good ?? [], error });
+          this.#files.set(file, {
+            text: prev?.text ?? '',
+            good: prev?.good ?? [],
+            goodAt: prev?.goodAt ?? null,
+            error,
+            errorSince: prev?.errorSince ?? now,
+          });
           continue;
         }
         text = await readFile(file, 'utf8');
+        this.#unreadableSince.delete(file);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
+        if (prev !== undefined && code !== 'ENOENT') {
+          // Unreadable (permissions, I/O), not removed: keep its last good version and say so.
+          const error: ConfigIssue = {
+            file,
+            code: 'GH_CONFIG_PARSE',
+            message: `cannot read file: ${code ?? (e as Error).message}${prev.good.length > 0 ? ' (keeping the last good version of this file)' : ''}`,
+          };
+          if (prev.error?.message !== error.message) changed = true;
+          this.#files.set(file, { ...prev, error, errorSince: prev.errorSince ?? now });
+          continue;
+        }
         if (prev !== undefined) {
           this.#files.delete(file);
           changed = true;
         }
-        if (this.#filename !== undefined)
-          issues.push({
+        if (this.#filename !== undefined) {
+          const issue: ConfigIssue = {
             file,
             code: 'GH_CONFIG_PARSE',
             message: code === 'ENOENT' ? 'file not found' : `cannot read file: ${code ?? (e as Error).message}`,
-          });
+          };
+          issues.push(issue);
+          if (!this.#unreadableSince.has(file)) this.#unreadableSince.set(file, now);
+          unreadable.push({ issue, since: this.#unreadableSince.get(file) ?? now, lastGood: null });
+        }
         continue;
       }
       if (prev !== undefined && prev.text === text) continue;
@@ -156,20 +225,30 @@ export class FileSource {
           kept.length > 0
             ? { ...parsed.error, message: `${parsed.error.message} (keeping the last good version of this file)` }
             : parsed.error;
-        this.#files.set(file, { text, good: kept, error });
+        this.#files.set(file, {
+          text,
+          good: kept,
+          goodAt: kept.length > 0 ? (prev?.goodAt ?? null) : null,
+          error,
+          errorSince: prev?.errorSince ?? now,
+        });
       } else {
-        this.#files.set(file, { text, good: parsed.documents });
+        this.#files.set(file, { text, good: parsed.documents, goodAt: now });
       }
     }
     const documents: SourceDocument[] = [];
+    const refused: RefusedFile[] = [...unreadable];
     const names = [...this.#files.keys()].sort();
     for (const f of names) {
       const st = this.#files.get(f) as FileState;
       documents.push(...st.good);
-      if (st.error !== undefined) issues.push(st.error);
+      if (st.error !== undefined) {
+        issues.push(st.error);
+        refused.push({ issue: st.error, since: st.errorSince ?? now, lastGood: st.good.length > 0 ? st.goodAt : null });
+      }
     }
-    if (changed) for (const i of issues) this.#log.warn({ [F.file]: i.file, line: i.line }, i.message);
-    return { snapshot: { documents, issues }, changed };
+    // Issues are logged once, by the compiler (server/config-pipeline.ts), with everything else it found.
+    return { snapshot: { documents, issues, refused }, changed };
   }
 
   #schedule = (): void => {

@@ -17,6 +17,8 @@ export interface ScanResult {
   /** Every directory visited (the watcher watches each one). */
   dirs: string[];
   issues: ConfigIssue[];
+  /** Directories that could not be listed: what was read under them before is kept, not dropped. */
+  unreadable: Array<{ dir: string; issue: ConfigIssue }>;
 }
 
 /** Names an editor or tool writes next to the real file while saving. */
@@ -25,19 +27,22 @@ export function isIgnoredName(name: string): boolean {
 }
 
 export async function scanDirectory(root: string): Promise<ScanResult> {
-  const out: ScanResult = { files: [], dirs: [], issues: [] };
+  const out: ScanResult = { files: [], dirs: [], issues: [], unreadable: [] };
   const seen = new Set<string>();
   const walk = async (dir: string, depth: number): Promise<void> => {
     let real: string;
     try {
       real = await realpath(dir);
     } catch (e) {
-      if (depth === 0)
-        out.issues.push({
+      if (depth === 0) {
+        const issue: ConfigIssue = {
           file: root,
           code: 'GH_CONFIG_PARSE',
           message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        });
+        };
+        out.issues.push(issue);
+        out.unreadable.push({ dir: root, issue });
+      }
       return;
     }
     if (seen.has(real)) return;
@@ -47,11 +52,13 @@ export async function scanDirectory(root: string): Promise<ScanResult> {
     try {
       names = (await readdir(dir)).sort();
     } catch (e) {
-      out.issues.push({
+      const issue: ConfigIssue = {
         file: dir,
         code: 'GH_CONFIG_PARSE',
         message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      });
+      };
+      out.issues.push(issue);
+      out.unreadable.push({ dir, issue });
       return;
     }
     for (const name of names) {
