@@ -28,6 +28,14 @@ export interface ProviderMessage {
   /** Problems of the source itself (a file that does not parse, an unreadable directory). */
   readonly issues: readonly ConfigIssue[];
   /**
+   * All or nothing (the git provider's revisions): the watcher compiles this
+   * message with the other providers' last good ones first, and refuses it
+   * whole when it brings any configuration error that the configuration in
+   * force does not have; the provider's last applied message keeps serving.
+   * The verdict comes back through `Provider.onVerdict`.
+   */
+  readonly atomic?: boolean;
+  /**
    * The sources refused now (each also in `issues`): since when, and the time
    * of the version served instead. Shown everywhere an operator looks.
    */
@@ -35,6 +43,35 @@ export interface ProviderMessage {
 }
 
 export type ProviderState = 'starting' | 'ready' | 'degraded' | 'stopped';
+
+/** A condition in Flux's model (`Ready`, `Reconciling`). */
+export interface ProviderCondition {
+  readonly type: 'Ready' | 'Reconciling';
+  readonly status: 'True' | 'False' | 'Unknown';
+  /** `ReconciliationSucceeded`, `FetchFailed`, `BuildFailed`, `ValidationFailed`, `Progressing`, … */
+  readonly reason: string;
+  readonly message: string;
+  /** ISO 8601. */
+  readonly lastTransitionTime: string;
+}
+
+/** One reconciliation, newest first in `ProviderStatus.history`. */
+export interface ProviderReconciliation {
+  readonly revision: string;
+  /** ISO 8601. */
+  readonly at: string;
+  readonly result: 'applied' | 'refused' | 'failed' | 'unchanged';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** What the watcher decided about an atomic message. */
+export interface ProviderVerdict {
+  readonly revision: string;
+  readonly applied: boolean;
+  /** The configuration errors that refused it (empty when applied). */
+  readonly issues: readonly ConfigIssue[];
+}
 
 export interface ProviderStatus {
   readonly name: string;
@@ -46,6 +83,18 @@ export interface ProviderStatus {
   readonly lastUpdate: string;
   /** Why the provider is degraded ('' when it is not). */
   readonly message: string;
+  /** `file`, `git`, `kubernetescrd`, … (default: the name). */
+  readonly type?: string;
+  /** Where it reads from (a directory, a repository URL without credentials). */
+  readonly url?: string;
+  /** Flux's revision format where it applies (`main@sha1:<40 hex>`). */
+  readonly lastAttemptedRevision?: string;
+  readonly lastAppliedRevision?: string;
+  readonly conditions?: readonly ProviderCondition[];
+  /** ISO 8601: the last reconciliation (or webhook) handled. */
+  readonly lastHandledAt?: string;
+  /** The last reconciliations, newest first (at most 5). */
+  readonly history?: readonly ProviderReconciliation[];
 }
 
 export interface Provider {
@@ -58,6 +107,8 @@ export interface Provider {
    */
   start(emit: (msg: ProviderMessage) => void): Promise<void>;
   status(): ProviderStatus;
+  /** The watcher's verdict on each `atomic` message (applied, or refused with its errors). */
+  onVerdict?(verdict: ProviderVerdict): void;
   /** Stop watching; no message is emitted after it resolves. */
   close(): Promise<void>;
 }

@@ -96,7 +96,7 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
   const internalServices = internalServiceNames(o);
   const entryPoints = o.entryPoints.map((e) => e.name);
   const logged = new Set<string>();
-  return ({ fragments, issues, refused, revision }) => {
+  return ({ fragments, issues, refused, revision, trial }) => {
     const snap = compileConfig({
       fragments: [...fragments, internal, ...(deps.extraFragments ?? [])],
       entryPoints,
@@ -114,6 +114,7 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
     snap.issues.push(...kinds.issues);
     for (const i of snap.issues) i.code ??= 'GH_CONFIG_INVALID';
     snap.refused = refused;
+    if (trial === true) return snap;
     logIssues(deps.log, snap.revision, snap.issues, logged);
     deps.log.info(
       {

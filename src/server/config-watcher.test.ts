@@ -165,3 +165,80 @@ test('two providers with one name are refused', () => {
     /two providers are named "file"/,
   );
 });
+
+/** A provider whose revisions are all-or-nothing (the git provider's way). */
+class AtomicProvider implements Provider {
+  readonly name = 'git';
+  #emit: ((m: ProviderMessage) => void) | null = null;
+  #rev = 0;
+  readonly verdicts: Array<{ revision: string; applied: boolean; errors: string[] }> = [];
+  constructor(private fragments: ConfigFragment[]) {}
+  async start(emit: (m: ProviderMessage) => void): Promise<void> {
+    this.#emit = emit;
+    this.set(this.fragments);
+  }
+  set(fragments: ConfigFragment[]): string {
+    this.fragments = fragments;
+    const revision = `main@sha1:${String(++this.#rev).padStart(40, '0')}`;
+    this.#emit?.({ provider: this.name, revision, fragments, issues: [], refused: [], atomic: true });
+    return revision;
+  }
+  onVerdict(v: { revision: string; applied: boolean; issues: ReadonlyArray<{ message: string }> }): void {
+    this.verdicts.push({ revision: v.revision, applied: v.applied, errors: v.issues.map((i) => i.message) });
+  }
+  status(): ProviderStatus {
+    return { name: this.name, state: 'ready', revision: String(this.#rev), lastUpdate: '', message: '' };
+  }
+  async close(): Promise<void> {
+    this.#emit = null;
+  }
+}
+
+test('an atomic revision with a configuration error is refused whole; the last good one keeps serving; the provider hears why', async () => {
+  const git = new AtomicProvider([routerFragment('git', 'a', 'svc', true)]);
+  const snaps: Snapshot[] = [];
+  const w = new ConfigWatcher({
+    providers: [git],
+    compile: createCompile(options, { log: silentLogger, watch: false }),
+    throttleMs: 0,
+    log: silentLogger,
+  });
+  w.addListener((s) => snaps.push(s));
+  const first = await w.start();
+  assert.ok('a@git' in first.routers);
+  assert.equal(git.verdicts[0]?.applied, true);
+  assert.deepEqual(first.refused, []);
+
+  // A revision that adds a good router and one that points at a missing service: none of it applies.
+  const good = routerFragment('git', 'a', 'svc', true);
+  const bad = routerFragment('git', 'b', 'missing', false);
+  const both = { ...good, routers: { ...good.routers, ...bad.routers } };
+  const badRev = git.set([both]);
+  await new Promise((r) => setTimeout(r, 30));
+  const s = w.snapshot!;
+  assert.ok(!('b@git' in s.routers), 'nothing of the refused revision is in force');
+  assert.ok('a@git' in s.routers, 'the last good revision keeps serving');
+  const v = git.verdicts.at(-1)!;
+  assert.equal(v.revision, badRev);
+  assert.equal(v.applied, false);
+  assert.ok(
+    v.errors.some((e) => /missing/.test(e)),
+    JSON.stringify(v.errors),
+  );
+  assert.equal(s.refused?.length, 1);
+  assert.equal(s.refused![0]!.provider, 'git');
+  assert.match(s.refused![0]!.message, /refused; the last good revision keeps serving/);
+  assert.ok(s.refused![0]!.lastGood !== null);
+  assert.ok(
+    s.issues.some((i) => i.severity !== 'warning' && /refused/.test(i.message)),
+    'an error in the snapshot (reload failure)',
+  );
+
+  // A fixed revision applies and clears the refusal.
+  const fixed = git.set([routerFragment('git', 'c', 'svc', true)]);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.ok('c@git' in w.snapshot!.routers);
+  assert.deepEqual(w.snapshot!.refused, []);
+  assert.deepEqual(git.verdicts.at(-1), { revision: fixed, applied: true, errors: [] });
+  await w.close();
+});

@@ -8,9 +8,9 @@
  */
 import type { ConfigFragment } from '../config/model.js';
 import type { RefusedSource, Snapshot } from '../config/runtime.js';
-import type { ConfigIssue } from '../errors.js';
+import { formatIssue, type ConfigIssue } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Provider, ProviderMessage, ProviderStatus } from '../providers/types.js';
+import type { Provider, ProviderMessage, ProviderStatus, ProviderVerdict } from '../providers/types.js';
 
 /** Compile the merged fragments of every provider (plus the provider issues) into revision `revision`. */
 export type CompileFn = (input: {
@@ -18,6 +18,8 @@ export type CompileFn = (input: {
   issues: ConfigIssue[];
   refused: RefusedSource[];
   revision: number;
+  /** A trial compile (an atomic message's verdict): nothing is logged, nothing is kept. */
+  trial?: boolean;
 }) => Snapshot;
 
 export type SnapshotListener = (snapshot: Snapshot) => void;
@@ -34,6 +36,12 @@ export class ConfigWatcher {
   readonly #opts: ConfigWatcherOptions;
   readonly #last = new Map<string, ProviderMessage>();
   readonly #failed = new Map<string, { issue: ConfigIssue; since: string }>();
+  /** Atomic messages waiting for their verdict (at the next compile). */
+  readonly #pending = new Map<string, ProviderMessage>();
+  /** Atomic messages refused, per provider, until a later one is applied. */
+  readonly #rejected = new Map<string, { revision: string; issues: ConfigIssue[]; since: string }>();
+  /** When each provider's message in force was applied (ISO 8601). */
+  readonly #appliedAt = new Map<string, string>();
   readonly #listeners: SnapshotListener[] = [];
   #revision = 0;
   #current: Snapshot | null = null;
@@ -91,7 +99,11 @@ export class ConfigWatcher {
 
   #onMessage(msg: ProviderMessage): void {
     if (this.#closed) return;
-    this.#last.set(msg.provider, msg);
+    if (msg.atomic === true) this.#pending.set(msg.provider, msg);
+    else {
+      this.#last.set(msg.provider, msg);
+      this.#appliedAt.set(msg.provider, new Date().toISOString());
+    }
     this.#failed.delete(msg.provider);
     // Before start() compiles the first snapshot, messages are only recorded.
     if (this.#current === null) return;
@@ -104,6 +116,8 @@ export class ConfigWatcher {
   }
 
   #compileNow(): Snapshot {
+    for (const [name, candidate] of this.#pending) this.#judge(name, candidate);
+    this.#pending.clear();
     const fragments: ConfigFragment[] = [];
     const issues: ConfigIssue[] = [...this.#failed.values()].map((f) => f.issue);
     const refused: RefusedSource[] = [...this.#failed].map(([provider, f]) => ({
@@ -116,10 +130,28 @@ export class ConfigWatcher {
     }));
     for (const p of this.#opts.providers) {
       const m = this.#last.get(p.name);
-      if (m === undefined) continue;
-      fragments.push(...m.fragments);
-      issues.push(...m.issues);
-      refused.push(...m.refused);
+      if (m !== undefined) {
+        fragments.push(...m.fragments);
+        issues.push(...m.issues);
+        refused.push(...m.refused);
+      }
+      const r = this.#rejected.get(p.name);
+      if (r !== undefined) {
+        const first = r.issues[0];
+        const more = r.issues.length > 1 ? ` (and ${r.issues.length - 1} more)` : '';
+        const lead = `revision ${r.revision} of the ${p.name} provider refused; ${m !== undefined ? 'the last good revision keeps serving' : 'nothing of it serves'}`;
+        issues.push(...r.issues.map((i) => ({ ...i, message: `${lead}: ${i.message}` })));
+        refused.push({
+          provider: p.name,
+          file: first?.file ?? `(provider ${p.name})`,
+          ...(first?.line !== undefined ? { line: first.line } : {}),
+          ...(first?.field !== undefined ? { field: first.field } : {}),
+          code: first?.code ?? 'GH_CONFIG_INVALID',
+          message: `${lead}: ${first !== undefined ? formatIssue(first) : 'no detail'}${more}`,
+          since: r.since,
+          lastGood: m !== undefined ? (this.#appliedAt.get(p.name) ?? null) : null,
+        });
+      }
     }
     const snap = this.#opts.compile({ fragments, issues, refused, revision: ++this.#revision });
     this.#current = snap;
@@ -131,6 +163,50 @@ export class ConfigWatcher {
       }
     }
     return snap;
+  }
+
+  /**
+   * An atomic message is applied only when it brings no configuration error
+   * that the configuration without it does not have (source problems of the
+   * message itself count too); otherwise the provider's last applied message
+   * stays in force. The provider hears the verdict.
+   */
+  #judge(name: string, candidate: ProviderMessage): void {
+    const errorsOf = (msgs: Map<string, ProviderMessage>): ConfigIssue[] => {
+      const fragments: ConfigFragment[] = [];
+      const issues: ConfigIssue[] = [];
+      for (const p of this.#opts.providers) {
+        const m = msgs.get(p.name);
+        if (m === undefined) continue;
+        fragments.push(...m.fragments);
+        issues.push(...m.issues);
+      }
+      const snap = this.#opts.compile({ fragments, issues, refused: [], revision: this.#revision + 1, trial: true });
+      return snap.issues.filter((i) => i.severity !== 'warning');
+    };
+    const before = new Set(errorsOf(this.#last).map(formatIssue));
+    const withIt = new Map(this.#last);
+    withIt.set(name, candidate);
+    const fresh = errorsOf(withIt).filter((i) => !before.has(formatIssue(i)));
+    const verdict: ProviderVerdict = { revision: candidate.revision, applied: fresh.length === 0, issues: fresh };
+    if (verdict.applied) {
+      this.#last.set(name, candidate);
+      this.#appliedAt.set(name, new Date().toISOString());
+      this.#rejected.delete(name);
+    } else {
+      const prev = this.#rejected.get(name);
+      this.#rejected.set(name, { revision: candidate.revision, issues: fresh, since: prev?.since ?? new Date().toISOString() });
+      this.#opts.log.warn(
+        { provider: name, revision: candidate.revision, errors: fresh.length },
+        `revision ${candidate.revision} of the ${name} provider refused: ${fresh.map(formatIssue).join('; ')}`,
+      );
+    }
+    const p = this.#opts.providers.find((x) => x.name === name);
+    try {
+      p?.onVerdict?.(verdict);
+    } catch (err) {
+      this.#opts.log.error({ err, provider: name }, 'a provider failed to take its verdict');
+    }
   }
 
   async close(): Promise<void> {
