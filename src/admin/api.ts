@@ -25,6 +25,8 @@ export interface ApiSource {
   lastErrors(): string[];
   /** Whether the configuration in force is whole: refused sources and the last reload. */
   configuration(): ConfigurationStatus;
+  /** Every provider's status (Flux's model), from the primary. */
+  providerStatuses?: () => Promise<unknown>;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
   gatehouse?: Handler;
 }
@@ -153,6 +155,14 @@ export function createApiHandler(src: ApiSource): Handler {
         errors: src.lastErrors(),
         configuration: src.configuration(),
       });
+      return;
+    }
+    if (path === '/api/providers' && src.providerStatuses !== undefined) {
+      src.providerStatuses().then(
+        (list) => sendJson(ctx, 200, list),
+        (err: unknown) =>
+          sendJson(ctx, 503, { message: `provider status unavailable: ${err instanceof Error ? err.message : String(err)}` }),
+      );
       return;
     }
     if (path === '/api/entrypoints') {

@@ -71,6 +71,12 @@ export const COMMANDS: readonly Command[] = [
     run: async (a) => (await import('./alerts.js')).alertsMain(a, env, stdout),
   },
   {
+    name: 'providers',
+    summary: 'configuration providers: the revision in force, ready or not and why (like flux get)',
+    usage: async () => (await import('./providers.js')).PROVIDERS_USAGE,
+    run: async (a) => (await import('./providers.js')).providersMain(a, env, stdout),
+  },
+  {
     name: 'demo',
     summary: 'run the whole seed scenario: calculator replicas, the gateway, add-cli traffic, alert rules',
     usage: async () => (await import('./demo-command.js')).DEMO_USAGE,

@@ -278,6 +278,7 @@ test('timeline for charts and config reload counters', () => {
     lastSuccess: T0 / 1000,
     lastFailure: T0 / 1000 + 1,
     stale: {},
+    providers: [],
   });
   m.setConfigStale({ file: true, git: false });
   assert.deepEqual(m.prometheusSnapshot().reloads.stale, { file: 1, git: 0 });

@@ -218,6 +218,8 @@ export interface ReloadStats {
   lastFailure: number;
   /** Per provider: 1 while it serves the last good version of something it refuses now (gatehouse_config_stale). */
   stale: Record<string, number>;
+  /** Per provider: ready (gatehouse_provider_ready) and the revision in force (gatehouse_provider_revision_info). */
+  providers: Array<{ name: string; ready: boolean; revision: string }>;
 }
 
 /** What the Prometheus renderer reads. */
@@ -260,7 +262,7 @@ export class MetricsStore {
   private readonly serverConn = new Map<string, Map<string, number>>();
   private readonly serverUp = new Map<string, { service: string; url: string; up: boolean }>();
   private gaugesDirty = false;
-  private readonly reloads: ReloadStats = { total: 0, failures: 0, lastSuccess: 0, lastFailure: 0, stale: {} };
+  private readonly reloads: ReloadStats = { total: 0, failures: 0, lastSuccess: 0, lastFailure: 0, stale: {}, providers: [] };
   private lastPrune: number;
   /** 5-minute points over 24 h (local mode, when the last level can feed it), else null. */
   private readonly history: History | null;
@@ -480,6 +482,11 @@ export class MetricsStore {
   /** Which providers serve a last good version of something they refuse now (every active provider named). */
   setConfigStale(byProvider: Record<string, boolean>): void {
     this.reloads.stale = Object.fromEntries(Object.entries(byProvider).map(([p, s]) => [p, s ? 1 : 0]));
+  }
+
+  /** Each provider's readiness and the revision in force, after every reload. */
+  setProviders(list: Array<{ name: string; ready: boolean; revision: string }>): void {
+    this.reloads.providers = list.map((p) => ({ ...p }));
   }
 
   /** A configuration reload happened (primary). */
@@ -825,7 +832,7 @@ export class MetricsStore {
       totals: this.totals,
       connections,
       serverUp: [...this.serverUp.values()],
-      reloads: { ...this.reloads, stale: { ...this.reloads.stale } },
+      reloads: { ...this.reloads, stale: { ...this.reloads.stale }, providers: this.reloads.providers.map((p) => ({ ...p })) },
     };
   }
 

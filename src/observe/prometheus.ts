@@ -114,6 +114,14 @@ export function renderPrometheus(snap: PrometheusSnapshot, opts: PrometheusOptio
   w.sample('traefik_config_last_reload_failure', '', r.lastFailure);
   w.family('gatehouse_config_stale', 'gauge', '1 while a provider serves the last good version of a source it refuses now');
   for (const [provider, v] of Object.entries(r.stale)) w.sample('gatehouse_config_stale', labelString(['provider'], [provider]), v);
+  w.family(
+    'gatehouse_provider_ready',
+    'gauge',
+    '1 while the provider is ready: its last reconciliation succeeded and nothing it holds is refused',
+  );
+  for (const p of r.providers) w.sample('gatehouse_provider_ready', labelString(['provider'], [p.name]), p.ready ? 1 : 0);
+  w.family('gatehouse_provider_revision_info', 'gauge', 'The revision each provider has in force (value 1)');
+  for (const p of r.providers) w.sample('gatehouse_provider_revision_info', labelString(['provider', 'revision'], [p.name, p.revision]), 1);
 
   w.family('traefik_open_connections', 'gauge', 'How many open connections exist, by entryPoint and protocol');
   for (const [ep, n] of snap.connections) w.sample('traefik_open_connections', labelString(['entrypoint', 'protocol'], [ep, 'TCP']), n);

@@ -23,6 +23,8 @@ export interface InternalServiceDeps {
   providers: () => string[];
   /** `/api/gatehouse/*` */
   observeApi: Handler;
+  /** Every provider's status, asked of the primary. */
+  providerStatuses?: () => Promise<unknown>;
   prometheus: Handler;
   /** identity@internal, when the issuer is enabled. */
   identity: Handler | null;
@@ -56,6 +58,7 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     lastErrors: () => (deps.snapshot()?.issues ?? []).filter((i) => i.severity !== 'warning').map(formatIssue),
     configuration: () => configurationStatus(deps.snapshot()),
     gatehouse: deps.observeApi,
+    ...(deps.providerStatuses !== undefined ? { providerStatuses: deps.providerStatuses } : {}),
   });
   return {
     'noop@internal': (ctx) => answer(ctx, 'GH_NOOP'),

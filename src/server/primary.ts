@@ -47,13 +47,23 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   });
   const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }) });
   const certificates: CertificateSource = () => [];
-  bp.serve(primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates }));
+  bp.serve(
+    primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates, providers: () => watcher.providerStatuses() }),
+  );
   // The primary listeners, in order: every snapshot, the first one included.
   watcher.addListener((s) => {
     bp.metrics.recordConfigReload(s.issues.every((i) => i.severity === 'warning'));
     const stale: Record<string, boolean> = Object.fromEntries(watcher.providerStatuses().map((p) => [p.name, false]));
     for (const r of s.refused ?? []) stale[r.provider] = true;
     bp.metrics.setConfigStale(stale);
+    bp.metrics.setProviders(
+      watcher.providerStatuses().map((p) => ({
+        name: p.name,
+        ready:
+          (p.conditions?.find((c) => c.type === 'Ready')?.status ?? (p.state === 'ready' ? 'True' : 'False')) === 'True' && !stale[p.name],
+        revision: p.lastAppliedRevision ?? p.revision,
+      })),
+    );
   });
   watcher.addListener((s) => alerts.apply(sectionOf(s, alertRulesKind)?.rules ?? []));
   watcher.addListener((s) => bp.publish(s));

@@ -54,6 +54,7 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     snapshot: () => latest,
     providers: () => deps.providers,
     observeApi: telemetry.observeApi,
+    providerStatuses: () => bp.rpc('providers'),
     prometheus: telemetry.prometheus,
     identity: idp?.handler ?? null,
   });

@@ -153,7 +153,7 @@ function num(v: unknown, def: number, max: number): number {
 export function primaryQueries(
   store: MetricsStore,
   o: ServeOptions,
-  sources: { alerts: AlertSource; certs: CertificateSource },
+  sources: { alerts: AlertSource; certs: CertificateSource; providers?: () => unknown },
 ): RpcHandlers {
   const args = (a: unknown): Record<string, unknown> => (a !== null && typeof a === 'object' ? (a as Record<string, unknown>) : {});
   return {
@@ -177,5 +177,6 @@ export function primaryQueries(
     summary: (a) => store.summary(num(args(a).rangeMs, 300_000, MAX_TIMELINE_MS), num(args(a).limit, 5, 50)),
     alerts: () => sources.alerts(),
     certificates: () => sources.certs(),
+    providers: () => sources.providers?.() ?? [],
   };
 }

@@ -8,7 +8,7 @@ import { F, type Logger } from '../../log.js';
 import type { ConfigFragment } from '../../config/model.js';
 import type { RefusedSource } from '../../config/runtime.js';
 import { fragmentsFromDocuments, type FormatOptions } from '../formats/index.js';
-import type { Provider, ProviderMessage, ProviderStatus } from '../types.js';
+import type { Provider, ProviderMessage, ProviderReconciliation, ProviderStatus } from '../types.js';
 import { FileSource, type FileDocuments } from './file-source.js';
 
 export interface FileProviderOptions extends FormatOptions {
@@ -26,6 +26,7 @@ export class FileProvider implements Provider {
   readonly #opts: FileProviderOptions;
   readonly #log: Logger;
   #revision = 0;
+  #history: ProviderReconciliation[] = [];
   /** Routers (qualified names) each file defined in the last message. */
   #routersByFile = new Map<string, string[]>();
   #status: ProviderStatus = { name: 'file', state: 'starting', revision: '', lastUpdate: '', message: '' };
@@ -51,12 +52,45 @@ export class FileProvider implements Provider {
   #message(docs: FileDocuments): ProviderMessage {
     const revision = String(++this.#revision);
     const broken = docs.issues.filter((i) => i.severity !== 'warning');
+    const at = new Date().toISOString();
+    const message = broken.length > 0 ? `${broken.length} file(s) refused; serving their last good version` : '';
+    const ready = broken.length === 0;
+    const reason = ready ? 'ReconciliationSucceeded' : 'BuildFailed';
+    const prevReady = this.#status.conditions?.find((c) => c.type === 'Ready');
+    this.#history = [
+      {
+        revision,
+        at,
+        result: ready ? ('applied' as const) : ('refused' as const),
+        reason,
+        message: ready
+          ? 'applied'
+          : broken.map((i) => `${i.file ?? ''}${i.line !== undefined ? `:${i.line}` : ''}: ${i.message}`).join('; '),
+      },
+      ...this.#history,
+    ].slice(0, 5);
     this.#status = {
       name: this.name,
-      state: broken.length > 0 ? 'degraded' : 'ready',
+      state: ready ? 'ready' : 'degraded',
       revision,
-      lastUpdate: new Date().toISOString(),
-      message: broken.length > 0 ? `${broken.length} file(s) refused; serving their last good version` : '',
+      lastUpdate: at,
+      message,
+      type: 'file',
+      url: this.#opts.directory ?? this.#opts.filename ?? '',
+      lastAttemptedRevision: revision,
+      lastAppliedRevision: revision,
+      conditions: [
+        {
+          type: 'Ready',
+          status: ready ? 'True' : 'False',
+          reason,
+          message: ready ? `applied revision ${revision}` : message,
+          lastTransitionTime:
+            prevReady !== undefined && prevReady.status === (ready ? 'True' : 'False') ? prevReady.lastTransitionTime : at,
+        },
+      ],
+      lastHandledAt: at,
+      history: this.#history,
     };
     const fragments = fragmentsFromDocuments(docs.documents, this.#opts);
     this.#warnRemovedRouters(fragments);
