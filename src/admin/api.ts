@@ -88,6 +88,18 @@ function middlewareJson(m: RuntimeMiddleware): Record<string, unknown> {
   return o;
 }
 
+/** The routers, middlewares and services of /api/rawdata (also what `gatehouse diff` compares). */
+export function rawItems(
+  view: Snapshot,
+  status: Record<string, Record<string, 'UP' | 'DOWN'>> = {},
+): { routers: Record<string, unknown>; middlewares: Record<string, unknown>; services: Record<string, unknown> } {
+  return {
+    routers: Object.fromEntries(Object.values(view.routers).map((r) => [r.name, routerJson(r)])),
+    middlewares: Object.fromEntries(Object.values(view.middlewares).map((m) => [m.name, middlewareJson(m)])),
+    services: Object.fromEntries(Object.values(view.services).map((s) => [s.name, serviceJson(s, status[s.name])])),
+  };
+}
+
 function counts(items: Array<{ status: string }>): { total: number; warnings: number; errors: number } {
   return {
     total: items.length,
@@ -177,12 +189,7 @@ export function createApiHandler(src: ApiSource): Handler {
       return;
     }
     if (path === '/api/rawdata') {
-      sendJson(ctx, 200, {
-        routers: Object.fromEntries(Object.values(view.routers).map((r) => [r.name, routerJson(r)])),
-        middlewares: Object.fromEntries(Object.values(view.middlewares).map((m) => [m.name, middlewareJson(m)])),
-        services: Object.fromEntries(Object.values(view.services).map((s) => [s.name, serviceJson(s, st[s.name])])),
-        configuration: src.configuration(),
-      });
+      sendJson(ctx, 200, { ...rawItems(view, st), configuration: src.configuration() });
       return;
     }
     const m = /^\/api\/http\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);

@@ -71,6 +71,12 @@ export const COMMANDS: readonly Command[] = [
     run: async (a) => (await import('./alerts.js')).alertsMain(a, env, stdout),
   },
   {
+    name: 'diff',
+    summary: 'what a configuration (a directory, a git branch) would add, remove or change against a running gateway',
+    usage: async () => (await import('./diff-command.js')).DIFF_USAGE,
+    run: async (a) => (await import('./diff-command.js')).diffMain(a, env),
+  },
+  {
     name: 'providers',
     summary: 'configuration providers: the revision in force, ready or not and why (like flux get)',
     usage: async () => (await import('./providers.js')).PROVIDERS_USAGE,
