@@ -18,8 +18,8 @@ const LAYERS = [
   ['upstream'],
   // 5: what the configuration describes and where it comes from
   ['providers', 'middlewares', 'services', 'identity', 'alerts'],
-  // 6: surfaces over the parts, and the process backplane
-  ['admin', 'cluster'],
+  // 6: surfaces over the parts, and the process backplane; the secret store (a provider the compile step reads)
+  ['admin', 'cluster', 'secrets'],
   // 7: composition (the serving and primary halves, the root); the demo workload
   ['server', 'demo'],
   // 8: the command line

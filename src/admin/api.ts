@@ -27,6 +27,8 @@ export interface ApiSource {
   configuration(): ConfigurationStatus;
   /** Every provider's status (Flux's model), from the primary. */
   providerStatuses?: () => Promise<unknown>;
+  /** Every Key Vault secret in use: source, version, last refresh, fingerprint; never a value (from the primary). */
+  secretStatuses?: () => Promise<unknown>;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
   gatehouse?: Handler;
 }
@@ -75,9 +77,44 @@ function serviceJson(s: RuntimeService, status: Record<string, 'UP' | 'DOWN'> | 
   return o;
 }
 
+export const REDACTED = '[redacted]';
+
+/**
+ * Credentials inside a middleware's configuration, as every API shows them:
+ * basicAuth/digestAuth users keep their user name, their hash is replaced;
+ * a forwardAuth client key is replaced. They may come from a Secret (a v1
+ * Secret or Azure Key Vault, docs/secrets.md) and the hashes are guessable
+ * offline, so no API shows them.
+ */
+export function redactMiddlewareConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const type of ['basicAuth', 'digestAuth']) {
+    const v = out[type];
+    if (typeof v !== 'object' || v === null || !Array.isArray((v as { users?: unknown }).users)) continue;
+    const users = (v as { users: unknown[] }).users.map((u) => {
+      const line = String(u);
+      const i = line.indexOf(':');
+      return i < 0 ? REDACTED : `${line.slice(0, i)}:${REDACTED}`;
+    });
+    out[type] = { ...v, users };
+  }
+  const fa = out.forwardAuth as { tls?: Record<string, unknown> } | undefined;
+  if (
+    fa !== undefined &&
+    typeof fa === 'object' &&
+    fa !== null &&
+    typeof fa.tls === 'object' &&
+    fa.tls !== null &&
+    fa.tls.key !== undefined
+  ) {
+    out.forwardAuth = { ...fa, tls: { ...fa.tls, key: REDACTED } };
+  }
+  return out;
+}
+
 function middlewareJson(m: RuntimeMiddleware): Record<string, unknown> {
   const o: Record<string, unknown> = {
-    ...m.config,
+    ...redactMiddlewareConfig(m.config as unknown as Record<string, unknown>),
     status: m.status,
     usedBy: m.usedBy,
     name: m.name,
@@ -167,6 +204,16 @@ export function createApiHandler(src: ApiSource): Handler {
         errors: src.lastErrors(),
         configuration: src.configuration(),
       });
+      return;
+    }
+    if (path === '/api/secrets') {
+      if (src.secretStatuses === undefined) sendJson(ctx, 200, []);
+      else
+        src.secretStatuses().then(
+          (list) => sendJson(ctx, 200, list),
+          (err: unknown) =>
+            sendJson(ctx, 503, { message: `secret status unavailable: ${err instanceof Error ? err.message : String(err)}` }),
+        );
       return;
     }
     if (path === '/api/providers' && src.providerStatuses !== undefined) {

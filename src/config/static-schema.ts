@@ -101,6 +101,29 @@ export const StaticConfigSchema = Type.Object({
         watch: bool(true, 'reload on change'),
       }),
     ),
+    git: Type.Optional(
+      Type.Object({
+        url: Type.Optional(str('repository: file://, a local path, https:// or ssh://user@host/repo.git (docs/gitops.md)')),
+        branch: Type.Optional(str("branch to follow (default: the remote's HEAD)")),
+        tag: Type.Optional(str('tag to follow (wins over branch)')),
+        semver: Type.Optional(str('semver range: the highest matching tag, e.g. "~1" or ">=1.2 <2" (wins over tag)')),
+        commit: Type.Optional(str('commit SHA (wins over semver; with a branch: must be on it)')),
+        paths: list('folders of the repository to read (default: the root); a folder with kustomization.yaml is rendered by kustomize'),
+        kustomizeroot: Type.Optional(str('folder whose overlays (leaf kustomizations, .flux.yaml folders) are discovered and rendered')),
+        interval: ms(60_000, 'how often the remote is polled'),
+        timeout: ms(60_000, 'longest time a git or kustomize command may run'),
+        sshkeyfile: Type.Optional(str('private key file for ssh:// (a deploy key)')),
+        knownhostsfile: Type.Optional(str('known_hosts file for ssh:// (host keys are always checked)')),
+        tokenfile: Type.Optional(str('file holding a token for https://')),
+        usernamefile: Type.Optional(str('file holding the user name for https://')),
+        passwordfile: Type.Optional(str('file holding the password for https://')),
+        webhook: Type.Optional(
+          Type.Object({
+            secretfile: Type.Optional(str('file holding the secret of POST /api/providers/git/hook')),
+          }),
+        ),
+      }),
+    ),
     kubernetesCRD: Type.Optional(
       Type.Object({
         endpoint: Type.Optional(str('Kubernetes API server URL (default: in-cluster)')),
@@ -177,6 +200,21 @@ export const StaticConfigSchema = Type.Object({
   identity: Type.Object({
     insecure: bool(false, 'serve the token endpoint on the traefik entry point'),
     issuerBaseUrl: Type.Optional(str('public base URL of the token issuer (iss claim)')),
+  }),
+  secrets: Type.Object({
+    refreshinterval: ms(300_000, 'how often secrets from Azure Key Vault are read again (docs/secrets.md)'),
+    azurekeyvault: Type.Optional(
+      Type.Object({
+        tenantid: Type.Optional(str('tenant (directory) id of the client that reads Key Vault')),
+        clientid: Type.Optional(str('application (client) id that reads Key Vault (client-credentials flow)')),
+        clientsecretfile: Type.Optional(str('file holding that client secret (never a flag value)')),
+        authorityhost: Type.String({ default: 'https://login.microsoftonline.com', description: 'Microsoft identity platform host' }),
+        vaulturltemplate: Type.String({
+          default: 'https://{name}.vault.azure.net',
+          description: 'URL of a vault; {name} is spec.vault.name',
+        }),
+      }),
+    ),
   }),
   workers: Type.Integer({ minimum: 1, maximum: 1024, description: 'worker processes (default: available CPUs)' }),
   dataDir: Type.String({ description: 'state directory (default: .gatehouse in the working directory)' }),

@@ -77,7 +77,13 @@ export const emptyIdentityConfig: IdentityConfig = { tenants: new Map(), list: [
 export type SecretRef =
   | { readonly kind: 'hash'; readonly value: string; readonly expiresAt?: number }
   | { readonly kind: 'env'; readonly name: string; readonly expiresAt?: number }
-  | { readonly kind: 'file'; readonly path: string; readonly expiresAt?: number };
+  | { readonly kind: 'file'; readonly path: string; readonly expiresAt?: number }
+  /**
+   * From a Secret (v1, or written by an AzureKeyVaultSecret and resolved by the
+   * primary): the value itself, which travels inside the snapshot to the
+   * serving processes (IPC) and is shown by no API.
+   */
+  | { readonly kind: 'secret'; readonly from: string; readonly value: string; readonly expiresAt?: number };
 
 export interface CertRef {
   readonly pem?: string;
@@ -110,7 +116,10 @@ export interface TenantSection {
   readonly apps: readonly AppSection[];
 }
 
-/** The identity section of a snapshot: plain JSON, no secret values. */
+/**
+ * The identity section of a snapshot: plain JSON; no secret values except
+ * client secrets read from Secrets (`kind: 'secret'`), which no API shows.
+ */
 export interface IdentitySection {
   readonly tenants: readonly TenantSection[];
 }
@@ -159,7 +168,7 @@ function date(r: Resource, field: string, s: string | undefined, issues: ConfigI
 }
 
 /** Read a secret the section refers to; undefined (with the reason) when it cannot be had. */
-function readSecret(ref: Exclude<SecretRef, { kind: 'hash' }>, env: NodeJS.ProcessEnv): { value: string } | { error: string } {
+function readSecret(ref: Exclude<SecretRef, { kind: 'hash' | 'secret' }>, env: NodeJS.ProcessEnv): { value: string } | { error: string } {
   if (ref.kind === 'env') {
     const value = env[ref.name];
     return value === undefined || value === '' ? { error: `environment variable ${ref.name} is not set` } : { value };
@@ -191,11 +200,23 @@ function secretsOf(r: Resource, spec: ApplicationSpec, env: NodeJS.ProcessEnv, i
       continue;
     }
     const from = c.secretFrom ?? {};
-    if ((from.env === undefined) === (from.file === undefined)) {
-      issues.push(issueAt(r, `${f}.secretFrom`, 'give exactly one of env or file'));
+    if ((from.env !== undefined ? 1 : 0) + (from.file !== undefined ? 1 : 0) + (from.secret !== undefined ? 1 : 0) !== 1) {
+      issues.push(issueAt(r, `${f}.secretFrom`, 'give exactly one of env, file or secret'));
       continue;
     }
-    const ref: SecretRef =
+    if (from.secret !== undefined) {
+      const s = from.secret;
+      const ns = r.namespace ?? 'default';
+      if (s.value === undefined) {
+        const why = s.error ?? `Secret ${ns}/${s.name} not found: expected a v1 Secret or an AzureKeyVaultSecret output in namespace ${ns}`;
+        issues.push(issueAt(r, `${f}.secretFrom.secret`, `${why}; this credential is disabled`));
+        continue;
+      }
+      if (s.value.length < 16) issues.push(issueAt(r, f, 'client secret shorter than 16 characters', 'warning'));
+      out.push({ kind: 'secret', from: `Secret ${ns}/${s.name} key ${s.key}`, value: s.value, ...exp });
+      continue;
+    }
+    const ref: Exclude<SecretRef, { kind: 'hash' | 'secret' }> =
       from.env !== undefined ? { kind: 'env', name: from.env, ...exp } : { kind: 'file', path: from.file as string, ...exp };
     // Checked here so the problem shows in check and the API; the value itself stays out of the snapshot.
     const got = readSecret(ref, env);
@@ -390,6 +411,10 @@ function materializeApp(a: AppSection, env: NodeJS.ProcessEnv): AppEntry {
   for (const ref of a.secrets) {
     if (ref.kind === 'hash') {
       secrets.push({ kind: 'hash', value: ref.value, expiresAt: ref.expiresAt });
+      continue;
+    }
+    if (ref.kind === 'secret') {
+      secrets.push({ kind: 'plain', value: ref.value, expiresAt: ref.expiresAt });
       continue;
     }
     // A secret that went away since the compile (reported then) just does not authenticate.

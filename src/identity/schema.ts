@@ -30,8 +30,27 @@ export const AppRoleSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A client secret in a Secret of the Application's namespace: a v1 Secret or
+ * one an AzureKeyVaultSecret writes (docs/secrets.md). `value` / `error` are
+ * filled in by the Kubernetes conversion and the compile step, never written.
+ */
+export const SecretKeyRefSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    key: Type.String({ minLength: 1 }),
+    value: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 export const SecretFromSchema = Type.Object(
-  { env: Type.Optional(Type.String({ minLength: 1 })), file: Type.Optional(Type.String({ minLength: 1 })) },
+  {
+    env: Type.Optional(Type.String({ minLength: 1 })),
+    file: Type.Optional(Type.String({ minLength: 1 })),
+    secret: Type.Optional(SecretKeyRefSchema),
+  },
   { additionalProperties: false },
 );
 

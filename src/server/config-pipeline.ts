@@ -14,7 +14,10 @@ import { internalFragment } from '../config/internal.js';
 import { builtinRegistry } from '../middlewares/builtin.js';
 import { builtinServices } from '../services/builtin.js';
 import { FileProvider } from '../providers/file/index.js';
+import { GitProvider } from '../providers/git/index.js';
 import type { Provider } from '../providers/types.js';
+import { resolveExternalSecrets } from '../providers/formats/kubernetes/external-secrets.js';
+import type { SecretStore } from '../secrets/index.js';
 import { identityKind } from '../identity/kind.js';
 import { alertRulesKind } from '../alerts/kind.js';
 import { ConfigWatcher, type CompileFn } from './config-watcher.js';
@@ -26,12 +29,16 @@ export interface PipelineDeps {
   watch: boolean;
   /** Extra fragments (tests, the demo). */
   extraFragments?: readonly ConfigFragment[];
+  /** The Key Vault secret store of the primary (a provider too); absent in check and without --secrets.azurekeyvault.*. */
+  secrets?: SecretStore | null;
 }
 
 type ProviderFactory = (o: ServeOptions, deps: PipelineDeps) => Provider | null;
 
 /** The provider registry, in merge order. */
 const PROVIDERS: readonly ProviderFactory[] = [
+  // Emits (no fragments) whenever a Key Vault value changes, so the configuration is compiled again.
+  (_o, deps) => deps.secrets ?? null,
   (o, deps) =>
     o.file === null
       ? null
@@ -42,6 +49,8 @@ const PROVIDERS: readonly ProviderFactory[] = [
           kubernetes: o.kubernetes,
           log: deps.log,
         }),
+  (o, deps) =>
+    o.git === null ? null : new GitProvider({ git: o.git, dataDir: o.dataDir, watch: deps.watch, kubernetes: o.kubernetes, log: deps.log }),
 ];
 
 /** The Gatehouse kind compilers; each fills one section of the snapshot. */
@@ -97,8 +106,14 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
   const entryPoints = o.entryPoints.map((e) => e.name);
   const logged = new Set<string>();
   return ({ fragments, issues, refused, revision, trial }) => {
+    // Secrets from Key Vault (docs/secrets.md): values in force now; a trial (a revision's verdict) does not judge the vault.
+    const external = resolveExternalSecrets(fragments, {
+      source: deps.secrets ?? null,
+      mode: trial === true || !deps.watch ? 'check' : 'serve',
+    });
+    if (trial !== true) deps.secrets?.want(external.wants);
     const snap = compileConfig({
-      fragments: [...fragments, internal, ...(deps.extraFragments ?? [])],
+      fragments: [...external.fragments, internal, ...(deps.extraFragments ?? [])],
       entryPoints,
       defaultEntryPoints: o.defaultEntryPoints,
       defaultRuleSyntax: o.defaultRuleSyntax,

@@ -25,6 +25,8 @@ export interface InternalServiceDeps {
   observeApi: Handler;
   /** Every provider's status, asked of the primary. */
   providerStatuses?: () => Promise<unknown>;
+  /** GET /api/secrets, answered by the primary (which holds the Key Vault secrets). */
+  secretStatuses?: () => Promise<unknown>;
   prometheus: Handler;
   /** identity@internal, when the issuer is enabled. */
   identity: Handler | null;
@@ -59,6 +61,7 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     configuration: () => configurationStatus(deps.snapshot()),
     gatehouse: deps.observeApi,
     ...(deps.providerStatuses !== undefined ? { providerStatuses: deps.providerStatuses } : {}),
+    ...(deps.secretStatuses !== undefined ? { secretStatuses: deps.secretStatuses } : {}),
   });
   return {
     'noop@internal': (ctx) => answer(ctx, 'GH_NOOP'),

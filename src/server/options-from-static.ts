@@ -5,6 +5,8 @@ import type { StaticConfig } from '../config/static-schema.js';
 import type { ServeOptions } from './options.js';
 import type { EntryPointSpec } from './gateway.js';
 import type { AccessLogFields } from '../observe/access-log.js';
+import { secretsOptionsFromStatic } from '../secrets/options.js';
+import { gitOptionsFromStatic } from '../providers/git/options.js';
 
 /** ":8000" → { host: undefined, port: 8000 }; "127.0.0.1:8000"; "[::1]:8000"; optional "/tcp". */
 export function parseAddress(address: string): { host: string | undefined; port: number } {
@@ -53,6 +55,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
             watch: file.watch,
           }
         : null,
+    git: gitOptionsFromStatic(c.providers.git, cwd),
     kubernetesCrd: k !== undefined,
     kubernetes: {
       allowCrossNamespace: k?.allowCrossNamespace ?? false,
@@ -112,6 +115,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
     pingTerminatingStatus: c.ping?.terminatingStatusCode ?? 503,
     logLevel: c.log.level,
     identity: { enabled: true, insecure: c.identity.insecure, issuerBaseUrl: c.identity.issuerBaseUrl ?? null },
+    secrets: secretsOptionsFromStatic(c.secrets, cwd),
     workers: c.workers ?? availableParallelism(),
     dataDir: resolve(cwd, c.dataDir ?? '.gatehouse'),
     defaultRuleSyntax: c.core.defaultRuleSyntax,

@@ -5,12 +5,16 @@
 import type { EntryPointSpec } from './gateway.js';
 import type { KubernetesConvertOptions } from '../providers/formats/kubernetes/convert.js';
 import type { AccessLogFields } from '../observe/access-log.js';
+import type { SecretsOptions } from '../secrets/options.js';
+import type { GitProviderConfig } from '../providers/git/options.js';
 
 export interface ServeOptions {
   entryPoints: EntryPointSpec[];
   /** Entry points a router without entryPoints attaches to. */
   defaultEntryPoints: string[];
   file: { filename?: string; directory?: string; watch: boolean } | null;
+  /** `--providers.git.*` (docs/gitops.md), checked. */
+  git: GitProviderConfig | null;
   /** `--providers.kubernetescrd` was given (needs a cluster). */
   kubernetesCrd: boolean;
   kubernetes: KubernetesConvertOptions;
@@ -38,6 +42,8 @@ export interface ServeOptions {
   /** Status of /ping while shutting down. */
   pingTerminatingStatus: number;
   identity: { enabled: boolean; insecure: boolean; issuerBaseUrl: string | null };
+  /** `--secrets.*`: Azure Key Vault access and refresh (docs/secrets.md). */
+  secrets: SecretsOptions;
   workers: number;
   dataDir: string;
   defaultRuleSyntax: 'v2' | 'v3';

@@ -16,6 +16,7 @@ import type { ConfigWatcher } from './config-watcher.js';
 import { createConfigWatcher } from './config-pipeline.js';
 import type { ServeOptions } from './options.js';
 import { primaryQueries, type CertificateSource } from './telemetry.js';
+import { SecretStore, SECRETS_PROVIDER } from '../secrets/index.js';
 
 export interface PrimaryDeps {
   log: Logger;
@@ -40,16 +41,24 @@ async function prepareIdentityKeys(o: ServeOptions, log: Logger): Promise<void> 
 export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: PrimaryDeps): Promise<Primary> {
   const { log } = deps;
   await prepareIdentityKeys(o, log);
+  const kv = o.secrets.azureKeyVault;
+  const secrets =
+    kv === null
+      ? null
+      : new SecretStore({ ...kv, refreshIntervalMs: o.secrets.refreshIntervalMs, log: log.child({ provider: SECRETS_PROVIDER }) });
   const watcher = createConfigWatcher(o, {
     log,
     watch: true,
+    secrets,
     ...(deps.extraFragments !== undefined ? { extraFragments: deps.extraFragments } : {}),
   });
   const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }) });
   const certificates: CertificateSource = () => [];
-  bp.serve(
-    primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates, providers: () => watcher.providerStatuses() }),
-  );
+  bp.serve({
+    ...primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates, providers: () => watcher.providerStatuses() }),
+    // GET /api/secrets: where each Key Vault secret comes from, its version and last refresh; never a value.
+    secrets: () => secrets?.statuses() ?? [],
+  });
   // The primary listeners, in order: every snapshot, the first one included.
   watcher.addListener((s) => {
     bp.metrics.recordConfigReload(s.issues.every((i) => i.severity === 'warning'));

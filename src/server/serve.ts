@@ -34,7 +34,7 @@ export interface ServeDeps {
 
 /** Names of the running providers as Traefik's /api/overview shows them. */
 export function providerNames(o: ServeOptions): string[] {
-  return [...(o.file !== null ? ['File'] : []), ...(o.kubernetesCrd ? ['KubernetesCRD'] : [])];
+  return [...(o.file !== null ? ['File'] : []), ...(o.git !== null ? ['Git'] : []), ...(o.kubernetesCrd ? ['KubernetesCRD'] : [])];
 }
 
 export async function serve(o: ServeOptions, deps: ServeDeps): Promise<RunningGatehouse> {

@@ -55,6 +55,7 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     providers: () => deps.providers,
     observeApi: telemetry.observeApi,
     providerStatuses: () => bp.rpc('providers'),
+    secretStatuses: () => bp.rpc('secrets'),
     prometheus: telemetry.prometheus,
     identity: idp?.handler ?? null,
   });

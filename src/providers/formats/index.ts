@@ -11,9 +11,11 @@ import { fromKubernetesObjects, type KubernetesConvertOptions } from './kubernet
 
 export interface FormatOptions {
   kubernetes: KubernetesConvertOptions;
+  /** The fragment name of Traefik file-format documents (default `file`; the git provider's is `git`). */
+  fileFragment?: string;
 }
 
 /** Convert parsed documents into the fragments of every format. */
 export function fragmentsFromDocuments(docs: SourceDocument[], opts: FormatOptions): ConfigFragment[] {
-  return [fromTraefikFileDocuments(docs), fromKubernetesObjects(docs, opts.kubernetes)];
+  return [fromTraefikFileDocuments(docs, opts.fileFragment), fromKubernetesObjects(docs, opts.kubernetes)];
 }

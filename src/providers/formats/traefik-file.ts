@@ -74,8 +74,8 @@ interface Candidate {
 }
 
 /** Converts the documents of the file provider into one fragment. */
-export function fromTraefikFileDocuments(docs: readonly SourceDocument[]): ConfigFragment {
-  const frag: ConfigFragment = { ...emptyFragment('file'), fieldCase: 'insensitive' };
+export function fromTraefikFileDocuments(docs: readonly SourceDocument[], provider = 'file'): ConfigFragment {
+  const frag: ConfigFragment = { ...emptyFragment(provider), fieldCase: 'insensitive' };
   const issues = frag.issues;
   const candidates: Candidate[] = [];
   let warnedL4 = false;

@@ -3,7 +3,8 @@
  * fragment, with Traefik's kubernetescrd provider semantics: IngressRoute,
  * Middleware, TraefikService, ServersTransport and TLSOption of the
  * traefik.io and traefik.containo.us groups, resolved against core Services,
- * Endpoints, EndpointSlices and Secrets. `gatehouse.dev` kinds are passed
+ * Endpoints, EndpointSlices and Secrets (v1 Secrets, and those akv2k8s's
+ * AzureKeyVaultSecret objects write: azure-key-vault-secret.ts). `gatehouse.dev` kinds are passed
  * through as resources; cluster plumbing (Deployments, RBAC, CRDs, …) is
  * ignored. See docs/kubernetes-objects.md.
  */
@@ -13,6 +14,8 @@ import { convertMiddleware } from './middleware.js';
 import { PROVIDER } from './naming.js';
 import { asString, ConvertContext, isRecord, type K8sObject, type Path } from './objects.js';
 import { convertTraefikService } from './traefik-service.js';
+import { AKV_GROUPS, convertAzureKeyVaultSecret, isAzureKeyVaultSecret } from './azure-key-vault-secret.js';
+import { withApplicationSecrets } from './application-secrets.js';
 import { convertServersTransport, convertTlsOption } from './transport.js';
 
 export interface KubernetesConvertOptions {
@@ -76,6 +79,7 @@ function collect(ctx: ConvertContext, doc: SourceDocument, value: unknown, base:
 
 function isRelevant(obj: K8sObject): boolean {
   if (TRAEFIK_GROUPS.has(obj.group) || obj.group === GATEHOUSE_GROUP) return true;
+  if (AKV_GROUPS.has(obj.group)) return obj.kind === 'AzureKeyVaultSecret';
   if (obj.apiVersion === 'v1') return obj.kind === 'Service' || obj.kind === 'Endpoints' || obj.kind === 'Secret';
   return obj.group === 'discovery.k8s.io' && obj.kind === 'EndpointSlice';
 }
@@ -95,6 +99,8 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
   const objects: K8sObject[] = [];
   for (const doc of docs) collect(ctx, doc, doc.value, [], 0, objects);
   for (const obj of objects) ctx.index(obj);
+  // Secrets written by akv2k8s objects, before anything that references a Secret.
+  for (const obj of objects) if (isAzureKeyVaultSecret(obj)) convertAzureKeyVaultSecret(ctx, obj);
 
   for (const obj of objects) {
     if (obj.group === GATEHOUSE_GROUP) {
@@ -102,7 +108,7 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
         kind: obj.kind,
         name: obj.name,
         namespace: obj.namespace,
-        spec: structuredClone(obj.raw.spec),
+        spec: withApplicationSecrets(ctx, obj, structuredClone(obj.raw.spec)),
         source: ctx.loc(obj, []),
       });
       continue;

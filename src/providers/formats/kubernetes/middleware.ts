@@ -14,6 +14,7 @@ import { caFromSecret, certFromSecret, usersFromSecret } from './secrets.js';
 import { nameAndService } from './services.js';
 import { middlewareRef } from './ingress-route.js';
 import { addService } from './traefik-service.js';
+import { secretMarker } from './external-secrets.js';
 
 type Converter = (ctx: ConvertContext, obj: K8sObject, id: string, value: Record<string, unknown>, path: Path) => Record<string, unknown>;
 
@@ -24,6 +25,8 @@ function auth(basic: boolean): Converter {
       if (Array.isArray(rest.users)) return rest; // Gatehouse leniency: inline users as in the file format.
       throw new ConvertFailure([...path, 'secret'], 'auth secret must be set: expected the name of a Secret in the same namespace');
     }
+    if (ctx.isExternalSecret(obj.namespace, secret))
+      return { ...rest, users: secretMarker(obj.namespace, secret, basic ? 'users-basic' : 'users-digest') };
     return { ...rest, users: usersFromSecret(ctx, obj.namespace, secret, [...path, 'secret'], basic) };
   };
 }
@@ -31,8 +34,14 @@ function auth(basic: boolean): Converter {
 const forwardAuth: Converter = (ctx, obj, _id, value, path) => {
   if (!isRecord(value.tls)) return value;
   const { caSecret, certSecret, ...tls } = value.tls;
-  if (typeof caSecret === 'string' && caSecret !== '') tls.ca = caFromSecret(ctx, obj.namespace, caSecret, [...path, 'tls', 'caSecret']);
-  if (typeof certSecret === 'string' && certSecret !== '') {
+  if (typeof caSecret === 'string' && caSecret !== '')
+    tls.ca = ctx.isExternalSecret(obj.namespace, caSecret)
+      ? secretMarker(obj.namespace, caSecret, 'ca')
+      : caFromSecret(ctx, obj.namespace, caSecret, [...path, 'tls', 'caSecret']);
+  if (typeof certSecret === 'string' && certSecret !== '' && ctx.isExternalSecret(obj.namespace, certSecret)) {
+    tls.cert = secretMarker(obj.namespace, certSecret, 'tls.crt');
+    tls.key = secretMarker(obj.namespace, certSecret, 'tls.key');
+  } else if (typeof certSecret === 'string' && certSecret !== '') {
     const { cert, key } = certFromSecret(ctx, obj.namespace, certSecret, [...path, 'tls', 'certSecret']);
     tls.cert = cert;
     tls.key = key;

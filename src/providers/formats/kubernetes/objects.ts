@@ -53,6 +53,8 @@ export class ConvertContext {
   readonly endpoints = new Map<string, K8sObject>();
   readonly endpointSlices = new Map<string, K8sObject[]>();
   readonly secrets = new Map<string, K8sObject>();
+  /** Secrets written by AzureKeyVaultSecret objects (`namespace/name` → the object's name); data resolved at compile time. */
+  readonly externalSecrets = new Map<string, { readonly akvName: string }>();
   /** Namespaces that define a TLSOption named `default`. */
   readonly defaultTlsNamespaces: string[] = [];
 
@@ -105,6 +107,10 @@ export class ConvertContext {
   }
   secret(namespace: string, name: string): K8sObject | undefined {
     return this.secrets.get(key(namespace, name));
+  }
+  /** True when `namespace/name` is a Secret whose data comes from Azure Key Vault. */
+  isExternalSecret(namespace: string, name: string): boolean {
+    return this.externalSecrets.has(key(namespace, name));
   }
 
   /** Read the field at `path` (relative to the object). */

@@ -1,0 +1,168 @@
+/**
+ * A stand-in for Azure Key Vault's secret REST API (test support, never
+ * shipped), written from Microsoft's reference for "Get Secret"
+ * (`GET {vaultBaseUrl}/secrets/{secret-name}/{secret-version}?api-version=7.4`)
+ * and Key Vault's authentication and error documentation. What it covers is
+ * listed in docs/secrets.md; in short:
+ *
+ * - vaults by name under one loopback server: `{base}/{vault}/secrets/{name}[/{version}]`
+ *   (real vaults are hosts: `https://{vault}.vault.azure.net`);
+ * - GET of the latest version (no version, or an empty one) and of a given version;
+ *   `{ value, id, contentType?, attributes: { enabled, created, updated, recoveryLevel } }`;
+ * - api-version required (400 BadParameter otherwise);
+ * - 401 with `WWW-Authenticate: Bearer authorization="…", resource="https://vault.azure.net"`
+ *   without a token or with a token that does not verify;
+ * - tokens verified with `jose` against the issuer's discovery document and JWKS
+ *   (issuer, audience `https://vault.azure.net`, signature, expiry): only tokens that
+ *   Gatehouse's identity provider issued through the client-credentials flow pass;
+ * - 403 Forbidden (innererror ForbiddenByPolicy) for a verified token whose
+ *   client is not in the vault's access policy;
+ * - 404 SecretNotFound (unknown secret or version) in Azure's error shape;
+ * - "down": every connection is reset, as an unreachable vault.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { listenLoopback } from './gateway.js';
+
+export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
+
+interface Version {
+  readonly version: string;
+  readonly value: string;
+  readonly contentType?: string;
+  readonly created: number;
+}
+
+export interface KeyVaultStandIn {
+  /** `http://127.0.0.1:<port>` */
+  readonly base: string;
+  /** For `--secrets.azurekeyvault.vaulturltemplate`: `http://127.0.0.1:<port>/{name}`. */
+  readonly template: string;
+  /** Add a new version of a secret (it becomes the latest); returns its version id. */
+  setSecret(vault: string, name: string, value: string, contentType?: string): string;
+  /** Reset every connection (true) or answer again (false). */
+  setDown(down: boolean): void;
+  /** GET requests that reached a secret (authorised or not). */
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+export interface StandInOptions {
+  /** OpenID discovery document of the token issuer (v1: `{base}/{tenant}/.well-known/openid-configuration`). */
+  readonly discoveryUrl: string;
+  /** Tenant named in the 401 challenge. */
+  readonly tenantId: string;
+  /** Client ids (appid/azp) in the access policy: they may get secrets. */
+  readonly allowedClients: readonly string[];
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+const azureError = (code: string, message: string, inner?: string): unknown => ({
+  error: { code, message, ...(inner !== undefined ? { innererror: { code: inner } } : {}) },
+});
+
+export async function startKeyVaultStandIn(o: StandInOptions): Promise<KeyVaultStandIn> {
+  const disco = (await (await fetch(o.discoveryUrl)).json()) as { issuer: string; jwks_uri: string };
+  const jwks = createRemoteJWKSet(new URL(disco.jwks_uri));
+  const vaults = new Map<string, Map<string, Version[]>>();
+  let down = false;
+  let requests = 0;
+  let base = '';
+  const challenge = {
+    'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/${o.tenantId}", resource="${KEY_VAULT_RESOURCE}"`,
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/([a-zA-Z0-9-]+)\/secrets\/([0-9a-zA-Z-]+)(?:\/([0-9a-fA-F]*))?\/?$/.exec(url.pathname);
+    if (m === null) return send(res, 404, azureError('NotFound', 'The requested resource was not found.'));
+    if (req.method !== 'GET') return send(res, 405, azureError('MethodNotAllowed', `Method ${req.method} is not allowed.`));
+    requests++;
+    if (url.searchParams.get('api-version') === null)
+      return send(res, 400, azureError('BadParameter', 'The request URI must contain an api-version query parameter.'));
+    const auth = req.headers.authorization ?? '';
+    if (!/^Bearer /i.test(auth))
+      return send(res, 401, azureError('Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.'), challenge);
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(auth.slice(7).trim(), jwks, { issuer: disco.issuer, audience: KEY_VAULT_RESOURCE }));
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'ERR_JWT_INVALID';
+      return send(res, 401, azureError('Unauthorized', `AKV10022: Invalid token (${code}).`), challenge);
+    }
+    const vault = m[1] as string;
+    const client = String(claims.appid ?? claims.azp ?? '');
+    if (!o.allowedClients.includes(client)) {
+      return send(
+        res,
+        403,
+        azureError(
+          'Forbidden',
+          `The user, group or application 'appid=${client};oid=${String(claims.oid ?? '')}' does not have secrets get permission on key vault '${vault};location=standin'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`,
+          'ForbiddenByPolicy',
+        ),
+      );
+    }
+    const versions = vaults.get(vault)?.get(m[2] as string) ?? [];
+    const wanted = (m[3] ?? '').toLowerCase();
+    const v = wanted === '' ? versions[versions.length - 1] : versions.find((x) => x.version === wanted);
+    if (v === undefined) {
+      return send(
+        res,
+        404,
+        azureError(
+          'SecretNotFound',
+          `A secret with (name/id) ${m[2]}${wanted !== '' ? `/${wanted}` : ''} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+        ),
+      );
+    }
+    send(res, 200, {
+      value: v.value,
+      ...(v.contentType !== undefined ? { contentType: v.contentType } : {}),
+      id: `${base}/${vault}/secrets/${m[2]}/${v.version}`,
+      attributes: { enabled: true, created: v.created, updated: v.created, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+      tags: {},
+    });
+  }
+
+  const server = createServer((req, res) => {
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
+    handle(req, res).catch(() => send(res, 500, azureError('InternalError', 'stand-in failure')));
+  });
+  const port = await listenLoopback(server);
+  base = `http://127.0.0.1:${port}`;
+  return {
+    base,
+    template: `${base}/{name}`,
+    setSecret(vault, name, value, contentType) {
+      const version = randomBytes(16).toString('hex');
+      const secrets = vaults.get(vault) ?? new Map<string, Version[]>();
+      vaults.set(vault, secrets);
+      secrets.set(name, [
+        ...(secrets.get(name) ?? []),
+        { version, value, created: Math.floor(Date.now() / 1000), ...(contentType !== undefined ? { contentType } : {}) },
+      ]);
+      return version;
+    },
+    setDown(d) {
+      down = d;
+    },
+    get requests() {
+      return requests;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
