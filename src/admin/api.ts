@@ -10,6 +10,8 @@ import type { Handler } from '../http/handler.js';
 import type { RequestContext } from '../http/exchange.js';
 import type { RefusedSource, RuntimeMiddleware, RuntimeRouter, RuntimeService, Snapshot } from '../config/runtime.js';
 import { VERSION, CODENAME } from '../version.js';
+import { BodyError, readBody } from '../identity/read-body.js';
+import { MAX_WEBHOOK_BODY } from '../providers/git/webhook.js';
 import { sectionOf } from '../config/kinds.js';
 import { callerNames, identityKind } from '../identity/index.js';
 
@@ -25,6 +27,8 @@ export interface ApiSource {
   lastErrors(): string[];
   /** Whether the configuration in force is whole: refused sources and the last reload. */
   configuration(): ConfigurationStatus;
+  /** `POST /api/providers/git/hook`: the delivery checked in the primary (signature, replay) → status and reason. */
+  gitWebhook?: (headers: Record<string, string | string[] | undefined>, body: Buffer) => Promise<{ status: number; message: string }>;
   /** Every provider's status (Flux's model), from the primary. */
   providerStatuses?: () => Promise<unknown>;
   /** Every Key Vault secret in use: source, version, last refresh, fingerprint; never a value (from the primary). */
@@ -125,6 +129,51 @@ function middlewareJson(m: RuntimeMiddleware): Record<string, unknown> {
   return o;
 }
 
+/** The signature and delivery headers a webhook may carry (nothing else travels to the primary). */
+const HOOK_HEADERS = [
+  'x-hub-signature-256',
+  'x-hub-signature',
+  'x-github-delivery',
+  'x-gitlab-token',
+  'x-gitlab-event-uuid',
+  'idempotency-key',
+  'x-signature',
+  'x-delivery-id',
+] as const;
+
+function gitHook(ctx: RequestContext, src: ApiSource): void {
+  if (ctx.method !== 'POST') {
+    sendJson(ctx, 405, { message: 'the git webhook takes POST' }, { allow: 'POST' });
+    return;
+  }
+  const hook = src.gitWebhook;
+  if (hook === undefined) {
+    sendJson(ctx, 404, { message: 'the git webhook is not enabled: set --providers.git.url and --providers.git.webhook.secretfile' });
+    return;
+  }
+  const declared = Number(ctx.req.headers['content-length'] ?? '0');
+  if (declared > MAX_WEBHOOK_BODY) {
+    sendJson(ctx, 413, { message: `the body is larger than ${MAX_WEBHOOK_BODY} bytes` });
+    return;
+  }
+  readBody(ctx.body, MAX_WEBHOOK_BODY, 10_000).then(
+    (body) => {
+      const headers: Record<string, string | string[] | undefined> = {};
+      for (const h of HOOK_HEADERS) if (ctx.req.headers[h] !== undefined) headers[h] = ctx.req.headers[h];
+      hook(headers, body).then(
+        (r) => sendJson(ctx, r.status, { message: r.message }),
+        (err: unknown) =>
+          sendJson(ctx, 503, { message: `the webhook could not be handled: ${err instanceof Error ? err.message : String(err)}` }),
+      );
+    },
+    (err: unknown) => {
+      const reason = err instanceof BodyError ? err.reason : 'aborted';
+      if (reason === 'too-large') sendJson(ctx, 413, { message: `the body is larger than ${MAX_WEBHOOK_BODY} bytes` });
+      else sendJson(ctx, 400, { message: `the body could not be read (${reason})` });
+    },
+  );
+}
+
 /** The routers, middlewares and services of /api/rawdata (also what `gatehouse diff` compares). */
 export function rawItems(
   view: Snapshot,
@@ -169,6 +218,10 @@ function list(ctx: RequestContext, items: Array<Record<string, unknown>>): void 
 
 export function createApiHandler(src: ApiSource): Handler {
   return (ctx) => {
+    if (ctx.path === '/api/providers/git/hook') {
+      gitHook(ctx, src);
+      return;
+    }
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       sendText(ctx, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
       return;

@@ -68,6 +68,11 @@ export class ConfigWatcher {
     this.#listeners.push(fn);
   }
 
+  /** The running provider with this name (the git webhook asks the git provider to reconcile). */
+  provider(name: string): Provider | undefined {
+    return this.#opts.providers.find((p) => p.name === name);
+  }
+
   providerStatuses(): ProviderStatus[] {
     return this.#opts.providers.map((p) => p.status());
   }

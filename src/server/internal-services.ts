@@ -25,6 +25,8 @@ export interface InternalServiceDeps {
   observeApi: Handler;
   /** Every provider's status, asked of the primary. */
   providerStatuses?: () => Promise<unknown>;
+  /** The git webhook, checked in the primary. */
+  gitWebhook?: (headers: Record<string, string | string[] | undefined>, body: Buffer) => Promise<{ status: number; message: string }>;
   /** GET /api/secrets, answered by the primary (which holds the Key Vault secrets). */
   secretStatuses?: () => Promise<unknown>;
   prometheus: Handler;
@@ -61,6 +63,7 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     configuration: () => configurationStatus(deps.snapshot()),
     gatehouse: deps.observeApi,
     ...(deps.providerStatuses !== undefined ? { providerStatuses: deps.providerStatuses } : {}),
+    ...(deps.gitWebhook !== undefined && o.git !== null ? { gitWebhook: deps.gitWebhook } : {}),
     ...(deps.secretStatuses !== undefined ? { secretStatuses: deps.secretStatuses } : {}),
   });
   return {

@@ -17,6 +17,9 @@ import { createConfigWatcher } from './config-pipeline.js';
 import type { ServeOptions } from './options.js';
 import { primaryQueries, type CertificateSource } from './telemetry.js';
 import { SecretStore, SECRETS_PROVIDER } from '../secrets/index.js';
+import { readFile } from 'node:fs/promises';
+import { GitProvider } from '../providers/git/index.js';
+import { DeliveryLog, verifyWebhook } from '../providers/git/webhook.js';
 
 export interface PrimaryDeps {
   log: Logger;
@@ -38,6 +41,42 @@ async function prepareIdentityKeys(o: ServeOptions, log: Logger): Promise<void> 
   await idp.close();
 }
 
+/** The webhook's answer, sent back by the serving process. */
+export interface WebhookAnswer {
+  status: 202 | 400 | 401 | 404;
+  message: string;
+}
+
+/** Checks a git webhook delivery and asks the git provider to reconcile now. */
+function gitWebhookHandler(o: ServeOptions, watcher: ConfigWatcher, log: Logger): (args: unknown) => Promise<WebhookAnswer> {
+  const deliveries = new DeliveryLog();
+  return async (args) => {
+    const provider = watcher.provider('git');
+    const secretFile = o.git?.webhookSecretFile;
+    if (!(provider instanceof GitProvider) || secretFile === undefined)
+      return { status: 404, message: 'the git webhook is not enabled: set --providers.git.url and --providers.git.webhook.secretfile' };
+    const a = (args ?? {}) as { headers?: Record<string, string | string[] | undefined>; body?: string };
+    let secret: Buffer;
+    try {
+      secret = Buffer.from((await readFile(secretFile, 'utf8')).trim(), 'utf8');
+    } catch (err) {
+      log.error({ err: (err as NodeJS.ErrnoException).code ?? String(err) }, 'git webhook: the secret file cannot be read');
+      return { status: 401, message: 'the webhook secret cannot be read on the gateway; see its log' };
+    }
+    if (secret.length === 0) return { status: 401, message: 'the webhook secret file is empty on the gateway' };
+    const v = verifyWebhook(secret, a.headers ?? {}, Buffer.from(a.body ?? '', 'base64'));
+    if (!v.ok) {
+      log.warn({ status: v.status }, `git webhook refused: ${v.reason}`);
+      return { status: v.status, message: v.reason };
+    }
+    if (v.deliveryId !== null && !deliveries.first(`${v.source}:${v.deliveryId}`))
+      return { status: 202, message: `delivery ${v.deliveryId} was already handled: ignored` };
+    void provider.reconcileNow().catch((err: unknown) => log.error({ err }, 'git webhook: reconcile failed'));
+    log.info({ source: v.source, delivery: v.deliveryId }, 'git webhook: reconciling now');
+    return { status: 202, message: `reconciling now (${v.source}${v.deliveryId !== null ? ` delivery ${v.deliveryId}` : ''})` };
+  };
+}
+
 export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: PrimaryDeps): Promise<Primary> {
   const { log } = deps;
   await prepareIdentityKeys(o, log);
@@ -54,10 +93,13 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   });
   const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }) });
   const certificates: CertificateSource = () => [];
+  const gitWebhook = gitWebhookHandler(o, watcher, log);
   bp.serve({
     ...primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates, providers: () => watcher.providerStatuses() }),
     // GET /api/secrets: where each Key Vault secret comes from, its version and last refresh; never a value.
     secrets: () => secrets?.statuses() ?? [],
+    // POST /api/providers/git/hook, checked here (one delivery log for every worker).
+    gitWebhook: (a) => gitWebhook(a),
   });
   // The primary listeners, in order: every snapshot, the first one included.
   watcher.addListener((s) => {

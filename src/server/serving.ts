@@ -55,6 +55,10 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     providers: () => deps.providers,
     observeApi: telemetry.observeApi,
     providerStatuses: () => bp.rpc('providers'),
+    gitWebhook: async (headers, body) => {
+      const r = (await bp.rpc('gitWebhook', { headers, body: body.toString('base64') })) as { status?: unknown; message?: unknown };
+      return { status: typeof r.status === 'number' ? r.status : 500, message: String(r.message ?? '') };
+    },
     secretStatuses: () => bp.rpc('secrets'),
     prometheus: telemetry.prometheus,
     identity: idp?.handler ?? null,
