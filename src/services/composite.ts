@@ -267,30 +267,11 @@ export function buildMirroring(cfg: MirroringConfig, main: ChildService, mirrors
       ctx.body = body;
       main.handler(ctx);
     };
-    const b = ctx.body;
-    if (b === null || Buffer.isBuffer(b)) {
-      run(b);
-      return;
-    }
-    // Buffer the body so both the main service and the mirrors get it.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    b.pipe(
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          size += chunk.length;
-          if (maxBody >= 0 && size > maxBody) tooBig = true;
-          else chunks.push(chunk);
-          cb();
-        },
-        final(cb) {
-          cb();
-          if (tooBig) answer(ctx, 'GH_BODY_TOO_LARGE');
-          else run(Buffer.concat(chunks));
-        },
-      }),
-    );
+    // Buffer the body so both the main service and the mirrors get it (a body already in memory is not capped again).
+    bufferBody(ctx, Buffer.isBuffer(ctx.body) ? -1 : maxBody, (body) => {
+      if (body === TOO_LARGE) answer(ctx, 'GH_BODY_TOO_LARGE');
+      else run(body);
+    });
   };
   return { handler, healthy: () => main.healthy(), reportsHealth: cfg.healthCheck !== undefined };
 }
