@@ -11,6 +11,7 @@ import type { PrimaryBackplane, RpcHandlers } from './backplane.js';
 import type { PrimaryMessage, WorkerMessage } from './protocol.js';
 import { serveRpc } from './rpc.js';
 import { attachPrimaryTapRelay } from './tap-relay.js';
+import { sendIpc } from '../util/ipc.js';
 
 export interface ClusterPrimaryOptions {
   prometheusBuckets?: number[];
@@ -52,7 +53,7 @@ export class ClusterPrimaryBackplane implements PrimaryBackplane {
   publish(snapshot: Snapshot): void {
     this.#latest = snapshot;
     const m: PrimaryMessage = { gh: 'snapshot', snapshot };
-    for (const w of Object.values(this.cluster.workers ?? {})) if (w !== undefined && w.isConnected()) w.send(m);
+    for (const w of Object.values(this.cluster.workers ?? {})) if (w !== undefined) sendIpc(w, m);
   }
 
   serve(handlers: RpcHandlers): void {

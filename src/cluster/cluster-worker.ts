@@ -13,6 +13,7 @@ import type { ServingBackplane } from './backplane.js';
 import type { PrimaryMessage, WorkerMessage } from './protocol.js';
 import { RpcClient } from './rpc.js';
 import { WorkerTapRelay } from './tap-relay.js';
+import { sendIpc } from '../util/ipc.js';
 
 export interface ClusterWorkerOptions {
   /** The worker's id (node:cluster's). */
@@ -57,7 +58,7 @@ export class ClusterWorkerBackplane implements ServingBackplane {
     this.#proc.on('message', this.#onMessage);
     this.#timer = setInterval(() => {
       for (const fn of this.#flush) fn();
-      if (this.#proc.connected) this.#proc.send?.({ gh: 'metrics', delta: this.metrics.takeDelta() } satisfies WorkerMessage);
+      sendIpc(this.#proc, { gh: 'metrics', delta: this.metrics.takeDelta() } satisfies WorkerMessage);
     }, 1000);
     this.#timer.unref();
   }

@@ -6,6 +6,7 @@
 import type { Cluster, Worker } from 'node:cluster';
 import type { RpcHandlers } from './backplane.js';
 import type { PrimaryMessage, WorkerMessage } from './protocol.js';
+import { sendIpc } from '../util/ipc.js';
 
 type Answer = Extract<PrimaryMessage, { gh: 'a' }>;
 
@@ -29,7 +30,7 @@ export function serveRpc(cluster: Cluster, handlers: () => RpcHandlers): () => v
       )
       .then(
         (a) => {
-          if (w.isConnected()) w.send(a);
+          sendIpc(w, a);
         },
         () => undefined,
       );
@@ -70,7 +71,7 @@ export class RpcClient {
       }, this.timeoutMs);
       timer.unref();
       this.#pending.set(id, { resolve, reject, timer });
-      this.proc.send?.({ gh: 'q', id, what, args } satisfies WorkerMessage);
+      sendIpc(this.proc, { gh: 'q', id, what, args } satisfies WorkerMessage);
     });
   }
 

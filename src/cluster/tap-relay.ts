@@ -11,13 +11,14 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { TapBus, type TapEvent, type TapFilter } from '../observe/tap.js';
 import type { PrimaryMessage, TapSpec, WorkerMessage } from './protocol.js';
+import { sendIpc } from '../util/ipc.js';
 
 /** In the primary: route taps between workers. Returns a detach function. */
 export function attachPrimaryTapRelay(c: Cluster): () => void {
   const taps = new Map<string, { owner: Worker; spec: TapSpec }>();
   const specs = (): TapSpec[] => [...taps.values()].map((t) => t.spec);
   const sendTo = (w: Worker, m: PrimaryMessage): void => {
-    if (w.isConnected()) w.send(m);
+    sendIpc(w, m);
   };
   const broadcast = (): void => {
     const m: PrimaryMessage = { gh: 'tap-filters', taps: specs() };
@@ -93,7 +94,7 @@ export class WorkerTapRelay {
           t.filter,
           t.maxRps,
           (e) => {
-            if (this.proc.connected) this.proc.send?.({ gh: 'tap-ev', id, e } satisfies WorkerMessage);
+            sendIpc(this.proc, { gh: 'tap-ev', id, e } satisfies WorkerMessage);
           },
           { headers: t.headers },
         );
@@ -111,10 +112,10 @@ export class WorkerTapRelay {
     // The producers applied the filter; the owner only caps the merged rate.
     merged.subscribe({}, maxRps, onEvent, { headers });
     this.owned.set(id, merged);
-    this.proc.send?.({ gh: 'tap-open', tap: { id, filter, maxRps, headers } } satisfies WorkerMessage);
+    sendIpc(this.proc, { gh: 'tap-open', tap: { id, filter, maxRps, headers } } satisfies WorkerMessage);
     return () => {
       if (!this.owned.delete(id)) return;
-      if (this.proc.connected) this.proc.send?.({ gh: 'tap-close', id } satisfies WorkerMessage);
+      sendIpc(this.proc, { gh: 'tap-close', id } satisfies WorkerMessage);
     };
   }
 
@@ -122,7 +123,7 @@ export class WorkerTapRelay {
     this.proc.off('message', this.onMessage);
     for (const close of this.producing.values()) close();
     this.producing.clear();
-    for (const id of [...this.owned.keys()]) if (this.proc.connected) this.proc.send?.({ gh: 'tap-close', id } satisfies WorkerMessage);
+    for (const id of [...this.owned.keys()]) sendIpc(this.proc, { gh: 'tap-close', id } satisfies WorkerMessage);
     this.owned.clear();
   }
 }

@@ -18,6 +18,7 @@ import type { ServeOptions } from './options.js';
 import type { ConfigWatcher } from './config-watcher.js';
 import { startPrimary } from './primary.js';
 import { startServing } from './serving.js';
+import { sendIpc } from '../util/ipc.js';
 
 export interface RunningGatehouse {
   /** Bound address of every entry point (as seen by the serving process). */
@@ -114,7 +115,7 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
       const onMsg = (m: WorkerMessage): void => {
         // The worker says hello once its message listener exists (messages sent before would be lost).
         if (m?.gh === 'hello' && bp.latest !== null)
-          w.send({ gh: 'init', options: o, snapshot: bp.latest } satisfies PrimaryMessage<ServeOptions>);
+          sendIpc(w, { gh: 'init', options: o, snapshot: bp.latest } satisfies PrimaryMessage<ServeOptions>);
         else if (m?.gh === 'ready') {
           addresses = m.addresses;
           resolve();

@@ -11,6 +11,7 @@ import type { PrimaryMessage, WorkerMessage } from '../cluster/protocol.js';
 import type { ServeOptions } from './options.js';
 import { startServing, type Serving } from './serving.js';
 import { providerNames } from './serve.js';
+import { sendIpc } from '../util/ipc.js';
 
 class Worker {
   #serving: Serving | null = null;
@@ -27,7 +28,7 @@ class Worker {
       ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}),
     });
     this.#serving = await startServing(o, this.#backplane, { log, rotateKeys: false, providers: providerNames(o) });
-    process.send?.({ gh: 'ready', addresses: this.#serving.addresses } satisfies WorkerMessage);
+    sendIpc(process, { gh: 'ready', addresses: this.#serving.addresses } satisfies WorkerMessage);
   }
 
   async stop(): Promise<void> {
@@ -35,7 +36,7 @@ class Worker {
     this.#stopping = true;
     await this.#serving?.close();
     this.#backplane?.close();
-    process.send?.({ gh: 'stopped' } satisfies WorkerMessage);
+    sendIpc(process, { gh: 'stopped' } satisfies WorkerMessage);
     process.exit(0);
   }
 }
@@ -56,7 +57,7 @@ process.on('message', (m: PrimaryMessage<ServeOptions>) => {
   } else if (m?.gh === 'shutdown') void worker.stop();
 });
 process.on('SIGTERM', () => void worker.stop());
-process.send?.({ gh: 'hello' } satisfies WorkerMessage);
+sendIpc(process, { gh: 'hello' } satisfies WorkerMessage);
 process.on('SIGINT', () => {
   /* the primary decides; Ctrl-C reaches the whole process group */
 });

@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../../log.js';
 import { isRlAnswer, type Reservation, type ReservingRateLimitStore, type RlRequest } from './store.js';
+import { sendIpc } from '../../util/ipc.js';
 
 export interface WorkerStoreOptions {
   timeoutMs?: number;
@@ -79,14 +80,13 @@ export function createWorkerRateLimitStore(
       const timer = setTimeout(onTimeout, timeoutMs, id);
       pending.set(id, { resolve, timer });
       const msg: RlRequest = { gh: 'rl', id, key, rate, burst, maxDelayMs };
-      try {
-        (proc.send as (m: unknown) => boolean)(msg);
-      } catch {
+      const failed = (): void => {
+        if (!pending.delete(id)) return;
         clearTimeout(timer);
-        pending.delete(id);
         warn('IPC send failed');
         resolve(FAIL_OPEN);
-      }
+      };
+      if (!sendIpc(proc, msg, failed)) failed();
     });
   };
 
