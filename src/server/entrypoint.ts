@@ -74,8 +74,9 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   private readonly net: NetServer;
   private readonly forwarded: ForwardedHeaders;
   private inFlight = 0;
-  private drainWaiters: Array<() => void> = [];
   private readonly sockets = new Set<Socket>();
+  /** Accepted connections that have not sent a byte yet. */
+  private readonly fresh = new Set<Socket>();
   closing = false;
   connections = 0;
   private readonly h1conns = new Set<H1Connection>();
@@ -135,9 +136,11 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   private onConnection(socket: Socket): void {
     this.connections++;
     this.sockets.add(socket);
+    this.fresh.add(socket);
     socket.once('close', () => {
       this.connections--;
       this.sockets.delete(socket);
+      this.fresh.delete(socket);
     });
     // A connection that never sends a byte is closed after the header timeout (slowloris);
     // from the first byte on, the HTTP/1.1 or HTTP/2 server keeps time.
@@ -148,6 +151,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     socket.on('error', silent);
     socket.setTimeout(this.headersTimeout, silent);
     socket.once('data', (first: Buffer) => {
+      this.fresh.delete(socket);
       socket.setTimeout(0);
       socket.off('timeout', silent);
       // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
@@ -288,7 +292,6 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     if (ctx.status === 0) ctx.status = 499; // client went away before an answer
     const onEnd = this.opts.onEnd;
     if (onEnd !== null) onEnd(ctx);
-    if (this.inFlight === 0 && this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
   get activeRequests(): number {
@@ -296,29 +299,45 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   }
 
   /**
-   * Stop accepting, let in-flight requests finish (up to graceMs), then close
-   * every connection.
+   * Stop accepting, let every accepted connection finish, then close what is
+   * left when graceMs ends.
+   *
+   * Like Go's `http.Server.Shutdown`: a kept-alive connection with no request
+   * running closes at once; a busy one closes after its answer (sent with
+   * `Connection: close`); a connection accepted just before the listener
+   * closed, that has not sent its first byte yet, is given up to
+   * NEW_CONNECTION_GRACE_MS to send its request, which is then served (before,
+   * it was reset: issue 11 §5, "connections accepted just after SIGTERM").
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     this.net.close();
-    this.node.closeIdle(); // connections still busy are handled below
-    for (const c of this.h1conns) c.closeIfIdle();
-    if (this.inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, graceMs);
-        t.unref();
-        this.drainWaiters.push(() => {
-          clearTimeout(t);
+    const start = Date.now();
+    const freshUntil = start + Math.min(graceMs, NEW_CONNECTION_GRACE_MS);
+    await new Promise<void>((resolve) => {
+      const sweep = (): void => {
+        this.node.closeIdle();
+        for (const c of this.h1conns) c.closeIfIdle();
+        const now = Date.now();
+        if (now >= freshUntil) for (const s of this.fresh) s.destroy();
+        if (this.sockets.size === 0 || now - start >= graceMs) {
+          clearInterval(t);
           resolve();
-        });
-      });
-    }
+        }
+      };
+      const t = setInterval(sweep, CLOSE_SWEEP_MS);
+      sweep();
+    });
     for (const s of this.sockets) s.destroy();
     if (this.sweep !== null) clearInterval(this.sweep);
     this.node.close();
   }
 }
+
+/** How long a connection accepted before the listener closed may take to send its first byte. */
+const NEW_CONNECTION_GRACE_MS = 5000;
+/** How often a closing entry point looks for connections that went idle. */
+const CLOSE_SWEEP_MS = 50;
 
 const LISTEN_REASONS: Record<string, string> = {
   EADDRINUSE: 'the address is already in use',

@@ -165,6 +165,8 @@ function peerAddress(req: IncomingMessage): string | undefined {
 export class NodeAdapter {
   private readonly h1: Http1Server;
   private readonly h2: Http2Server;
+  /** Open HTTP/2 sessions: told to finish (GOAWAY) when the entry point closes. */
+  private readonly sessions = new Set<ServerHttp2Session>();
   /** Responses in progress per HTTP/1 socket, and what to do once none is (a refusal that must come after them). */
   private readonly busy = new WeakMap<object, { reqs: Set<IncomingMessage>; then: (() => void) | null }>();
 
@@ -212,6 +214,10 @@ export class NodeAdapter {
     // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
     if (opts.idleTimeout > 0)
       this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
+    this.h2.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
     this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) =>
       this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null),
     );
@@ -245,10 +251,16 @@ export class NodeAdapter {
     this.h2.emit('connection', replayStream(socket));
   }
 
-  /** Stop node's timeout checks and close idle HTTP/1 connections (the entry point destroys the rest). */
+  /**
+   * Stop node's timeout checks, close idle HTTP/1 connections, and send every
+   * HTTP/2 session GOAWAY (its open streams finish, then it closes). Called
+   * repeatedly while the entry point drains; the entry point destroys what is
+   * left when its grace period ends.
+   */
   closeIdle(): void {
     this.h1.close(() => undefined);
     this.h1.closeIdleConnections();
+    for (const s of this.sessions) if (!s.closed) s.close();
   }
 
   close(): void {
