@@ -117,6 +117,7 @@ export const StaticConfigSchema = Type.Object({
         tokenfile: Type.Optional(str('file holding a token for https://')),
         usernamefile: Type.Optional(str('file holding the user name for https://')),
         passwordfile: Type.Optional(str('file holding the password for https://')),
+        cafile: Type.Optional(str('CA certificates (PEM) to check the https:// server against, instead of the system ones')),
         webhook: Type.Optional(
           Type.Object({
             secretfile: Type.Optional(str('file holding the secret of POST /api/providers/git/hook')),
@@ -132,9 +133,10 @@ export const StaticConfigSchema = Type.Object({
         namespaces: list('namespaces to watch (default all)'),
         allowCrossNamespace: bool(false, 'allow references across namespaces'),
         allowExternalNameServices: bool(false, 'allow ExternalName services'),
+        allowEmptyServices: bool(false, 'allow services without endpoints (they answer 503)'),
         labelSelector: Type.Optional(str('only objects matching this label selector')),
         ingressClass: Type.Optional(str('only objects with this kubernetes.io/ingress.class annotation')),
-        throttleDuration: ms(0, 'minimum time between two applied changes'),
+        throttleDuration: ms(2000, 'minimum time between two applied changes'),
       }),
     ),
   }),
@@ -216,6 +218,30 @@ export const StaticConfigSchema = Type.Object({
       }),
     ),
   }),
+  // Rate and in-flight limits shared by every replica through Redis (docs/redis.md).
+  redis: Type.Optional(
+    Type.Object({
+      endpoints: list('Redis addresses host:port shared by every replica; several name a Redis Cluster'),
+      username: Type.Optional(str('Redis ACL user (Redis 6 and later)')),
+      passwordfile: Type.Optional(str('file holding the Redis password (never a flag value)')),
+      db: Type.Integer({ minimum: 0, default: 0, description: 'Redis database number' }),
+      tls: Type.Optional(
+        Type.Object({
+          ca: Type.Optional(str('CA certificate file (PEM) that signed the Redis server certificate')),
+          cert: Type.Optional(str('client certificate file (PEM)')),
+          key: Type.Optional(str('client key file (PEM)')),
+          insecureSkipVerify: bool(false, 'do not verify the Redis server certificate'),
+        }),
+      ),
+      replicas: Type.Integer({
+        minimum: 1,
+        default: 1,
+        description: 'replicas sharing the limits: onFailure=local allows 1/replicas on each',
+      }),
+      timeout: ms(500, 'longest wait for one Redis call'),
+      cooldown: ms(5000, 'after 3 consecutive Redis failures, how long Redis is not asked before one probe'),
+    }),
+  ),
   workers: Type.Integer({ minimum: 1, maximum: 1024, description: 'worker processes (default: available CPUs)' }),
   dataDir: Type.String({ description: 'state directory (default: .gatehouse in the working directory)' }),
   configFile: Type.Optional(str('static configuration file (YAML or TOML)')),

@@ -23,6 +23,8 @@ export interface GitProviderConfig {
   tokenFile?: string;
   usernameFile?: string;
   passwordFile?: string;
+  /** CA certificates (PEM) that https:// servers are checked against, instead of the system's. */
+  caFile?: string;
   webhookSecretFile?: string;
 }
 
@@ -42,6 +44,7 @@ export interface GitStaticSection {
   tokenfile?: string;
   usernamefile?: string;
   passwordfile?: string;
+  cafile?: string;
   webhook?: { secretfile?: string };
 }
 
@@ -121,6 +124,8 @@ export function gitOptionsFromStatic(g: GitStaticSection | undefined, cwd: strin
     throw bad('knownhostsfile', 'an ssh:// URL needs a known_hosts file (host keys are always checked)');
   if ((token !== undefined || user !== undefined || pass !== undefined) && kind !== 'https' && kind !== 'http')
     throw bad(token !== undefined ? 'tokenfile' : user !== undefined ? 'usernamefile' : 'passwordfile', 'only applies to an https:// URL');
+  const ca = file('cafile', g.cafile);
+  if (ca !== undefined && kind !== 'https') throw bad('cafile', 'only applies to an https:// URL');
   if (token !== undefined && pass !== undefined) throw bad('tokenfile', 'give either a token file or a password file, not both');
   if (user !== undefined && pass === undefined && token === undefined)
     throw bad('usernamefile', 'needs --providers.git.passwordfile (or --providers.git.tokenfile)');
@@ -129,6 +134,7 @@ export function gitOptionsFromStatic(g: GitStaticSection | undefined, cwd: strin
   if (token !== undefined) out.tokenFile = token;
   if (user !== undefined) out.usernameFile = user;
   if (pass !== undefined) out.passwordFile = pass;
+  if (ca !== undefined) out.caFile = ca;
   const hook = file('webhook.secretfile', g.webhook?.secretfile);
   if (hook !== undefined) out.webhookSecretFile = hook;
   return out;

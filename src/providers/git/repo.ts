@@ -31,6 +31,35 @@ export class GitFetchError extends Error {
   }
 }
 
+/** Lines of git's and ssh's stderr worth showing: what failed, not the banners and advice around it. */
+const TELLING =
+  /host key (for|verification)|no \S+ host key is known|remote host identification has changed|permission denied|too open|bad permissions|load key|connection (refused|timed out|closed|reset)|could not resolve|ssl|certificate|authentication failed|not found|does not appear|fatal:|error:/i;
+
+/** What the operator can do about the usual transport failures. */
+const HINTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/Host key verification failed/i, "the server's host key is not the one in --providers.git.knownhostsfile"],
+  [/too open|bad permissions/i, 'ssh ignores a private key file others can read: chmod 600 it (on Kubernetes: defaultMode 0400)'],
+  [/Permission denied \(publickey/i, 'the server does not accept the key of --providers.git.sshkeyfile for this user'],
+  [
+    /SSL certificate problem|server certificate verification failed/i,
+    "the server's certificate is not trusted: give its CA with --providers.git.cafile",
+  ],
+  [/Authentication failed/i, 'the server refused the credentials of --providers.git.tokenfile or usernamefile/passwordfile'],
+];
+
+/** A one-line account of a failed remote command from its stderr (already without URL credentials). */
+export function describeRemoteFailure(command: string, stderr: string, fallback: string): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^@+|@+$/g, '').trim())
+    .filter((l) => l !== '' && !l.startsWith('hint:'));
+  if (lines.length === 0) return fallback;
+  const telling = lines.filter((l) => TELLING.test(l));
+  const shown = (telling.length > 0 ? telling : lines).slice(0, 4).join('; ');
+  const hint = HINTS.find(([re]) => re.test(stderr));
+  return `${command} failed: ${shown}${hint === undefined ? '' : ` (${hint[1]})`}`;
+}
+
 /** Quotes one word for the POSIX shell git runs GIT_SSH_COMMAND with. */
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -51,7 +80,8 @@ export class GitRepository {
     this.#cfg = cfg;
     this.home = join(dataDir, 'git', createHash('sha256').update(cfg.url).digest('hex').slice(0, 16));
     this.dir = join(this.home, 'repo');
-    this.displayUrl = redactUrl(cfg.url);
+    // ssh://git@host/…: the user is part of the address, not a secret (a password, if any, is still taken out).
+    this.displayUrl = urlKind(cfg.url) === 'ssh' ? cfg.url.replace(/^(ssh:\/\/[^/@:]*):[^/@]*@/i, '$1@') : redactUrl(cfg.url);
   }
 
   /** The environment every git command runs with (no user or system configuration, no prompt). */
@@ -80,12 +110,24 @@ export class GitRepository {
         `UserKnownHostsFile=${shq(c.knownHostsFile ?? '/dev/null')}`,
         '-o',
         'GlobalKnownHostsFile=/dev/null',
+        // Never rewrite the operator's known_hosts file (OpenSSH's UpdateHostKeys).
+        '-o',
+        'UpdateHostKeys=no',
+        // No ssh agent and no keys from anywhere but --providers.git.sshkeyfile.
+        '-o',
+        'IdentityAgent=none',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'PreferredAuthentications=publickey',
         '-o',
         `ConnectTimeout=${Math.max(1, Math.ceil(c.timeoutMs / 1000))}`,
       ];
-      if (c.sshKeyFile !== undefined) parts.push('-o', 'IdentitiesOnly=yes', '-i', shq(c.sshKeyFile));
+      if (c.sshKeyFile !== undefined) parts.push('-i', shq(c.sshKeyFile));
       env.GIT_SSH_COMMAND = parts.join(' ');
     }
+    // A private CA for https:// (git's GIT_SSL_CAINFO: it replaces the system's CA bundle).
+    if (c.caFile !== undefined) env.GIT_SSL_CAINFO = c.caFile;
     if (c.tokenFile !== undefined || c.passwordFile !== undefined) {
       // GIT_ASKPASS answers git's questions from the files: nothing secret in argv or in the environment.
       await mkdir(this.home, { recursive: true });
@@ -122,7 +164,12 @@ export class GitRepository {
       });
       return r.stdout;
     } catch (e) {
-      if (e instanceof CommandError && opts.remote === true) throw new GitFetchError(`${this.displayUrl}: ${e.message}`);
+      if (e instanceof CommandError && opts.remote === true) {
+        const command = `git ${args[0] ?? ''}`;
+        const message =
+          e.exitCode === null || e.timedOut ? e.message.replace(/^git -c\b/, command) : describeRemoteFailure(command, e.stderr, e.message);
+        throw new GitFetchError(`${this.displayUrl}: ${message}`);
+      }
       throw e;
     }
   }
