@@ -49,8 +49,8 @@ test('every akv2k8s apiVersion becomes a Secret a basicAuth middleware can refer
 test('field errors name the field and line; unsupported types are refused with the reason', () => {
   const cases: Array<[string, RegExp, string]> = [
     [
-      '  vault: { name: my-vault, object: { name: c, type: certificate } }\n  output: { secret: { name: x } }\n',
-      /not supported by Gatehouse yet/,
+      '  vault: { name: my-vault, object: { name: c, type: key } }\n  output: { secret: { name: x } }\n',
+      /"key" is not supported: Key Vault never exports the private part of a key/,
       'spec.vault.object.type',
     ],
     [

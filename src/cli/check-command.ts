@@ -17,6 +17,7 @@ import { createConfigWatcher } from '../server/config-pipeline.js';
 import { loadServeOptions } from './serve-command.js';
 import type { Snapshot } from '../config/runtime.js';
 import { AdminError, adminGet, adminJson, adminTarget, type AdminTarget } from './admin-client.js';
+import { checkKeyVault, NOT_FETCHED } from './check-keyvault.js';
 
 export function renderCheck(s: Snapshot): string {
   const lines: string[] = [];
@@ -60,7 +61,9 @@ flags:
   --admin URL            admin API of a running gateway to check, e.g. http://127.0.0.1:8080;
                          unreachable → exit 1 (from GATEHOUSE_ADMIN: reported, not an error)
   --admin-auth-env VAR   basic-auth credentials "user:pass" from this variable
-  --offline              check no running gateway, even with GATEHOUSE_ADMIN set
+  --offline              check no running gateway, even with GATEHOUSE_ADMIN set, and read
+                         nothing from Azure Key Vault (the AzureKeyVaultSecrets are listed as
+                         not verified); without it, --secrets.azurekeyvault.* reads each once
   -h, --help             this text
 `;
 
@@ -283,14 +286,19 @@ export async function checkMain(argv0: string[], env: NodeJS.ProcessEnv = proces
     const snap = await watcher.start();
     await watcher.close();
     console.log(renderCheck(snap));
+    // Key Vault (docs/secrets.md): the AzureKeyVaultSecrets read once, unless --offline.
+    const kv = await checkKeyVault(snap, o.secrets.azureKeyVault, flags.offline);
     const errors = snap.issues.filter((i) => i.severity !== 'warning');
-    const warnings = snap.issues.filter((i) => i.severity === 'warning');
+    const warnings = snap.issues.filter((i) => i.severity === 'warning' && !(kv.verified && NOT_FETCHED.test(i.message)));
+    if (kv.lines.length > 0) console.log(`AZURE KEY VAULT\n${kv.lines.map((l) => `  ${l}`).join('\n')}`);
+    if (kv.failed > 0) code = EXIT.FAILED;
     for (const w of warnings) console.log(`warning: ${formatIssue(w)}`);
     if (errors.length > 0) {
       console.error(`\n${errors.length} error(s):`);
       for (const e of errors) console.error(`  ✖ ${formatIssue(e)}`);
       code = EXIT.FAILED;
-    } else console.log('\n✔ configuration is valid');
+    } else if (kv.failed > 0) console.error(`\n✖ ${kv.failed} AzureKeyVaultSecret(s) cannot be read from Azure Key Vault (above)`);
+    else console.log('\n✔ configuration is valid');
   }
   if (flags.offline) return code;
 

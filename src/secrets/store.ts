@@ -13,7 +13,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
-import type { Provider, ProviderMessage, ProviderStatus } from '../providers/types.js';
+import type { Provider, ProviderCondition, ProviderMessage, ProviderReconciliation, ProviderStatus } from '../providers/types.js';
 import type { ExternalSecretSource, VaultLookup, VaultRef, VaultWant } from '../providers/formats/kubernetes/external-secrets.js';
 import { KeyVaultClient, KeyVaultError, type KeyVaultOptions } from './keyvault-client.js';
 
@@ -45,6 +45,7 @@ interface Entry {
   usedBy: string[];
   value?: string;
   version?: string;
+  contentType?: string;
   fingerprint?: string;
   fetchedAt?: string;
   lastAttempt?: string;
@@ -56,6 +57,10 @@ export interface SecretStoreOptions extends KeyVaultOptions {
   readonly refreshIntervalMs: number;
   readonly log: Logger;
 }
+
+const describeRef = (r: VaultRef): string => `secret ${r.name}${r.version !== '' ? ` version ${r.version}` : ''} of vault ${r.vault}`;
+const kept = (e: { value?: string; version?: string }): string =>
+  e.value !== undefined ? ` (the last value, version ${e.version ?? ''}, keeps serving)` : '';
 
 const keyOf = (r: VaultRef): string => `${r.vault.toLowerCase()}/${r.name.toLowerCase()}/${r.version.toLowerCase()}`;
 
@@ -70,6 +75,10 @@ export class SecretStore implements Provider, ExternalSecretSource {
   #revision = 0;
   #lastUpdate = '';
   #closed = false;
+  /** Flux-style status: the Ready condition, when the last refresh round ended, the last rounds that changed something. */
+  #ready: ProviderCondition | null = null;
+  #lastHandledAt = '';
+  #history: ProviderReconciliation[] = [];
 
   constructor(o: SecretStoreOptions) {
     this.#o = o;
@@ -119,6 +128,7 @@ export class SecretStore implements Provider, ExternalSecretSource {
       version: e.version ?? '',
       fetchedAt: e.fetchedAt ?? '',
       ...(e.error !== undefined ? { error: e.error } : {}),
+      ...(e.contentType !== undefined ? { contentType: e.contentType } : {}),
     };
   }
 
@@ -145,6 +155,7 @@ export class SecretStore implements Provider, ExternalSecretSource {
 
   status(): ProviderStatus {
     const failing = [...this.#entries.values()].filter((e) => e.error !== undefined);
+    const ready = this.#readyCondition();
     return {
       name: this.name,
       type: 'azurekeyvault',
@@ -152,8 +163,60 @@ export class SecretStore implements Provider, ExternalSecretSource {
       state: this.#closed ? 'stopped' : failing.length > 0 ? 'degraded' : this.#emit === null ? 'starting' : 'ready',
       revision: String(this.#revision),
       lastUpdate: this.#lastUpdate,
-      message: failing.map((e) => e.error).join('; '),
+      message: ready.status === 'True' ? '' : ready.message,
+      conditions: [ready],
+      ...(this.#lastHandledAt !== '' ? { lastHandledAt: this.#lastHandledAt } : {}),
+      history: this.#history,
     };
+  }
+
+  /**
+   * Ready True: every wanted secret was read by its last attempt. False
+   * (FetchFailed): one or more could not be read, each named with its error
+   * and whether a last value keeps serving. Unknown (Progressing): some were
+   * never fetched yet. The transition time changes only when status or
+   * reason does.
+   */
+  #readyCondition(): ProviderCondition {
+    const entries = [...this.#entries.values()];
+    const failing = entries.filter((e) => e.error !== undefined);
+    const pending = entries.filter((e) => e.error === undefined && e.value === undefined);
+    let next: Omit<ProviderCondition, 'lastTransitionTime'>;
+    if (failing.length > 0)
+      next = {
+        type: 'Ready',
+        status: 'False',
+        reason: 'FetchFailed',
+        message: failing.map((e) => `${describeRef(e.ref)} (${e.usedBy.join(', ')}): ${e.error}${kept(e)}`).join('; '),
+      };
+    else if (pending.length > 0)
+      next = {
+        type: 'Ready',
+        status: 'Unknown',
+        reason: 'Progressing',
+        message: `fetching ${pending.map((e) => describeRef(e.ref)).join(', ')}`,
+      };
+    else
+      next = {
+        type: 'Ready',
+        status: 'True',
+        reason: 'ReconciliationSucceeded',
+        message:
+          entries.length === 0
+            ? 'no AzureKeyVaultSecret in use'
+            : `${entries.length} secret(s) read from Key Vault: ${entries.map((e) => `${describeRef(e.ref)} version ${e.version ?? ''}`).join(', ')}`,
+      };
+    const prev = this.#ready;
+    const changed = prev === null || prev.status !== next.status || prev.reason !== next.reason;
+    this.#ready = { ...next, lastTransitionTime: changed ? new Date().toISOString() : (prev as ProviderCondition).lastTransitionTime };
+    return this.#ready;
+  }
+
+  /** One refresh round in the history when its outcome differs from the previous round's (newest first, at most 5). */
+  #record(result: ProviderReconciliation['result'], reason: string, message: string): void {
+    const last = this.#history[0];
+    if (last !== undefined && last.result === result && last.reason === reason && last.message === message) return;
+    this.#history = [{ revision: String(this.#revision), at: this.#lastHandledAt, result, reason, message }, ...this.#history].slice(0, 5);
   }
 
   async close(): Promise<void> {
@@ -167,7 +230,25 @@ export class SecretStore implements Provider, ExternalSecretSource {
   async #fetchAll(entries: Entry[]): Promise<void> {
     const before = entries.map((e) => `${e.version}|${e.fingerprint}|${e.error}`);
     await Promise.all(entries.map((e) => (e.inFlight ??= this.#fetch(e).finally(() => (e.inFlight = undefined)))));
-    if (entries.some((e, i) => `${e.version}|${e.fingerprint}|${e.error}` !== before[i])) this.#send();
+    if (this.#closed) return;
+    const changed = entries.filter((e, i) => `${e.version}|${e.fingerprint}|${e.error}` !== before[i]);
+    if (changed.length > 0) this.#send();
+    this.#lastHandledAt = new Date().toISOString();
+    this.#readyCondition();
+    const failing = [...this.#entries.values()].filter((e) => e.error !== undefined);
+    if (failing.length > 0)
+      this.#record('failed', 'FetchFailed', failing.map((e) => `${describeRef(e.ref)}: ${e.error}${kept(e)}`).join('; '));
+    else if (changed.length > 0)
+      this.#record(
+        'applied',
+        'ReconciliationSucceeded',
+        `read ${changed.map((e) => `${describeRef(e.ref)} version ${e.version ?? ''}`).join(', ')}`,
+      );
+  }
+
+  /** Resolves when every fetch under way has ended (`gatehouse check`). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#entries.values()].map((e) => e.inFlight));
   }
 
   async #fetch(e: Entry): Promise<void> {
@@ -186,6 +267,7 @@ export class SecretStore implements Provider, ExternalSecretSource {
         );
       e.value = got.value;
       e.version = got.version;
+      e.contentType = got.contentType;
       e.fingerprint = fp;
       e.fetchedAt = new Date().toISOString();
       e.error = undefined;

@@ -4,7 +4,7 @@
  * newer charts), exactly as akv2k8s users write it:
  *
  *   spec.vault.name, spec.vault.object.{name, type, version, contentType},
- *   spec.output.secret.{name, dataKey, type}, spec.output.transform
+ *   spec.output.secret.{name, dataKey, type, chainOrder}, spec.output.transform
  *   (`transforms` in v1alpha1): trim | base64encode | base64decode
  *
  * Each becomes a Kubernetes-style Secret named `output.secret.name` in the
@@ -25,6 +25,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const DATA_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 const TRANSFORMS: readonly AkvTransform[] = ['trim', 'base64encode', 'base64decode'];
 const CONTENT_TYPES = ['application/x-json', 'application/x-yaml'] as const;
+const TLS = 'kubernetes.io/tls';
 
 export function isAzureKeyVaultSecret(obj: K8sObject): boolean {
   return AKV_GROUPS.has(obj.group) && obj.kind === AKV_KIND;
@@ -59,13 +60,16 @@ export function convertAzureKeyVaultSecret(ctx: ConvertContext, obj: K8sObject):
   if (objectName === undefined || !SECRET_NAME.test(objectName))
     return fail(['spec', 'vault', 'object', 'name'], 'expected the name of a Key Vault secret (1-127 letters, digits and dashes)');
   const type = asString(object.type);
-  if (type === 'certificate' || type === 'key')
+  if (type === 'key')
     return fail(
       ['spec', 'vault', 'object', 'type'],
-      `object type "${type}" is not supported by Gatehouse yet: expected secret or multi-key-value-secret`,
+      'object type "key" is not supported: Key Vault never exports the private part of a key (only its public parameters), so it cannot become a usable Secret; store the value as a secret, or use a certificate whose key is exportable (type: certificate)',
     );
-  if (type !== 'secret' && type !== 'multi-key-value-secret')
-    return fail(['spec', 'vault', 'object', 'type'], `expected secret or multi-key-value-secret, got ${JSON.stringify(object.type)}`);
+  if (type !== 'secret' && type !== 'multi-key-value-secret' && type !== 'certificate')
+    return fail(
+      ['spec', 'vault', 'object', 'type'],
+      `expected secret, multi-key-value-secret or certificate, got ${JSON.stringify(object.type)}`,
+    );
   const objectVersion = object.version === undefined || object.version === '' ? '' : asString(object.version);
   if (objectVersion === undefined || (objectVersion !== '' && !SECRET_VERSION.test(objectVersion)))
     return fail(
@@ -101,7 +105,10 @@ export function convertAzureKeyVaultSecret(ctx: ConvertContext, obj: K8sObject):
       'expected the name of the Secret to create (a DNS subdomain: lower-case letters, digits, "-" and ".")',
     );
   let dataKey: string | undefined;
-  if (type === 'secret') {
+  if (type === 'certificate') {
+    if (output.secret.dataKey !== undefined)
+      ctx.warn(obj, ['spec', 'output', 'secret', 'dataKey'], 'dataKey is ignored for a certificate: it writes tls.crt and tls.key');
+  } else if (type === 'secret') {
     dataKey = asString(output.secret.dataKey);
     if (dataKey === undefined || !DATA_KEY.test(dataKey))
       return fail(
@@ -115,11 +122,25 @@ export function convertAzureKeyVaultSecret(ctx: ConvertContext, obj: K8sObject):
       'dataKey is ignored for multi-key-value-secret: every key of the value becomes a key of the Secret',
     );
   }
-  const secretType = output.secret.type === undefined ? 'Opaque' : asString(output.secret.type);
+  const secretType = output.secret.type === undefined ? (type === 'certificate' ? TLS : 'Opaque') : asString(output.secret.type);
   if (secretType === undefined)
     return fail(['spec', 'output', 'secret', 'type'], 'expected a Secret type such as Opaque or kubernetes.io/basic-auth');
-  if (output.secret.chainOrder !== undefined)
-    ctx.warn(obj, ['spec', 'output', 'secret', 'chainOrder'], 'chainOrder applies to certificates only: ignored');
+  if (type === 'certificate' && secretType !== TLS)
+    return fail(
+      ['spec', 'output', 'secret', 'type'],
+      `a certificate writes a ${TLS} Secret (tls.crt and tls.key): remove output.secret.type or set it to ${TLS}`,
+    );
+  let chainOrder: AkvSecretSpec['chainOrder'];
+  if (output.secret.chainOrder !== undefined) {
+    if (type !== 'certificate')
+      ctx.warn(obj, ['spec', 'output', 'secret', 'chainOrder'], 'chainOrder applies to certificates only: ignored');
+    else if (output.secret.chainOrder !== 'ensureserverfirst')
+      return fail(
+        ['spec', 'output', 'secret', 'chainOrder'],
+        `expected ensureserverfirst, got ${JSON.stringify(output.secret.chainOrder)}`,
+      );
+    else chainOrder = 'ensureserverfirst';
+  }
   const tfield = version === 'v1alpha1' ? 'transforms' : 'transform';
   const other = tfield === 'transform' ? 'transforms' : 'transform';
   if (output[other] !== undefined && output[tfield] === undefined)
@@ -131,6 +152,10 @@ export function convertAzureKeyVaultSecret(ctx: ConvertContext, obj: K8sObject):
     if (typeof t !== 'string' || !(TRANSFORMS as readonly string[]).includes(t))
       return fail(['spec', 'output', tfield, i], `unknown transform ${JSON.stringify(t)}: expected ${TRANSFORMS.join(', ')}`);
     transforms.push(t as AkvTransform);
+  }
+  if (type === 'certificate' && transforms.length > 0) {
+    ctx.warn(obj, ['spec', 'output', tfield], 'transforms are ignored for a certificate');
+    transforms.length = 0;
   }
   if (ctx.secret(obj.namespace, secretName) !== undefined)
     return fail(
@@ -154,6 +179,7 @@ export function convertAzureKeyVaultSecret(ctx: ConvertContext, obj: K8sObject):
     ...(dataKey !== undefined ? { dataKey } : {}),
     secretType,
     transforms,
+    ...(chainOrder !== undefined ? { chainOrder } : {}),
     akvName: obj.name,
   };
   ctx.externalSecrets.set(`${obj.namespace}/${secretName}`, spec);

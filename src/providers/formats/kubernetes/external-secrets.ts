@@ -15,6 +15,7 @@ import type { ConfigFragment, Item, Resource } from '../../../config/model.js';
 import type { MiddlewareConfig } from '../../../config/schema.js';
 import { caFromData, certFromData, SecretFormatError, usersFromData, type SecretData } from './secrets.js';
 import { isRecord } from './objects.js';
+import { tlsFromCertificateSecret } from './akv-certificate.js';
 
 export const AKV_KIND = 'AzureKeyVaultSecret';
 const MARK = '$externalSecret';
@@ -28,13 +29,15 @@ export interface AkvSecretSpec {
   readonly object: string;
   /** '' = the latest version. */
   readonly version: string;
-  readonly type: 'secret' | 'multi-key-value-secret';
+  readonly type: 'secret' | 'multi-key-value-secret' | 'certificate';
   readonly contentType?: 'application/x-json' | 'application/x-yaml';
   /** The Secret it writes (in the object's namespace). */
   readonly secretName: string;
   readonly dataKey?: string;
   readonly secretType: string;
   readonly transforms: readonly AkvTransform[];
+  /** `certificate`: move the certificate that matches the key first (akv2k8s `output.secret.chainOrder`). */
+  readonly chainOrder?: 'ensureserverfirst';
   /** metadata.name of the AzureKeyVaultSecret. */
   readonly akvName: string;
 }
@@ -71,7 +74,15 @@ export type VaultLookup =
   | { readonly state: 'pending' }
   | { readonly state: 'failed'; readonly error: string }
   /** `error`: the last refresh failed and this is the last good value. */
-  | { readonly state: 'ok'; readonly value: string; readonly version: string; readonly fetchedAt: string; readonly error?: string };
+  | {
+      readonly state: 'ok';
+      readonly value: string;
+      readonly version: string;
+      readonly fetchedAt: string;
+      readonly error?: string;
+      /** The `contentType` Key Vault answered with (a certificate's secret: PEM or PKCS#12). */
+      readonly contentType?: string;
+    };
 
 /** What the compile step needs of the secret store (src/secrets/store.ts). */
 export interface ExternalSecretSource {
@@ -100,8 +111,18 @@ export function applyTransforms(value: string, transforms: readonly AkvTransform
  * key of the JSON or YAML object (scalars as text). Transforms apply to the
  * value as read from the vault, before it is split. Errors never quote the value.
  */
-export function secretDataFromVault(spec: AkvSecretSpec, raw: string): SecretData {
+export function secretDataFromVault(spec: AkvSecretSpec, raw: string, contentType?: string): SecretData {
   if (raw.length > MAX_VALUE) throw new SecretFormatError('the value is larger than 1 MiB');
+  if (spec.type === 'certificate') {
+    const tls = tlsFromCertificateSecret(raw, contentType, spec.chainOrder === 'ensureserverfirst');
+    return {
+      type: 'kubernetes.io/tls',
+      data: new Map([
+        ['tls.crt', tls.crt],
+        ['tls.key', tls.key],
+      ]),
+    };
+  }
   const value = applyTransforms(raw, spec.transforms);
   if (spec.type === 'secret') return { type: spec.secretType, data: new Map([[spec.dataKey ?? 'value', value]]) };
   let parsed: unknown;
@@ -188,7 +209,7 @@ function resolveMarker(c: Ctx, m: SecretMarker): unknown {
   }
   let data: SecretData;
   try {
-    data = secretDataFromVault(spec, got.value);
+    data = secretDataFromVault(spec, got.value, got.contentType);
   } catch (e) {
     if (e instanceof SecretFormatError) throw new SecretFormatError(`${what}: ${e.message}`);
     throw e;
