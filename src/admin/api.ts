@@ -33,6 +33,8 @@ export interface ApiSource {
   providerStatuses?: () => Promise<unknown>;
   /** Every Key Vault secret in use: source, version, last refresh, fingerprint; never a value (from the primary). */
   secretStatuses?: () => Promise<unknown>;
+  /** GET /api/redis: the Redis connection of this process (docs/redis.md); absent without --redis.endpoints. */
+  redisStatus?: () => unknown;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
   gatehouse?: Handler;
 }
@@ -257,6 +259,10 @@ export function createApiHandler(src: ApiSource): Handler {
         errors: src.lastErrors(),
         configuration: src.configuration(),
       });
+      return;
+    }
+    if (path === '/api/redis') {
+      sendJson(ctx, 200, src.redisStatus?.() ?? { enabled: false });
       return;
     }
     if (path === '/api/secrets') {

@@ -31,6 +31,12 @@ export const ANSWERS = {
   GH_BODY_TOO_LARGE: { status: 413, body: 'Request Entity Too Large' },
   /** `rateLimit` refused the request. */
   GH_RATE_LIMITED: { status: 429, body: 'Too Many Requests' },
+  /** `rateLimit` or `inFlightReq` with `redis.onFailure: closed` while Redis cannot answer (docs/redis.md). */
+  GH_REDIS_UNAVAILABLE: {
+    status: 503,
+    body: 'Service Unavailable: the shared limit store (Redis) cannot be reached',
+    headers: { 'retry-after': '1' },
+  },
   /** `inFlightReq` refused the request. */
   GH_TOO_MANY_IN_FLIGHT: { status: 429, body: 'Too Many Requests' },
   /** `basicAuth` refused the credentials. */

@@ -32,6 +32,8 @@ export interface InternalServiceDeps {
   prometheus: Handler;
   /** identity@internal, when the issuer is enabled. */
   identity: Handler | null;
+  /** GET /api/redis: this process's Redis connection (docs/redis.md); absent without --redis.endpoints. */
+  redisStatus?: () => unknown;
 }
 
 export function createInternalServices(o: ServeOptions, deps: InternalServiceDeps): Record<string, Handler> {
@@ -65,6 +67,7 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     ...(deps.providerStatuses !== undefined ? { providerStatuses: deps.providerStatuses } : {}),
     ...(deps.gitWebhook !== undefined && o.git !== null ? { gitWebhook: deps.gitWebhook } : {}),
     ...(deps.secretStatuses !== undefined ? { secretStatuses: deps.secretStatuses } : {}),
+    ...(deps.redisStatus !== undefined ? { redisStatus: deps.redisStatus } : {}),
   });
   return {
     'noop@internal': (ctx) => answer(ctx, 'GH_NOOP'),

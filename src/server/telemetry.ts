@@ -91,7 +91,13 @@ function backplaneBackend(bp: ServingBackplane): ObserveBackend {
   };
 }
 
-export function createTelemetry(o: ServeOptions, bp: ServingBackplane, log: Logger): Telemetry {
+export function createTelemetry(
+  o: ServeOptions,
+  bp: ServingBackplane,
+  log: Logger,
+  /** Families this serving process adds to /metrics (the Redis connection's, docs/redis.md). */
+  extraMetrics?: () => string,
+): Telemetry {
   const access =
     o.accessLog !== null
       ? new AccessLog({
@@ -120,7 +126,7 @@ export function createTelemetry(o: ServeOptions, bp: ServingBackplane, log: Logg
   };
   const prometheus: Handler = (ctx) => {
     bp.rpc('prometheus').then(
-      (text) => sendText(ctx, 200, String(text), { 'content-type': PROMETHEUS_CONTENT_TYPE }),
+      (text) => sendText(ctx, 200, String(text) + (extraMetrics?.() ?? ''), { 'content-type': PROMETHEUS_CONTENT_TYPE }),
       (err: unknown) => {
         log.warn({ err }, 'metrics unavailable');
         sendText(ctx, 503, 'metrics unavailable: the primary process did not answer');

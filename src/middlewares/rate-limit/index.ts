@@ -8,7 +8,9 @@
  *
  * All state lives in deps.rateLimitStore so the limit holds across workers.
  * A store with `reserve` (see store.ts) gives Traefik's delay semantics; a
- * plain RateLimitStore (take only) gives allow/deny without delay.
+ * plain RateLimitStore (take only) gives allow/deny without delay. With
+ * `--redis.endpoints` the store is Redis (store-redis.ts), shared by every
+ * replica, and `redis.onFailure` says what happens while Redis cannot answer.
  */
 import { Type } from '@sinclair/typebox';
 import { parseDuration } from '../../util/duration.js';
@@ -18,6 +20,8 @@ import type { RequestContext } from '../../http/exchange.js';
 import { defineMiddleware, MiddlewareOptionError, type RateLimitStore } from '../types.js';
 import { compileSourceCriterion, SourceCriterionSchema } from '../source-criterion/index.js';
 import { isReserving, type Reservation } from './store.js';
+import { isRedisStore, type RedisLimitStore } from './store-redis.js';
+import { DEFAULT_ON_FAILURE, RedisMiddlewareSchema, checkRedisBlock, localShare, type RedisMiddlewareOptions } from './redis-middleware.js';
 
 export const RateLimitSchema = Type.Object(
   {
@@ -28,8 +32,8 @@ export const RateLimitSchema = Type.Object(
     /** Bucket size: requests allowed at once. Default 1. */
     burst: Type.Optional(Type.Integer({ minimum: 0 })),
     sourceCriterion: Type.Optional(SourceCriterionSchema),
-    /** Traefik v3 shares buckets through Redis; refused here until the Redis store arrives (see `check`). */
-    redis: Type.Optional(Type.Unknown()),
+    /** With `--redis.endpoints` the buckets live in Redis, shared by every replica; this block says what to do when Redis cannot answer (docs/redis.md). */
+    redis: Type.Optional(RedisMiddlewareSchema),
   },
   { additionalProperties: false },
 );
@@ -59,18 +63,10 @@ function deny(ctx: RequestContext, retryAfterMs: number): void {
 export const middleware = defineMiddleware({
   type: 'rateLimit',
   schema: RateLimitSchema,
-  check: (o) =>
-    o.redis === undefined
-      ? []
-      : [
-          {
-            path: 'redis',
-            message:
-              'rateLimit.redis is not supported yet (the Redis rate-limit store comes with the Kubernetes issue): remove it; the limit then holds per gateway process group (workers share it through the primary)',
-          },
-        ],
+  check: (o) => checkRedisBlock('rateLimit', o.redis),
   create(o, deps) {
-    if (o.redis !== undefined) throw new MiddlewareOptionError('redis', 'is not supported yet');
+    const redisProblem = checkRedisBlock('rateLimit', o.redis)[0];
+    if (redisProblem !== undefined) throw new MiddlewareOptionError('redis', redisProblem.message);
     let periodMs = 1000;
     if (o.period !== undefined) {
       try {
@@ -86,13 +82,20 @@ export const middleware = defineMiddleware({
     if (average === 0) return (next) => next;
     const rate = (average * 1000) / periodMs;
     const burst = Math.max(1, o.burst ?? 1);
-    const maxDelayMs = rate < 1 ? 500 : 1000 / (Math.floor(rate) * 2);
+    const maxDelayMs = maxDelayOf(rate);
     const store: RateLimitStore = deps.rateLimitStore;
     const prefix = `${deps.name}\u0000`;
     const log = deps.log;
-    const reserve: (key: string) => Promise<Reservation> = isReserving(store)
-      ? (key) => store.reserve(key, rate, burst, maxDelayMs)
-      : (key) => store.take(key, rate, burst).then((r) => ({ allowed: r.allowed, delayMs: 0, retryAfterMs: r.retryAfterMs }));
+    if (o.redis !== undefined && !isRedisStore(store))
+      log.warn(
+        { middleware: deps.name },
+        'rateLimit.redis is set but the gateway runs without --redis.endpoints: the limit holds per replica',
+      );
+    const reserve: (key: string) => Promise<Reservation> = isRedisStore(store)
+      ? redisReserve(store, o.redis, deps.name, rate, burst, maxDelayMs)
+      : isReserving(store)
+        ? (key) => store.reserve(key, rate, burst, maxDelayMs)
+        : (key) => store.take(key, rate, burst).then((r) => ({ allowed: r.allowed, delayMs: 0, retryAfterMs: r.retryAfterMs }));
 
     return (next: Handler): Handler => {
       // Runs outside the caller's stack (promise / timer): a throw must still answer.
@@ -105,7 +108,8 @@ export const middleware = defineMiddleware({
         }
       };
       const proceed = (ctx: RequestContext, r: Reservation): void => {
-        if (!r.allowed) deny(ctx, r.retryAfterMs);
+        if (r === STORE_CLOSED) answer(ctx, 'GH_REDIS_UNAVAILABLE');
+        else if (!r.allowed) deny(ctx, r.retryAfterMs);
         else if (r.delayMs <= 0) run(ctx);
         else setTimeout(run, r.delayMs, ctx);
       };
@@ -122,3 +126,35 @@ export const middleware = defineMiddleware({
     };
   },
 });
+
+/** Traefik's longest wait for a token: half the interval between two tokens, 500 ms under 1/s. */
+function maxDelayOf(rate: number): number {
+  return rate < 1 ? 500 : 1000 / (Math.floor(rate) * 2);
+}
+
+/** `redis.onFailure: closed`: the request is answered 503 GH_REDIS_UNAVAILABLE. */
+const STORE_CLOSED: Reservation = Object.freeze({ allowed: false, delayMs: 0, retryAfterMs: 0 });
+const ALLOW: Reservation = Object.freeze({ allowed: true, delayMs: 0, retryAfterMs: 0 });
+
+/** Reservations in Redis; when Redis cannot answer, the middleware's onFailure mode. */
+function redisReserve(
+  store: RedisLimitStore,
+  r: RedisMiddlewareOptions | undefined,
+  name: string,
+  rate: number,
+  burst: number,
+  maxDelayMs: number,
+): (key: string) => Promise<Reservation> {
+  const mode = r?.onFailure ?? DEFAULT_ON_FAILURE;
+  const replicas = r?.replicas ?? store.replicas;
+  const localRate = rate / replicas;
+  const localBurst = localShare(burst, replicas);
+  const localDelay = maxDelayOf(localRate);
+  const onFailure = (key: string): Promise<Reservation> | Reservation => {
+    store.conn.countFallback(name, mode);
+    if (mode === 'open') return ALLOW;
+    if (mode === 'closed') return STORE_CLOSED;
+    return store.fallback.reserve(key, localRate, localBurst, localDelay);
+  };
+  return (key) => store.reserve(key, rate, burst, maxDelayMs).catch(() => onFailure(key));
+}
