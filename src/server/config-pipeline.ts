@@ -15,6 +15,7 @@ import { builtinRegistry } from '../middlewares/builtin.js';
 import { builtinServices } from '../services/builtin.js';
 import { FileProvider } from '../providers/file/index.js';
 import { GitProvider } from '../providers/git/index.js';
+import { KubernetesProvider } from '../providers/kubernetes/index.js';
 import type { Provider } from '../providers/types.js';
 import { resolveExternalSecrets } from '../providers/formats/kubernetes/external-secrets.js';
 import type { SecretStore } from '../secrets/index.js';
@@ -51,6 +52,7 @@ const PROVIDERS: readonly ProviderFactory[] = [
         }),
   (o, deps) =>
     o.git === null ? null : new GitProvider({ git: o.git, dataDir: o.dataDir, watch: deps.watch, kubernetes: o.kubernetes, log: deps.log }),
+  (o, deps) => (o.kubernetesApi === null ? null : new KubernetesProvider({ config: o.kubernetesApi, log: deps.log })),
 ];
 
 /** The Gatehouse kind compilers; each fills one section of the snapshot. */
@@ -76,14 +78,14 @@ export function internalServiceNames(o: ServeOptions): string[] {
 /** Problems of the static configuration reported with every snapshot. */
 export function staticIssues(o: ServeOptions): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  if (o.kubernetesCrd) {
+  if (o.kubernetesCrd && o.kubernetesApi === null) {
     out.push({
       severity: 'warning',
       code: 'GH_PROVIDER_UNAVAILABLE',
       file: '(static configuration)',
       field: 'providers.kubernetesCRD',
       message:
-        'the kubernetescrd provider needs a Kubernetes API server, which is not available in this build yet; Kubernetes objects (IngressRoute, Middleware, Service, Endpoints) are read from the file provider instead',
+        'no Kubernetes API server located (no providers.kubernetesCRD.endpoint, KUBERNETES_SERVICE_HOST or KUBECONFIG): Kubernetes objects (IngressRoute, Middleware, Service, Endpoints) are read from the file provider only (docs/kubernetes.md)',
     });
   }
   return out;

@@ -7,6 +7,8 @@ import type { EntryPointSpec } from './gateway.js';
 import type { AccessLogFields } from '../observe/access-log.js';
 import { secretsOptionsFromStatic } from '../secrets/options.js';
 import { gitOptionsFromStatic } from '../providers/git/options.js';
+import { kubernetesOptionsFromStatic } from '../providers/kubernetes/options.js';
+import { redisOptionsFromStatic } from '../middlewares/rate-limit/redis-options.js';
 
 /** ":8000" → { host: undefined, port: 8000 }; "127.0.0.1:8000"; "[::1]:8000"; optional "/tcp". */
 export function parseAddress(address: string): { host: string | undefined; port: number } {
@@ -57,6 +59,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
         : null,
     git: gitOptionsFromStatic(c.providers.git, cwd),
     kubernetesCrd: k !== undefined,
+    kubernetesApi: kubernetesOptionsFromStatic(k as Parameters<typeof kubernetesOptionsFromStatic>[0], cwd),
     kubernetes: {
       allowCrossNamespace: k?.allowCrossNamespace ?? false,
       allowExternalNameServices: k?.allowExternalNameServices ?? false,
@@ -116,6 +119,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
     logLevel: c.log.level,
     identity: { enabled: true, insecure: c.identity.insecure, issuerBaseUrl: c.identity.issuerBaseUrl ?? null },
     secrets: secretsOptionsFromStatic(c.secrets, cwd),
+    redis: redisOptionsFromStatic(c.redis, cwd),
     workers: c.workers ?? availableParallelism(),
     dataDir: resolve(cwd, c.dataDir ?? '.gatehouse'),
     defaultRuleSyntax: c.core.defaultRuleSyntax,

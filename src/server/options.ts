@@ -7,6 +7,8 @@ import type { KubernetesConvertOptions } from '../providers/formats/kubernetes/c
 import type { AccessLogFields } from '../observe/access-log.js';
 import type { SecretsOptions } from '../secrets/options.js';
 import type { GitProviderConfig } from '../providers/git/options.js';
+import type { KubernetesProviderConfig } from '../providers/kubernetes/options.js';
+import type { RedisOptions } from '../middlewares/rate-limit/redis-options.js';
 
 export interface ServeOptions {
   entryPoints: EntryPointSpec[];
@@ -17,6 +19,8 @@ export interface ServeOptions {
   git: GitProviderConfig | null;
   /** `--providers.kubernetescrd` was given (needs a cluster). */
   kubernetesCrd: boolean;
+  /** The live kubernetescrd provider (docs/kubernetes.md): null when no API server is located. */
+  kubernetesApi: KubernetesProviderConfig | null;
   kubernetes: KubernetesConvertOptions;
   api: { enabled: boolean; insecure: boolean; dashboard: boolean };
   ping: { entryPoint: string } | null;
@@ -44,6 +48,8 @@ export interface ServeOptions {
   identity: { enabled: boolean; insecure: boolean; issuerBaseUrl: string | null };
   /** `--secrets.*`: Azure Key Vault access and refresh (docs/secrets.md). */
   secrets: SecretsOptions;
+  /** `--redis.*`: limits shared by every replica (docs/redis.md); null without `--redis.endpoints`. */
+  redis: RedisOptions | null;
   workers: number;
   dataDir: string;
   defaultRuleSyntax: 'v2' | 'v3';

@@ -1,0 +1,233 @@
+/**
+ * The live `kubernetescrd` provider (Traefik's, with its flags): watches the
+ * Kubernetes API (informers.ts: list, then watch with resourceVersion and
+ * bookmarks, relist on 410, back-off) and sends everything it holds through
+ * the same translation as Kubernetes objects read from files
+ * (`providers/formats/kubernetes`), one whole message per change, at most one
+ * per throttleDuration. A lost API server never empties the configuration:
+ * the objects last seen keep serving and the status says why (docs/kubernetes.md).
+ */
+import { readFileSync } from 'node:fs';
+import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { SourceDocument } from '../../config/model.js';
+import type { ConfigIssue } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { fromKubernetesObjects } from '../formats/kubernetes/convert.js';
+import type { Provider, ProviderCondition, ProviderMessage, ProviderStatus } from '../types.js';
+import { CRD_KINDS, ENDPOINT_SLICE, ENDPOINTS, SECRET, SERVICE, type WatchedKind } from './kinds.js';
+import { ResilientInformer, type Obj } from './informer.js';
+import type { KubernetesProviderConfig } from './options.js';
+import { referencedSecrets } from './secret-refs.js';
+
+export interface KubernetesProviderOptions {
+  config: KubernetesProviderConfig;
+  log: Logger;
+  /** Longest start() waits for the first lists (default 10 s); the provider then emits what it has. */
+  startTimeoutMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+const NAME = 'kubernetescrd';
+const INGRESS_CLASS = 'kubernetes.io/ingress.class';
+
+/** A KubeConfig from the flags, in-cluster files, or KUBECONFIG. */
+export function kubeConfigFor(c: KubernetesProviderConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (c.source === 'in-cluster' && c.endpoint === undefined) {
+    kc.loadFromCluster();
+    return kc;
+  }
+  if (c.source === 'kubeconfig' && c.kubeconfigPath !== undefined) {
+    kc.loadFromFile(c.kubeconfigPath);
+    return kc;
+  }
+  let token = c.token;
+  if (token === undefined) {
+    try {
+      token = readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/token', 'utf8').trim();
+    } catch {
+      token = undefined;
+    }
+  }
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: NAME,
+        server: c.endpoint ?? '',
+        skipTLSVerify: false,
+        ...(c.certAuthFilePath !== undefined ? { caFile: c.certAuthFilePath } : {}),
+      },
+    ],
+    users: [{ name: NAME, ...(token !== undefined ? { token } : {}) }],
+    contexts: [{ name: NAME, cluster: NAME, user: NAME }],
+    currentContext: NAME,
+  });
+  return kc;
+}
+
+export class KubernetesProvider implements Provider {
+  readonly name = NAME;
+  readonly #o: KubernetesProviderOptions;
+  readonly #kc: KubeConfig;
+  readonly #api: KubernetesObjectApi;
+  readonly #server: string;
+  readonly #informers: ResilientInformer[] = [];
+  readonly #secrets = new Map<string, ResilientInformer>();
+  #emit: ((m: ProviderMessage) => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #lastEmit = 0;
+  #closed = false;
+  #revision = 0;
+  #status: ProviderStatus;
+  #downSince: string | null = null;
+
+  constructor(o: KubernetesProviderOptions) {
+    this.#o = o;
+    this.#kc = kubeConfigFor(o.config);
+    this.#api = this.#kc.makeApiClient(KubernetesObjectApi);
+    this.#server = this.#kc.getCurrentCluster()?.server ?? o.config.endpoint ?? '';
+    this.#status = {
+      name: NAME,
+      type: NAME,
+      url: this.#server,
+      state: 'starting',
+      revision: '',
+      lastUpdate: '',
+      message: '',
+      conditions: [this.#ready('Unknown', 'Progressing', 'listing the watched kinds', new Date().toISOString())],
+    };
+  }
+
+  #ready(status: ProviderCondition['status'], reason: string, message: string, at: string): ProviderCondition {
+    return { type: 'Ready', status, reason, message, lastTransitionTime: at };
+  }
+
+  #informer(kind: WatchedKind, namespace: string | null, fieldSelector?: string): ResilientInformer {
+    const c = this.#o.config;
+    return new ResilientInformer({
+      kc: this.#kc,
+      api: this.#api,
+      kind,
+      namespace,
+      ...(kind.crd && c.labelSelector !== undefined ? { labelSelector: c.labelSelector } : {}),
+      ...(fieldSelector !== undefined ? { fieldSelector } : {}),
+      onChange: () => this.#changed(),
+      ...(this.#o.backoff !== undefined ? { backoff: this.#o.backoff } : {}),
+    });
+  }
+
+  async start(emit: (msg: ProviderMessage) => void): Promise<void> {
+    this.#emit = emit;
+    const namespaces: Array<string | null> = this.#o.config.namespaces.length > 0 ? this.#o.config.namespaces : [null];
+    for (const ns of namespaces)
+      for (const k of [...CRD_KINDS, SERVICE, ENDPOINT_SLICE, ENDPOINTS]) this.#informers.push(this.#informer(k, ns));
+    for (const i of this.#informers) i.start();
+    const wait = this.#o.startTimeoutMs ?? 10_000;
+    await Promise.race([Promise.all(this.#informers.map((i) => i.settled)), new Promise((r) => setTimeout(r, wait).unref())]);
+    this.#syncSecrets();
+    await Promise.race([Promise.all([...this.#secrets.values()].map((i) => i.settled)), new Promise((r) => setTimeout(r, wait).unref())]);
+    this.#send();
+  }
+
+  /** Watch the Secrets the objects name, and only those. */
+  #syncSecrets(): void {
+    const crds = this.#informers.filter((i) => i.kind.crd).flatMap((i) => i.objects());
+    const wanted = referencedSecrets(this.#filter(crds));
+    for (const [key, inf] of this.#secrets)
+      if (!wanted.has(key)) {
+        void inf.stop();
+        this.#secrets.delete(key);
+      }
+    for (const key of wanted) {
+      if (this.#secrets.has(key)) continue;
+      const slash = key.indexOf('/');
+      const ns = key.slice(0, slash);
+      if (this.#o.config.namespaces.length > 0 && !this.#o.config.namespaces.includes(ns)) continue;
+      const inf = this.#informer(SECRET, ns, `metadata.name=${key.slice(slash + 1)}`);
+      this.#secrets.set(key, inf);
+      inf.start();
+    }
+  }
+
+  /** ingressClass: only Traefik/Gatehouse objects annotated with it. */
+  #filter(objects: Obj[]): Obj[] {
+    const cls = this.#o.config.ingressClass;
+    if (cls === undefined) return objects;
+    return objects.filter((o) => o.metadata?.annotations?.[INGRESS_CLASS] === cls);
+  }
+
+  #changed(): void {
+    if (this.#closed || this.#emit === null) return;
+    this.#syncSecrets();
+    if (this.#timer !== null) return;
+    // Coalesce a burst (kubectl apply of many objects), then at most one message per throttleDuration.
+    const wait = Math.max(50, this.#lastEmit + this.#o.config.throttleMs - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#send();
+    }, wait);
+  }
+
+  #send(): void {
+    if (this.#closed || this.#emit === null) return;
+    this.#lastEmit = Date.now();
+    const all = [...this.#informers, ...this.#secrets.values()];
+    const objects: Obj[] = [];
+    for (const i of all) {
+      const objs = i.objects();
+      objects.push(...(i.kind.crd ? this.#filter(objs) : objs));
+    }
+    const docs: SourceDocument[] = objects.map((o, index) => ({
+      file: `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''} (${this.#server})`,
+      index,
+      value: o,
+      lineOf: () => undefined,
+    }));
+    const fragment = fromKubernetesObjects(docs, {
+      allowCrossNamespace: this.#o.config.allowCrossNamespace,
+      allowExternalNameServices: this.#o.config.allowExternalNameServices,
+      namespaces: this.#o.config.namespaces,
+    });
+    const down = all.filter((i) => i.state === 'down' || (i.state === 'starting' && !i.listed));
+    const at = new Date().toISOString();
+    const issues: ConfigIssue[] = [];
+    let ready: ProviderCondition;
+    const prev = this.#status.conditions?.find((c) => c.type === 'Ready');
+    if (down.length > 0) {
+      this.#downSince ??= at;
+      const first = down[0]!;
+      const message = `the Kubernetes API server ${this.#server} cannot be watched since ${this.#downSince} (${down.length} watch(es) down; ${first.kind.kind}: ${first.error || 'no answer yet'}): the objects last seen keep serving`;
+      issues.push({ severity: 'warning', code: 'GH_PROVIDER_UNAVAILABLE', file: `(provider ${NAME})`, message });
+      ready = this.#ready('False', 'WatchFailed', message, prev?.status === 'False' ? prev.lastTransitionTime : at);
+    } else {
+      this.#downSince = null;
+      ready = this.#ready('True', 'Watching', `watching ${this.#server}`, prev?.status === 'True' ? prev.lastTransitionTime : at);
+    }
+    const rv = Math.max(0, ...objects.map((o) => Number(o.metadata?.resourceVersion ?? 0)).filter(Number.isFinite));
+    const revision = `${rv}.${++this.#revision}`;
+    this.#status = {
+      ...this.#status,
+      state: down.length > 0 ? 'degraded' : 'ready',
+      revision,
+      lastUpdate: at,
+      message: down.length > 0 ? ready.message : '',
+      lastAttemptedRevision: revision,
+      lastAppliedRevision: revision,
+      conditions: [ready],
+      lastHandledAt: at,
+    };
+    if (down.length > 0) this.#o.log.warn({ provider: NAME }, ready.message);
+    this.#emit({ provider: NAME, revision, fragments: [fragment], issues, refused: [] });
+  }
+
+  status(): ProviderStatus {
+    return this.#status;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    await Promise.all([...this.#informers, ...this.#secrets.values()].map((i) => i.stop()));
+    this.#status = { ...this.#status, state: 'stopped' };
+  }
+}

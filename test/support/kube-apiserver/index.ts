@@ -1,0 +1,180 @@
+/**
+ * A Kubernetes API server stand-in for tests (docs/kubernetes.md says what it
+ * covers): HTTPS on 127.0.0.1 with its own CA, bearer-token auth, discovery,
+ * CRUD, patches, the /status subresource, list and watch with
+ * resourceVersion, BOOKMARK and 410 Gone. The real `kubectl` drives it
+ * through a kubeconfig written next to the certificates.
+ *
+ *   const api = await KubeApiServer.start();
+ *   api.kubectl(['apply', '-f', '-'], yaml);
+ *   await api.stop(); await api.restart(); api.compact();
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCerts, type ServingCerts } from './certs.js';
+import { makeHandler } from './server.js';
+import { Store } from './store.js';
+import { findResource } from './resources.js';
+
+export { Store } from './store.js';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class KubeApiServer {
+  readonly store = new Store();
+  readonly token = randomBytes(24).toString('base64url');
+  readonly dir: string;
+  readonly certs: ServingCerts;
+  readonly kubeconfig: string;
+  /** Every request served ("METHOD /path?query"). */
+  readonly requests: string[] = [];
+  #server: Server | null = null;
+  #port = 0;
+  readonly #sockets = new Set<Socket>();
+  readonly #watches = new Set<ServerResponse>();
+  readonly #bookmarkMs: number;
+
+  private constructor(bookmarkMs: number) {
+    this.dir = mkdtempSync(join(tmpdir(), 'gatehouse-kube-'));
+    this.certs = makeCerts(this.dir);
+    this.kubeconfig = join(this.dir, 'kubeconfig');
+    this.#bookmarkMs = bookmarkMs;
+    for (const ns of ['default', 'kube-system', 'kube-public'])
+      this.store.create(findResource('', 'v1', 'namespaces')!, '', { metadata: { name: ns } });
+  }
+
+  static async start(opts: { bookmarkMs?: number } = {}): Promise<KubeApiServer> {
+    const s = new KubeApiServer(opts.bookmarkMs ?? 1000);
+    await s.#listen(0);
+    writeFileSync(
+      s.kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters:
+  - name: standin
+    cluster:
+      server: ${s.url}
+      certificate-authority: ${s.certs.caFile}
+users:
+  - name: tester
+    user:
+      token: ${s.token}
+contexts:
+  - name: standin
+    context: { cluster: standin, user: tester, namespace: default }
+current-context: standin
+`,
+      { mode: 0o600 },
+    );
+    return s;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.#port}`;
+  }
+
+  get running(): boolean {
+    return this.#server !== null;
+  }
+
+  async #listen(port: number): Promise<void> {
+    const server = createServer(
+      { cert: this.certs.cert, key: this.certs.key },
+      makeHandler({ store: this.store, token: this.token, bookmarkMs: this.#bookmarkMs, requests: this.requests, watches: this.#watches }),
+    );
+    server.on('connection', (sock: Socket) => {
+      this.#sockets.add(sock);
+      sock.on('close', () => this.#sockets.delete(sock));
+    });
+    server.on('secureConnection', (sock) => {
+      this.#sockets.add(sock);
+      sock.on('close', () => this.#sockets.delete(sock));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('no address');
+    this.#port = addr.port;
+    this.#server = server;
+  }
+
+  /** Stop answering: open watches are cut, the port is released (the objects are kept). */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (server === null) return;
+    this.#server = null;
+    for (const w of this.#watches) w.destroy();
+    this.#watches.clear();
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Listen again on the same port, with the same objects and resourceVersions. */
+  async restart(): Promise<void> {
+    if (this.#server !== null) return;
+    const end = Date.now() + 5000;
+    for (;;) {
+      try {
+        await this.#listen(this.#port);
+        return;
+      } catch (err) {
+        if (Date.now() > end) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Forget the event history: a watch from an older resourceVersion gets 410 Gone. */
+  compact(): void {
+    this.store.compact();
+  }
+
+  /** End every open watch cleanly (as an API server does at its watch timeout). */
+  endWatches(): void {
+    for (const w of this.#watches) w.end();
+    this.#watches.clear();
+  }
+
+  /** Run the real kubectl against this server (stdin optional); never throws on a non-zero exit. */
+  kubectl(args: string[], stdin?: string, timeoutMs = 30_000): Promise<KubectlResult> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        'kubectl',
+        ['--kubeconfig', this.kubeconfig, ...args],
+        { timeout: timeoutMs, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir } },
+        (err, stdout, stderr) => {
+          const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
+          resolve({ code, stdout, stderr });
+        },
+      );
+      if (stdin !== undefined) child.stdin?.end(stdin);
+    });
+  }
+
+  /** kubectl that must succeed: the output, or an assertion-style error with stderr. */
+  async kubectlOk(args: string[], stdin?: string): Promise<string> {
+    const r = await this.kubectl(args, stdin);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
