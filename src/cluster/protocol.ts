@@ -23,9 +23,14 @@ export type Addresses = Record<string, { host: string; port: number }>;
 
 /** Primary → worker. `O` is the serving options (plain data). */
 export type PrimaryMessage<O = unknown> =
-  | { gh: 'init'; options: O; snapshot: Snapshot }
+  | { gh: 'init'; options: O; snapshot: Snapshot; addresses: Addresses }
+  /** A connection the primary accepted on entry point `ep` (the socket travels as the message's handle). */
+  | { gh: 'conn'; ep: string }
   | { gh: 'snapshot'; snapshot: Snapshot }
+  /** Shutdown, phase 1: /ping answers 503; keep serving (the primary waits requestAcceptGraceTimeout, then stops accepting). */
   | { gh: 'shutdown' }
+  /** Shutdown, phase 2: the primary accepts no more; finish what was accepted (drain), then exit. */
+  | { gh: 'drain' }
   | { gh: 'a'; id: number; ok: boolean; value: unknown; error?: string }
   | { gh: 'tap-filters'; taps: TapSpec[] }
   | { gh: 'tap-ev'; id: string; e: TapEvent }

@@ -108,7 +108,11 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     this.net = createNet({ noDelay: true, allowHalfOpen: true, highWaterMark: 64 * 1024 }, (socket) => this.onConnection(socket));
   }
 
+  /** Set when another process listens for this entry point and hands its connections over (adopt). */
+  private external: { host: string; port: number } | null = null;
+
   get address(): { host: string; port: number } {
+    if (this.external !== null) return this.external;
     const a = this.net.address();
     return typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host: '', port: 0 };
   }
@@ -118,14 +122,33 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
       this.net.once('error', (err: NodeJS.ErrnoException) => reject(listenError(this.opts.name, this.opts.host, this.opts.port, err)));
       this.net.listen({ port: this.opts.port, host: this.opts.host, exclusive: false }, () => {
         this.net.removeAllListeners('error');
-        this.node.started();
-        if (this.fastPath) {
-          this.sweep = setInterval(() => this.checkTimeouts(), 1000);
-          this.sweep.unref();
-        }
+        this.started();
         resolve();
       });
     });
+  }
+
+  /**
+   * Serve connections that another process accepted (the cluster primary owns
+   * the listening socket, src/server/listeners.ts): no listener here; `address`
+   * is where the primary listens. Connections arrive through adopt().
+   */
+  serveAdopted(address: { host: string; port: number }): void {
+    this.external = address;
+    this.started();
+  }
+
+  /** A connection accepted elsewhere; served even while closing (it was accepted before the listener closed). */
+  adopt(socket: Socket): void {
+    this.onConnection(socket);
+  }
+
+  private started(): void {
+    this.node.started();
+    if (this.fastPath) {
+      this.sweep = setInterval(() => this.checkTimeouts(), 1000);
+      this.sweep.unref();
+    }
   }
 
   /** Replace the router table; in-flight requests keep theirs. */
@@ -311,7 +334,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    this.net.close();
+    if (this.external === null) this.net.close();
     const start = Date.now();
     const freshUntil = start + Math.min(graceMs, NEW_CONNECTION_GRACE_MS);
     await new Promise<void>((resolve) => {

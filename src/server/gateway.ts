@@ -4,6 +4,7 @@
  * force, and atomic swaps when a new snapshot arrives. Retired runtimes are
  * closed only after their in-flight requests could finish.
  */
+import type { Socket } from 'node:net';
 import type { Snapshot } from '../config/runtime.js';
 import type { ServersTransportConfig } from '../config/schema.js';
 import type { MiddlewareRegistry } from '../middlewares/registry.js';
@@ -78,8 +79,21 @@ export class Gateway {
     return out;
   }
 
-  async listen(): Promise<void> {
-    for (const ep of this.eps) await ep.listen();
+  /** Listen on every entry point; with `external`, serve the connections another process accepts there instead (adopt). */
+  async listen(external?: Readonly<Record<string, { host: string; port: number }>>): Promise<void> {
+    for (const [i, ep] of this.eps.entries()) {
+      const at = external?.[this.opts.entryPoints[i]!.name];
+      if (at !== undefined) ep.serveAdopted(at);
+      else await ep.listen();
+    }
+  }
+
+  /** A connection the primary accepted on entry point `name`; false when there is no such entry point. */
+  adopt(name: string, socket: Socket): boolean {
+    const ep = this.entryPoint(name);
+    if (ep === undefined) return false;
+    ep.adopt(socket);
+    return true;
   }
 
   /** Build handlers for `snapshot` and swap them in; the previous runtime is retired gracefully. */
@@ -105,11 +119,25 @@ export class Gateway {
     return next;
   }
 
-  /** Graceful shutdown: /ping answers 503, stop accepting, drain, close pools. */
-  async close(): Promise<void> {
+  /** The shutdown has begun: /ping answers 503 from now on (requestAcceptGraceTimeout runs elsewhere). */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  /** requestAcceptGraceTimeout: the longest of the entry points'. */
+  get acceptGraceMs(): number {
+    return Math.max(...this.opts.entryPoints.map((e) => e.acceptGraceTimeout ?? 0), 0);
+  }
+
+  /**
+   * Graceful shutdown: /ping answers 503, keep accepting for
+   * requestAcceptGraceTimeout (skipped with `acceptGrace: false`, when the
+   * cluster primary waited it out already), stop accepting, drain, close pools.
+   */
+  async close(opts: { acceptGrace?: boolean } = {}): Promise<void> {
     this.shuttingDown = true;
     // requestAcceptGraceTimeout: keep serving (with /ping failing) so load balancers notice first.
-    const accept = Math.max(...this.opts.entryPoints.map((e) => e.acceptGraceTimeout ?? 0), 0);
+    const accept = opts.acceptGrace === false ? 0 : this.acceptGraceMs;
     if (accept > 0) await new Promise((r) => setTimeout(r, accept).unref());
     const grace = Math.max(...this.opts.entryPoints.map((e) => e.graceTimeout), 0);
     await Promise.all(this.eps.map((ep) => ep.close(grace)));

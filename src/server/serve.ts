@@ -18,6 +18,7 @@ import type { ServeOptions } from './options.js';
 import type { ConfigWatcher } from './config-watcher.js';
 import { startPrimary } from './primary.js';
 import { startServing } from './serving.js';
+import { PrimaryListeners } from './listeners.js';
 import { sendIpc } from '../util/ipc.js';
 
 export interface RunningGatehouse {
@@ -95,13 +96,21 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
   const log = deps.log;
   const bp = new ClusterPrimaryBackplane(cluster, o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {});
   const primary = await startPrimary(o, bp, deps);
-  // Round-robin (node's default): the primary accepts and hands connections out.
-  // SCHED_NONE (each worker accepts) measured no better and varied 20% between runs.
-  cluster.schedulingPolicy = cluster.SCHED_RR;
+  // The primary owns the listeners and hands connections out in turn (listeners.ts says why
+  // not node:cluster's shared listener). SCHED_NONE (each worker accepts) measured no better
+  // and varied 20% between runs.
+  const listeners = new PrimaryListeners();
+  try {
+    await listeners.listen(o.entryPoints);
+  } catch (err) {
+    await primary.close();
+    bp.close();
+    throw err;
+  }
   cluster.setupPrimary({ exec: workerScript(), execArgv: process.execArgv, silent: false });
   const workers = new Set<Worker>();
   let stopping = false;
-  let addresses: Addresses = {};
+  const addresses: Addresses = listeners.addresses;
   const backoff = new RestartBackoff();
   let starting = true;
   const timers = new Set<NodeJS.Timeout>();
@@ -114,10 +123,11 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
       workers.add(w);
       const onMsg = (m: WorkerMessage): void => {
         // The worker says hello once its message listener exists (messages sent before would be lost).
-        if (m?.gh === 'hello' && bp.latest !== null)
-          sendIpc(w, { gh: 'init', options: o, snapshot: bp.latest } satisfies PrimaryMessage<ServeOptions>);
-        else if (m?.gh === 'ready') {
-          addresses = m.addresses;
+        if (m?.gh === 'hello' && bp.latest !== null) {
+          sendIpc(w, { gh: 'init', options: o, snapshot: bp.latest, addresses } satisfies PrimaryMessage<ServeOptions>);
+          // Connections sent after init wait in the worker until it serves (the channel keeps order).
+          listeners.add(w);
+        } else if (m?.gh === 'ready') {
           resolve();
         } else if (m?.gh === 'failed')
           failure = new GatehouseError(m.code === 'GH_LISTEN_FAILED' ? 'GH_LISTEN_FAILED' : 'GH_INTERNAL', m.message);
@@ -125,6 +135,7 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
       w.on('message', onMsg);
       w.once('exit', (code, signal) => {
         workers.delete(w);
+        listeners.remove(w);
         if (stopping) return;
         // While starting, a worker that cannot serve ends the start (no restart loop): serve() rejects.
         if (starting) {
@@ -150,6 +161,8 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
   } catch (err) {
     stopping = true;
     for (const w of workers) w.process.kill('SIGKILL');
+    await listeners.close();
+    listeners.dropWaiting();
     await primary.close();
     bp.close();
     throw err;
@@ -165,6 +178,13 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
       stopping = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      const tell = (w: Worker, m: PrimaryMessage): boolean => sendIpc(w, m);
+      // Phase 1: /ping answers 503 everywhere while the primary keeps accepting for requestAcceptGraceTimeout.
+      for (const w of workers) tell(w, { gh: 'shutdown' });
+      const accept = Math.max(...o.entryPoints.map((e) => e.acceptGraceTimeout ?? 0), 0);
+      if (accept > 0) await new Promise((r) => setTimeout(r, accept));
+      // Stop accepting while every worker still runs: what was accepted is delivered and served.
+      await listeners.close();
       await primary.close();
       const grace = Math.max(...o.entryPoints.map((e) => e.graceTimeout), 0) + 5000;
       await Promise.all(
@@ -179,20 +199,12 @@ async function serveCluster(o: ServeOptions, deps: ServeDeps): Promise<RunningGa
                 clearTimeout(t);
                 resolve();
               });
-              // A worker may be dying already (Ctrl-C reaches the whole process group): a failed send is not an error.
-              const term = (): void => void w.process.kill('SIGTERM');
-              if (!w.isConnected()) term();
-              else
-                try {
-                  w.send({ gh: 'shutdown' } satisfies PrimaryMessage, (err: Error | null) => {
-                    if (err !== null) term();
-                  });
-                } catch {
-                  term();
-                }
+              // Phase 2: drain. A worker may be dying already (Ctrl-C reaches the whole process group).
+              if (!tell(w, { gh: 'drain' })) w.process.kill('SIGTERM');
             }),
         ),
       );
+      listeners.dropWaiting();
       bp.close();
     },
   };

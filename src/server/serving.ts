@@ -4,6 +4,7 @@
  * the Gateway, listening on the entry points, with every snapshot the
  * backplane delivers applied by the one list of serving listeners.
  */
+import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../config/runtime.js';
 import { sectionOf } from '../config/kinds.js';
@@ -15,6 +16,8 @@ import { Gateway } from './gateway.js';
 import type { ServeOptions } from './options.js';
 import { createTelemetry } from './telemetry.js';
 import { createInternalServices } from './internal-services.js';
+import { RedisConnection } from '../middlewares/rate-limit/redis-client.js';
+import { RedisLimitStore } from '../middlewares/rate-limit/store-redis.js';
 
 export interface ServingDeps {
   log: Logger;
@@ -22,20 +25,28 @@ export interface ServingDeps {
   rotateKeys: boolean;
   /** Names of the providers the primary runs (for /api/overview). */
   providers: string[];
+  /** Cluster worker: the primary listens at these addresses and hands connections over (Serving.adopt). */
+  external?: Addresses;
 }
 
 export interface Serving {
   readonly gateway: Gateway;
   readonly addresses: Addresses;
-  /** Drain in-flight requests and close listeners, pools and telemetry. */
-  close(): Promise<void>;
+  /** Drain in-flight requests and close listeners, pools and telemetry (`acceptGrace: false`: the primary waited requestAcceptGraceTimeout). */
+  close(opts?: { acceptGrace?: boolean }): Promise<void>;
+  /** Serve a connection accepted by the primary on entry point `name` (cluster mode). */
+  adopt(name: string, socket: Socket): boolean;
 }
 
 const NEVER_MS = 365 * 24 * 3600 * 1000;
 
 export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: ServingDeps): Promise<Serving> {
   const { log } = deps;
-  const telemetry = createTelemetry(o, bp, log);
+  // --redis.endpoints: every serving process (each worker) talks to Redis itself; its own store is the `local` fallback.
+  const redis =
+    o.redis !== null ? new RedisLimitStore(new RedisConnection(o.redis, log.child({ component: 'redis' })), bp.rateLimitStore) : null;
+  await redis?.conn.start(2000);
+  const telemetry = createTelemetry(o, bp, log, redis !== null ? () => redis.conn.prometheusText() : undefined);
   const identityEnabled = o.identity.enabled || o.identity.insecure;
   const idp = identityEnabled
     ? new IdentityProvider({
@@ -62,11 +73,12 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     secretStatuses: () => bp.rpc('secrets'),
     prometheus: telemetry.prometheus,
     identity: idp?.handler ?? null,
+    ...(redis !== null ? { redisStatus: () => redis.conn.status() } : {}),
   });
   gateway = new Gateway({
     entryPoints: o.entryPoints,
     registry: builtinRegistry(),
-    rateLimitStore: bp.rateLimitStore,
+    rateLimitStore: redis ?? bp.rateLimitStore,
     log,
     dataDir: o.dataDir,
     maxHeaderSize: o.maxHeaderSize,
@@ -80,12 +92,13 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
   // Listen first: middlewares that fetch from this gateway while they are built (validateJwt → identity@internal) can reach it.
   const gw = gateway;
   try {
-    await gw.listen();
+    await gw.listen(deps.external);
   } catch (err) {
     // An entry point that cannot listen ends the start: release what did start.
     await gw.close().catch(() => undefined);
     await telemetry.close().catch(() => undefined);
     await idp?.close().catch(() => undefined);
+    await redis?.close().catch(() => undefined);
     throw err;
   }
   // The serving listeners, in order: every snapshot, the first one included.
@@ -99,11 +112,13 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
   return {
     gateway: gw,
     addresses,
-    async close() {
+    adopt: (name, socket) => gw.adopt(name, socket),
+    async close(opts = {}) {
       unsubscribe();
-      await gw.close();
+      await gw.close(opts);
       await telemetry.close();
       await idp?.close();
+      await redis?.close();
     },
   };
 }

@@ -4,6 +4,7 @@
  * every later snapshot), drains on shutdown.
  */
 import cluster from 'node:cluster';
+import { Socket } from 'node:net';
 import { createLogger } from '../log.js';
 import { GatehouseError } from '../errors.js';
 import { ClusterWorkerBackplane } from '../cluster/cluster-worker.js';
@@ -13,10 +14,17 @@ import { startServing, type Serving } from './serving.js';
 import { providerNames } from './serve.js';
 import { sendIpc } from '../util/ipc.js';
 
+/** Connections the primary handed over before serving started wait here (bounded). */
+const MAX_EARLY_CONNECTIONS = 1024;
+/** A SIGTERM meant for the whole process group lets the primary lead the shutdown; alone, the worker stops by itself after this. */
+const OWN_SIGNAL_WAIT_MS = 1000;
+
 class Worker {
   #serving: Serving | null = null;
   #backplane: ClusterWorkerBackplane | null = null;
   #stopping = false;
+  #shutdownBegun = false;
+  readonly #early: Array<[string, Socket]> = [];
 
   async init(m: Extract<PrimaryMessage<ServeOptions>, { gh: 'init' }>): Promise<void> {
     const o = m.options;
@@ -27,23 +35,62 @@ class Worker {
       log,
       ...(o.metrics !== null ? { prometheusBuckets: o.metrics.buckets } : {}),
     });
-    this.#serving = await startServing(o, this.#backplane, { log, rotateKeys: false, providers: providerNames(o) });
-    sendIpc(process, { gh: 'ready', addresses: this.#serving.addresses } satisfies WorkerMessage);
+    const serving = await startServing(o, this.#backplane, {
+      log,
+      rotateKeys: false,
+      providers: providerNames(o),
+      external: m.addresses,
+    });
+    this.#serving = serving;
+    for (const [ep, socket] of this.#early.splice(0)) this.adopt(ep, socket);
+    if (this.#shutdownBegun) serving.gateway.beginShutdown();
+    sendIpc(process, { gh: 'ready', addresses: serving.addresses } satisfies WorkerMessage);
   }
 
-  async stop(): Promise<void> {
+  /** A connection the primary accepted: served here, even while draining (it was accepted before the listener closed). */
+  adopt(ep: string, socket: Socket): void {
+    // The options the entry point's own listener would have given it (entrypoint.ts createNet):
+    // half-open, no Nagle, a 64 KiB write high-water mark (node 20 makes sockets that arrive
+    // over IPC with 16 KiB and no option to say otherwise; its writable state holds the value).
+    socket.allowHalfOpen = true;
+    socket.setNoDelay(true);
+    const ws = (socket as unknown as { _writableState?: { highWaterMark?: number } })._writableState;
+    if (ws !== undefined && typeof ws.highWaterMark === 'number' && ws.highWaterMark < 64 * 1024) ws.highWaterMark = 64 * 1024;
+    if (this.#serving === null) {
+      if (this.#stopping || this.#early.length >= MAX_EARLY_CONNECTIONS) socket.destroy();
+      else this.#early.push([ep, socket]);
+      return;
+    }
+    if (!this.#serving.adopt(ep, socket)) socket.destroy();
+  }
+
+  /** Shutdown phase 1 (the primary's): /ping answers 503 while the primary still accepts. */
+  beginShutdown(): void {
+    this.#shutdownBegun = true;
+    this.#serving?.gateway.beginShutdown();
+  }
+
+  /** Drain and exit. `acceptGrace: false` when the primary waited requestAcceptGraceTimeout already. */
+  async stop(acceptGrace = true): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    await this.#serving?.close();
+    for (const [, socket] of this.#early.splice(0)) socket.destroy();
+    await this.#serving?.close({ acceptGrace });
     this.#backplane?.close();
     sendIpc(process, { gh: 'stopped' } satisfies WorkerMessage);
     process.exit(0);
   }
+
+  get shutdownBegun(): boolean {
+    return this.#shutdownBegun;
+  }
 }
 
 const worker = new Worker();
-process.on('message', (m: PrimaryMessage<ServeOptions>) => {
-  if (m?.gh === 'init') {
+process.on('message', (m: PrimaryMessage<ServeOptions>, handle?: unknown) => {
+  if (m?.gh === 'conn') {
+    if (handle instanceof Socket) worker.adopt(m.ep, handle);
+  } else if (m?.gh === 'init') {
     worker.init(m).catch((err: unknown) => {
       // The primary reports it (one line) and decides; a worker that cannot serve exits.
       const code = err instanceof GatehouseError ? err.code : 'GH_INTERNAL';
@@ -54,9 +101,17 @@ process.on('message', (m: PrimaryMessage<ServeOptions>) => {
         process.exit(1);
       }
     });
-  } else if (m?.gh === 'shutdown') void worker.stop();
+  } else if (m?.gh === 'shutdown') worker.beginShutdown();
+  else if (m?.gh === 'drain') void worker.stop(false);
 });
-process.on('SIGTERM', () => void worker.stop());
+process.on('SIGTERM', () => {
+  // Sent to the whole process group (systemd, a terminal), the primary leads: it stops accepting
+  // first, then says drain. Sent to this worker alone, nobody will: stop by itself.
+  if (!process.connected) return void worker.stop();
+  setTimeout(() => {
+    if (!worker.shutdownBegun) void worker.stop();
+  }, OWN_SIGNAL_WAIT_MS).unref();
+});
 sendIpc(process, { gh: 'hello' } satisfies WorkerMessage);
 process.on('SIGINT', () => {
   /* the primary decides; Ctrl-C reaches the whole process group */
