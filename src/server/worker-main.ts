@@ -26,7 +26,19 @@ class Worker {
   #shutdownBegun = false;
   readonly #early: Array<[string, Socket]> = [];
 
-  async init(m: Extract<PrimaryMessage<ServeOptions>, { gh: 'init' }>): Promise<void> {
+  /** Settles when init ends (either way); a stop during the start waits for it, then drains what was handed over. */
+  #initDone: Promise<void> = Promise.resolve();
+
+  init(m: Extract<PrimaryMessage<ServeOptions>, { gh: 'init' }>): Promise<void> {
+    const p = this.#init(m);
+    this.#initDone = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  async #init(m: Extract<PrimaryMessage<ServeOptions>, { gh: 'init' }>): Promise<void> {
     const o = m.options;
     const log = createLogger(o.logLevel, o.logFile);
     this.#backplane = new ClusterWorkerBackplane({
@@ -57,7 +69,7 @@ class Worker {
     const ws = (socket as unknown as { _writableState?: { highWaterMark?: number } })._writableState;
     if (ws !== undefined && typeof ws.highWaterMark === 'number' && ws.highWaterMark < 64 * 1024) ws.highWaterMark = 64 * 1024;
     if (this.#serving === null) {
-      if (this.#stopping || this.#early.length >= MAX_EARLY_CONNECTIONS) socket.destroy();
+      if (this.#early.length >= MAX_EARLY_CONNECTIONS) socket.destroy();
       else this.#early.push([ep, socket]);
       return;
     }
@@ -74,7 +86,8 @@ class Worker {
   async stop(acceptGrace = true): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    for (const [, socket] of this.#early.splice(0)) socket.destroy();
+    await this.#initDone;
+    for (const [, socket] of this.#early.splice(0)) socket.destroy(); // only when the start failed
     await this.#serving?.close({ acceptGrace });
     this.#backplane?.close();
     sendIpc(process, { gh: 'stopped' } satisfies WorkerMessage);
