@@ -16,8 +16,6 @@ import { Gateway } from './gateway.js';
 import type { ServeOptions } from './options.js';
 import { createTelemetry } from './telemetry.js';
 import { createInternalServices } from './internal-services.js';
-import { RedisConnection } from '../middlewares/rate-limit/redis-client.js';
-import { RedisLimitStore } from '../middlewares/rate-limit/store-redis.js';
 
 export interface ServingDeps {
   log: Logger;
@@ -43,8 +41,8 @@ const NEVER_MS = 365 * 24 * 3600 * 1000;
 export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: ServingDeps): Promise<Serving> {
   const { log } = deps;
   // --redis.endpoints: every serving process (each worker) talks to Redis itself; its own store is the `local` fallback.
-  const redis =
-    o.redis !== null ? new RedisLimitStore(new RedisConnection(o.redis, log.child({ component: 'redis' })), bp.rateLimitStore) : null;
+  // Loaded only when configured: ioredis is not needed by a gateway without Redis.
+  const redis = o.redis !== null ? await redisStore(o.redis, bp, log) : null;
   await redis?.conn.start(2000);
   const telemetry = createTelemetry(o, bp, log, redis !== null ? () => redis.conn.prometheusText() : undefined);
   const identityEnabled = o.identity.enabled || o.identity.insecure;
@@ -121,4 +119,16 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
       await redis?.close();
     },
   };
+}
+
+async function redisStore(
+  options: NonNullable<ServeOptions['redis']>,
+  bp: ServingBackplane,
+  log: Logger,
+): Promise<import('../middlewares/rate-limit/store-redis.js').RedisLimitStore> {
+  const [{ RedisConnection }, { RedisLimitStore }] = await Promise.all([
+    import('../middlewares/rate-limit/redis-client.js'),
+    import('../middlewares/rate-limit/store-redis.js'),
+  ]);
+  return new RedisLimitStore(new RedisConnection(options, log.child({ component: 'redis' })), bp.rateLimitStore);
 }

@@ -65,7 +65,7 @@ export function kubeConfigFor(c: KubernetesProviderConfig): KubeConfig {
   return kc;
 }
 
-export class KubernetesProvider implements Provider {
+export class LiveKubernetesProvider implements Provider {
   readonly name = NAME;
   readonly #o: KubernetesProviderOptions;
   readonly #kc: KubeConfig;
