@@ -198,6 +198,13 @@ test(
       // Busiest routers by traffic, with sparklines and links to their detail.
       await until(page, `document.querySelector('#busy-routers a[href="#router/calc%40file"]') !== null`, 10_000, 'the busiest routers');
       assert.ok((await page.locator('#busy-routers td.sp svg path').count()) >= 1);
+      // Providers: where the configuration comes from, ready, and the revision in force.
+      await until(
+        page,
+        `/file/.test(document.getElementById('providers').innerText) && /Ready|ready/.test(document.getElementById('providers').innerText)`,
+        10_000,
+        'the providers table',
+      );
       // Charts: axes with units, a legend, 5-second points over 5 minutes.
       await until(page, `document.querySelectorAll('#ov-charts svg.plot').length === 3`, 10_000, 'the overview charts');
       const axis = await page.locator('#ov-charts .chart[data-chart="ov-lat"] text.axis').allTextContents();
@@ -272,6 +279,13 @@ test(
       assert.match(banner, /refused since .* · serving the last good version from /, banner);
       assert.match(banner, /extra\.yaml:\d+/, 'file and line');
       await screenshot(detail, 'dashboard-detail-refused.png');
+      // The overview's providers table says the file provider is not ready, and why.
+      await until(
+        page,
+        `/Not ready|degraded/.test(document.getElementById('providers').innerText) && /extra\\.yaml/.test(document.getElementById('providers').innerText)`,
+        15_000,
+        'the file provider not ready, naming the file',
+      );
       await detail.close();
 
       // Traffic: rows by traffic, a click draws the charts of that row.

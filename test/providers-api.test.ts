@@ -74,7 +74,7 @@ for (const workers of [1, 2]) {
       assert.ok(await eventually(async () => /^gatehouse_provider_ready\{provider="file"\} 0$/m.test(await metrics(gw.admin)), 5000));
       c = await cli(gw.admin);
       assert.equal(c.code, 1, 'exit 1 when a provider is not ready');
-      assert.match(c.out, /^file\s+file\s+\S+\s+False\s+\S+\s+1 file\(s\) refused/m);
+      assert.match(c.out, /^file\s+file\s+\S+\s+False\s+\S+\s+1 file refused \([^)]*r\.yaml:\d+\)/m, c.out);
       const j = await cli(gw.admin, '-o', 'json');
       assert.equal((JSON.parse(j.out) as ProviderStatus[])[0]!.name, 'file');
       m = await metrics(gw.admin);

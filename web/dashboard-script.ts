@@ -141,8 +141,9 @@ function figure(label, value, cls, sub, sp) {
   return '<div class="stat"><span>' + esc(label) + '</span><b class="' + (cls || '') + '">' + esc(value) + '</b><span>' + sub + '</span>' + sp + '</div>';
 }
 function loadOverview() {
-  return Promise.all([get('gatehouse/summary?range=' + range + '&limit=5'), get('gatehouse/stat?kind=routers&window=1m'), get('gatehouse/stat?kind=services&window=1m')]).then(function (a) {
+  return Promise.all([get('gatehouse/summary?range=' + range + '&limit=5'), get('gatehouse/stat?kind=routers&window=1m'), get('gatehouse/stat?kind=services&window=1m'), get('providers').catch(function () { return null; })]).then(function (a) {
     var s = a[0], rstat = index(a[1]), sstat = index(a[2]), t = s.total, pts = started(t.points);
+    renderProviders(a[3]);
     var failed = t.requests - Math.round((t.success == null ? 1 : t.success) * t.requests);
     $('figures').innerHTML =
       figure('Requests per second', fmtRps(t.rps), '', esc(t.requests) + ' requests in the last minute', spark(pts, function (p) { return p.rps; }, 1, fmtRps)) +
@@ -162,6 +163,21 @@ function loadOverview() {
     table($('busy-services'), cols, busyRows('service', s.services), { empty: 'No traffic in the last minute.' });
     renderConfigTables(rstat, sstat);
   });
+}
+/** GET /api/providers: each provider's Ready condition and the revision in force; a newer revision that was refused is said in red. */
+function renderProviders(list) {
+  if (!Array.isArray(list)) { table($('providers'), ['name'], [], { empty: 'Provider status unavailable.' }); return; }
+  table($('providers'), ['name', '~type', 'ready', 'revision in force', '~last handled', '~source'], list.map(function (p) {
+    var ready = (p.conditions || []).filter(function (c) { return c.type === 'Ready'; })[0];
+    var rd = ready ? '<span class="' + (ready.status === 'True' ? 'ok' : ready.status === 'False' ? 'bad' : 'warn') + '">' + esc(ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'Not ready' : 'Starting') + '</span> <span class="small">' + esc(ready.reason || '') + '</span>' +
+      (ready.status !== 'True' && ready.message ? '<br><span class="small">' + esc(ready.message) + '</span>' : '')
+      : '<span class="' + (p.state === 'ready' ? 'ok' : 'bad') + '">' + esc(p.state) + '</span>' + (p.message ? '<br><span class="small">' + esc(p.message) + '</span>' : '');
+    var applied = p.lastAppliedRevision || p.revision || '–';
+    var rev = '<code>' + esc(applied) + '</code>';
+    if (p.lastAttemptedRevision && p.lastAppliedRevision && p.lastAttemptedRevision !== p.lastAppliedRevision)
+      rev += '<br><span class="bad small">newest <code>' + esc(p.lastAttemptedRevision) + '</code> refused: the revision above keeps serving</span>';
+    return [esc(p.name), esc(p.type || p.name), rd, rev, esc(p.lastHandledAt ? fmtWhen(p.lastHandledAt) : p.lastUpdate ? fmtWhen(p.lastUpdate) : '–'), p.url ? '<code>' + esc(p.url) + '</code>' : '–'];
+  }), { empty: 'No providers.' });
 }
 function renderConfigTables(rstat, sstat) {
   var ov = cfg.overview;

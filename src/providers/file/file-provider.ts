@@ -53,7 +53,11 @@ export class FileProvider implements Provider {
     const revision = String(++this.#revision);
     const broken = docs.issues.filter((i) => i.severity !== 'warning');
     const at = new Date().toISOString();
-    const message = broken.length > 0 ? `${broken.length} file(s) refused; serving their last good version` : '';
+    const where = [...new Set(broken.map((i) => `${i.file ?? '(unknown)'}${i.line !== undefined ? `:${i.line}` : ''}`))];
+    const message =
+      broken.length === 0
+        ? ''
+        : `${where.length === 1 ? '1 file' : `${where.length} files`} refused (${where.join(', ')}); serving their last good version`;
     const ready = broken.length === 0;
     const reason = ready ? 'ReconciliationSucceeded' : 'BuildFailed';
     const prevReady = this.#status.conditions?.find((c) => c.type === 'Ready');
