@@ -14,6 +14,7 @@ import { BodyError, readBody } from '../identity/read-body.js';
 import { MAX_WEBHOOK_BODY } from '../providers/git/webhook.js';
 import { sectionOf } from '../config/kinds.js';
 import { callerNames, identityKind } from '../identity/index.js';
+import { admissionHandler, type AdmissionReviewer } from './admission.js';
 
 export interface ApiSource {
   /** The configuration in force (runtime view). */
@@ -35,6 +36,8 @@ export interface ApiSource {
   secretStatuses?: () => Promise<unknown>;
   /** GET /api/redis: the Redis connection of this process (docs/redis.md); absent without --redis.endpoints. */
   redisStatus?: () => unknown;
+  /** `POST /api/admission/validate`: the verdict on an AdmissionReview, from the primary (src/admin/admission.ts). */
+  admission?: AdmissionReviewer;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
   gatehouse?: Handler;
 }
@@ -222,6 +225,10 @@ export function createApiHandler(src: ApiSource): Handler {
   return (ctx) => {
     if (ctx.path === '/api/providers/git/hook') {
       gitHook(ctx, src);
+      return;
+    }
+    if (ctx.path === '/api/admission/validate') {
+      admissionHandler(ctx, src.admission ?? null);
       return;
     }
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {

@@ -137,6 +137,7 @@ export const StaticConfigSchema = Type.Object({
         labelSelector: Type.Optional(str('only objects matching this label selector')),
         ingressClass: Type.Optional(str('only objects with this kubernetes.io/ingress.class annotation')),
         throttleDuration: ms(2000, 'minimum time between two applied changes'),
+        leaseNamespace: Type.Optional(str('namespace of the gatehouse-status Lease (default: POD_NAMESPACE, else default)')),
       }),
     ),
   }),

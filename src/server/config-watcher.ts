@@ -214,6 +214,24 @@ export class ConfigWatcher {
     }
   }
 
+  /**
+   * A trial compile of the configuration in force with `provider`'s fragments
+   * replaced by `edit(fragments)` (the admission webhook's verdict): nothing is
+   * logged, kept or served.
+   */
+  trial(provider: string, edit: (fragments: readonly ConfigFragment[]) => ConfigFragment[]): Snapshot {
+    const fragments: ConfigFragment[] = [];
+    const issues: ConfigIssue[] = [];
+    for (const p of this.#opts.providers) {
+      const m = this.#last.get(p.name);
+      if (p.name !== provider && m === undefined) continue;
+      fragments.push(...(p.name === provider ? edit(m?.fragments ?? []) : (m?.fragments ?? [])));
+      issues.push(...(m?.issues ?? []));
+    }
+    if (!this.#opts.providers.some((p) => p.name === provider)) fragments.push(...edit([]));
+    return this.#opts.compile({ fragments, issues, refused: [], revision: this.#revision, trial: true });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);

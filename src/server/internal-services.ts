@@ -8,6 +8,7 @@ import type { Handler } from '../http/handler.js';
 import { answer } from '../http/answers.js';
 import type { Snapshot } from '../config/runtime.js';
 import { createApiHandler, configurationStatus } from '../admin/api.js';
+import type { AdmissionReviewer } from '../admin/admission.js';
 import { formatIssue } from '../errors.js';
 import { createPingHandler } from '../admin/ping.js';
 import { createDashboardHandler } from '../admin/dashboard.js';
@@ -27,6 +28,8 @@ export interface InternalServiceDeps {
   providerStatuses?: () => Promise<unknown>;
   /** The git webhook, checked in the primary. */
   gitWebhook?: (headers: Record<string, string | string[] | undefined>, body: Buffer) => Promise<{ status: number; message: string }>;
+  /** POST /api/admission/validate: the verdict, made in the primary (src/admin/admission.ts). */
+  admission?: AdmissionReviewer;
   /** GET /api/secrets, answered by the primary (which holds the Key Vault secrets). */
   secretStatuses?: () => Promise<unknown>;
   prometheus: Handler;
@@ -67,6 +70,7 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     ...(deps.providerStatuses !== undefined ? { providerStatuses: deps.providerStatuses } : {}),
     ...(deps.gitWebhook !== undefined && o.git !== null ? { gitWebhook: deps.gitWebhook } : {}),
     ...(deps.secretStatuses !== undefined ? { secretStatuses: deps.secretStatuses } : {}),
+    ...(deps.admission !== undefined ? { admission: deps.admission } : {}),
     ...(deps.redisStatus !== undefined ? { redisStatus: deps.redisStatus } : {}),
   });
   return {

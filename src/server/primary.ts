@@ -20,6 +20,8 @@ import { SecretStore, SECRETS_PROVIDER } from '../secrets/index.js';
 import { readFile } from 'node:fs/promises';
 import { GitProvider } from '../providers/git/index.js';
 import { DeliveryLog, verifyWebhook } from '../providers/git/webhook.js';
+import { KubernetesProvider } from '../providers/kubernetes/index.js';
+import { admissionReviewer } from './admission-wiring.js';
 
 export interface PrimaryDeps {
   log: Logger;
@@ -100,6 +102,8 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     secrets: () => secrets?.statuses() ?? [],
     // POST /api/providers/git/hook, checked here (one delivery log for every worker).
     gitWebhook: (a) => gitWebhook(a),
+    // POST /api/admission/validate: the verdict against the configuration in force (src/admin/admission.ts).
+    admission: admissionReviewer(o, watcher),
   });
   // The primary listeners, in order: every snapshot, the first one included.
   watcher.addListener((s) => {
@@ -118,6 +122,9 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   });
   watcher.addListener((s) => alerts.apply(sectionOf(s, alertRulesKind)?.rules ?? []));
   watcher.addListener((s) => bp.publish(s));
+  // The kubernetescrd provider writes each object's Ready status and Events from the snapshot's issues (docs/kubernetes.md).
+  const kube = watcher.provider('kubernetescrd');
+  if (kube instanceof KubernetesProvider) watcher.addListener((s) => kube.onSnapshot(s));
   const first = await watcher.start();
   return {
     watcher,

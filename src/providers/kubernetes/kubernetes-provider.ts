@@ -8,8 +8,10 @@
  * the objects last seen keep serving and the status says why (docs/kubernetes.md).
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { SourceDocument } from '../../config/model.js';
+import type { Snapshot } from '../../config/runtime.js';
 import type { ConfigIssue } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { fromKubernetesObjects } from '../formats/kubernetes/convert.js';
@@ -18,6 +20,12 @@ import { CRD_KINDS, ENDPOINT_SLICE, ENDPOINTS, SECRET, SERVICE, type WatchedKind
 import { ResilientInformer, type Obj } from './informer.js';
 import type { KubernetesProviderConfig } from './options.js';
 import { referencedSecrets } from './secret-refs.js';
+import { EventRecorder } from './events.js';
+import { LeaderElector } from './lease.js';
+import { issuesByFile, readyCondition, sourceFileOf, STATUS_KINDS } from './object-status.js';
+import { restClient } from './rest.js';
+import { StatusWriter, type DesiredStatus } from './status-writer.js';
+import { TokenBucket } from './token-bucket.js';
 
 export interface KubernetesProviderOptions {
   config: KubernetesProviderConfig;
@@ -25,7 +33,23 @@ export interface KubernetesProviderOptions {
   /** Longest start() waits for the first lists (default 10 s); the provider then emits what it has. */
   startTimeoutMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Tests only (not flags): shorter Lease and Event timings, a chosen holder identity. */
+  statusTiming?: StatusTiming;
 }
+
+export interface StatusTiming {
+  /** holderIdentity (default: POD_NAME or the host name, `_`, the pid). */
+  identity?: string;
+  /** leaseDurationSeconds × 1000 (default 15 s; written rounded up to whole seconds). */
+  leaseDurationMs?: number;
+  /** Renew period of the leader, retry period of the others (default 5 s). */
+  renewMs?: number;
+  /** Least time between two Event writes about one object (default 10 s). */
+  eventIntervalMs?: number;
+}
+
+/** The Lease the replicas compete for. */
+export const LEASE_NAME = 'gatehouse-status';
 
 const NAME = 'kubernetescrd';
 const INGRESS_CLASS = 'kubernetes.io/ingress.class';
@@ -80,6 +104,15 @@ export class LiveKubernetesProvider implements Provider {
   #revision = 0;
   #status: ProviderStatus;
   #downSince: string | null = null;
+  /** What the last message carried (objects and the down state), to skip one that would change nothing but statuses. */
+  #fingerprint = '';
+  /** The status-bearing objects of the last message sent (the snapshot after it was compiled from them). */
+  #sent: Obj[] = [];
+  #issues: Map<string, ConfigIssue[]> | null = null;
+  readonly #elector: LeaderElector;
+  #electing = false;
+  readonly #writer: StatusWriter;
+  readonly #events: EventRecorder;
 
   constructor(o: KubernetesProviderOptions) {
     this.#o = o;
@@ -96,6 +129,72 @@ export class LiveKubernetesProvider implements Provider {
       message: '',
       conditions: [this.#ready('Unknown', 'Progressing', 'listing the watched kinds', new Date().toISOString())],
     };
+    const t = o.statusTiming ?? {};
+    const identity = t.identity ?? `${process.env.POD_NAME?.trim() || hostname()}_${process.pid}`;
+    const rest = restClient(this.#kc, `gatehouse (${identity})`);
+    const bucket = new TokenBucket(10, 20);
+    const log = o.log;
+    this.#writer = new StatusWriter({ rest, bucket, leader: () => this.#elector.leader, log });
+    this.#events = new EventRecorder({
+      rest,
+      bucket,
+      identity,
+      log,
+      ...(t.eventIntervalMs !== undefined ? { minIntervalMs: t.eventIntervalMs } : {}),
+    });
+    this.#elector = new LeaderElector({
+      rest,
+      namespace: o.config.leaseNamespace ?? 'default',
+      name: LEASE_NAME,
+      identity,
+      ...(t.leaseDurationMs !== undefined ? { durationMs: t.leaseDurationMs } : {}),
+      ...(t.renewMs !== undefined ? { renewMs: t.renewMs } : {}),
+      log,
+      onChange: (leader) => {
+        if (leader) this.#reconcileStatus();
+        else this.#events.clear();
+      },
+    });
+  }
+
+  /** Whether this replica holds the Lease (writes status and Events). */
+  get leader(): boolean {
+    return this.#elector.leader;
+  }
+
+  /** Status and Event writes made by this replica. */
+  get writes(): { status: number; events: number } {
+    return { status: this.#writer.writes, events: this.#events.writes };
+  }
+
+  /** A compiled snapshot (every provider's items): each object's Ready condition follows its issues. */
+  onSnapshot(snapshot: Snapshot): void {
+    if (this.#closed) return;
+    // Only a process that hands snapshots back (serve, not check or diff) competes for the Lease.
+    if (!this.#electing) {
+      this.#electing = true;
+      this.#elector.start();
+    }
+    this.#issues = issuesByFile(snapshot.issues);
+    this.#reconcileStatus();
+  }
+
+  #reconcileStatus(): void {
+    if (this.#closed || this.#issues === null) return;
+    const cached = new Map<string, Obj>();
+    for (const i of this.#informers)
+      if (STATUS_KINDS.has(i.kind.kind))
+        for (const o of i.objects()) cached.set(`${o.apiVersion}/${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`, o);
+    const desired: DesiredStatus[] = [];
+    for (const sent of this.#sent) {
+      const now = cached.get(`${sent.apiVersion}/${sent.kind}/${sent.metadata?.namespace}/${sent.metadata?.name}`);
+      // Deleted, or changed since the snapshot was compiled: the next snapshot decides.
+      if (now === undefined || now.metadata?.generation !== sent.metadata?.generation) continue;
+      const condition = readyCondition(sent, this.#issues.get(sourceFileOf(sent, this.#server)) ?? []);
+      desired.push({ object: now, condition });
+      if (condition.status === 'False' && this.#elector.leader) this.#events.record(now, condition.reason, condition.message);
+    }
+    this.#writer.update(desired);
   }
 
   #ready(status: ProviderCondition['status'], reason: string, message: string, at: string): ProviderCondition {
@@ -177,8 +276,14 @@ export class LiveKubernetesProvider implements Provider {
       const objs = i.objects();
       objects.push(...(i.kind.crd ? this.#filter(objs) : objs));
     }
+    const down = all.filter((i) => i.state === 'down' || (i.state === 'starting' && !i.listed));
+    // A change of statuses only (our own writes coming back) changes no configuration: nothing to send.
+    const fingerprint = JSON.stringify([down.map((i) => `${i.kind.kind}:${i.error}`), objects.map(withoutStatus)]);
+    if (fingerprint === this.#fingerprint) return;
+    this.#fingerprint = fingerprint;
+    this.#sent = objects.filter((o) => STATUS_KINDS.has(o.kind ?? '') && o.apiVersion !== undefined && /^traefik\./.test(o.apiVersion));
     const docs: SourceDocument[] = objects.map((o, index) => ({
-      file: `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''} (${this.#server})`,
+      file: sourceFileOf(o, this.#server),
       index,
       value: o,
       lineOf: () => undefined,
@@ -188,7 +293,6 @@ export class LiveKubernetesProvider implements Provider {
       allowExternalNameServices: this.#o.config.allowExternalNameServices,
       namespaces: this.#o.config.namespaces,
     });
-    const down = all.filter((i) => i.state === 'down' || (i.state === 'starting' && !i.listed));
     const at = new Date().toISOString();
     const issues: ConfigIssue[] = [];
     let ready: ProviderCondition;
@@ -227,7 +331,17 @@ export class LiveKubernetesProvider implements Provider {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#writer.stop();
+    this.#events.stop();
+    await this.#elector.stop();
     await Promise.all([...this.#informers, ...this.#secrets.values()].map((i) => i.stop()));
     this.#status = { ...this.#status, state: 'stopped' };
   }
+}
+
+/** An object without what changes on every status write (status, resourceVersion, managedFields). */
+function withoutStatus(o: Obj): unknown {
+  const { status: _s, metadata, ...rest } = o;
+  const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {};
+  return { ...rest, metadata: meta };
 }

@@ -26,6 +26,8 @@ export interface KubernetesProviderConfig {
   allowEmptyServices: boolean;
   /** Least time between two messages (Traefik's throttleDuration). */
   throttleMs: number;
+  /** Namespace of the `gatehouse-status` Lease (flag, else POD_NAMESPACE, else `default`). */
+  leaseNamespace?: string;
 }
 
 export interface KubernetesCrdStatic {
@@ -39,6 +41,7 @@ export interface KubernetesCrdStatic {
   allowExternalNameServices?: boolean;
   allowEmptyServices?: boolean;
   throttleDuration?: number;
+  leaseNamespace?: string;
 }
 
 export function kubernetesOptionsFromStatic(
@@ -81,5 +84,6 @@ export function kubernetesOptionsFromStatic(
     allowExternalNameServices: k.allowExternalNameServices ?? false,
     allowEmptyServices: k.allowEmptyServices ?? false,
     throttleMs: k.throttleDuration ?? 2000,
+    leaseNamespace: nonEmpty(k.leaseNamespace) ?? nonEmpty(env.POD_NAMESPACE) ?? 'default',
   };
 }

@@ -21,6 +21,7 @@ import { makeCerts, type ServingCerts } from './certs.js';
 import { makeHandler } from './server.js';
 import { Store } from './store.js';
 import { findResource } from './resources.js';
+import { AdmissionWebhooks } from './admission.js';
 
 export { Store } from './store.js';
 
@@ -32,12 +33,16 @@ export interface KubectlResult {
 
 export class KubeApiServer {
   readonly store = new Store();
+  /** Validating admission webhooks (admission.ts): register a target to have create/update reviewed. */
+  readonly webhooks = new AdmissionWebhooks();
   readonly token = randomBytes(24).toString('base64url');
   readonly dir: string;
   readonly certs: ServingCerts;
   readonly kubeconfig: string;
   /** Every request served ("METHOD /path?query"). */
   readonly requests: string[] = [];
+  /** The User-Agent of each request in `requests` (same index). */
+  readonly userAgents: string[] = [];
   #server: Server | null = null;
   #port = 0;
   readonly #sockets = new Set<Socket>();
@@ -90,7 +95,15 @@ current-context: standin
   async #listen(port: number): Promise<void> {
     const server = createServer(
       { cert: this.certs.cert, key: this.certs.key },
-      makeHandler({ store: this.store, token: this.token, bookmarkMs: this.#bookmarkMs, requests: this.requests, watches: this.#watches }),
+      makeHandler({
+        store: this.store,
+        token: this.token,
+        bookmarkMs: this.#bookmarkMs,
+        requests: this.requests,
+        userAgents: this.userAgents,
+        watches: this.#watches,
+        admission: this.webhooks,
+      }),
     );
     server.on('connection', (sock: Socket) => {
       this.#sockets.add(sock);

@@ -10,6 +10,7 @@ import { apiResourceList, apiVersionOf, findResource, groups, RESOURCES, type Re
 import { ApiError, notFound, Store, type Obj, type StoreEvent } from './store.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
+import type { AdmissionWebhooks } from './admission.js';
 
 export interface HandlerOptions {
   store: Store;
@@ -18,8 +19,12 @@ export interface HandlerOptions {
   bookmarkMs: number;
   /** Every request, for tests ("METHOD path?query"). */
   requests: string[];
+  /** The User-Agent of every request, at the same index as `requests` (who wrote what). */
+  userAgents?: string[];
   /** Open watch responses, ended when the server stops. */
   watches: Set<ServerResponse>;
+  /** Validating admission webhooks called on create/update (admission.ts). */
+  admission?: AdmissionWebhooks;
 }
 
 const NAMESPACE = findResource('', 'v1', 'namespaces')!;
@@ -116,6 +121,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     opts.requests.push(`${req.method ?? ''} ${url.pathname}${url.search}`);
+    opts.userAgents?.push(req.headers['user-agent'] ?? '');
     handle(req, res, url).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -188,6 +194,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
         const m = (body.metadata ?? {}) as Obj;
         if (t.resource.namespaced && m.namespace !== undefined && m.namespace !== ns)
           throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+        await opts.admission?.review('CREATE', t.resource, ns, body, null);
         if (dryRun(url)) return send(res, 201, body);
         return send(res, 201, store.create(t.resource, ns, body));
       }
@@ -200,6 +207,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
       case 'PUT': {
         const body = parseJson(await readBody(req)) as Obj;
         checkKind(t.resource, body);
+        if (t.sub !== 'status') await opts.admission?.review('UPDATE', t.resource, nsKey, body, store.get(t.resource, nsKey, t.name));
         if (dryRun(url)) return send(res, 200, body);
         return send(res, 200, store.update(t.resource, nsKey, t.name, body, t.sub === 'status'));
       }
@@ -225,6 +233,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
             `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${t.resource.custom ? '' : ', application/strategic-merge-patch+json'}`,
           );
         const obj = next as Obj;
+        if (t.sub !== 'status') await opts.admission?.review('UPDATE', t.resource, nsKey, obj, current);
         // The patch applies to the version read here, whatever it says about resourceVersion (unless it sets one).
         if (dryRun(url)) return send(res, 200, obj);
         return send(res, 200, store.update(t.resource, nsKey, t.name, obj, t.sub === 'status'));
