@@ -47,6 +47,8 @@ export const ANSWERS = {
   GH_TOKEN_REJECTED: { status: 401, body: '' },
   /** `validateJwt` could not get the keys to check the token (openid-config or JWKS unreachable). */
   GH_TOKEN_KEYS_UNAVAILABLE: { status: 503, body: '' },
+  /** The identity issuer's token endpoint has no signing key shared with the other replicas (Redis unreachable since start; docs/identity.md). */
+  GH_IDENTITY_KEYS_UNAVAILABLE: { status: 503, body: '' },
   /** `forwardAuth`: the authentication server answered no (its status, headers and body are relayed). */
   GH_AUTH_DENIED: { status: 401, body: '' },
   /** `forwardAuth`: the authentication server could not be reached. */

@@ -4,7 +4,15 @@
  * in `windowMs` the pair is refused until the window ends, before any secret
  * is checked (so guessing costs the attacker time, not the gateway CPU).
  */
-export class FailureLimiter {
+/** What the token endpoint asks: this process's limiter, or the one shared through Redis (shared-failure-limiter.ts). */
+export interface ClientFailureLimiter {
+  /** ms until the pair may try again; 0 when allowed. */
+  blockedFor(client: string, ip: string): number | Promise<number>;
+  fail(client: string, ip: string): void | Promise<void>;
+  succeed(client: string, ip: string): void | Promise<void>;
+}
+
+export class FailureLimiter implements ClientFailureLimiter {
   private readonly entries = new Map<string, { count: number; resetAt: number }>();
 
   constructor(

@@ -7,7 +7,10 @@ import type { RequestContext } from '../http/exchange.js';
 import { sendJson } from '../http/answers.js';
 import type { Logger } from '../log.js';
 import { emptyIdentityConfig, type IdentityConfig, type TenantEntry } from './compile.js';
-import { SigningKeyStore } from './signing-keys.js';
+import { SigningKeyStore, type KeyStore } from './signing-keys.js';
+import { SharedKeyStore } from './shared-keys.js';
+import { SharedFailureLimiter } from './shared-failure-limiter.js';
+import type { SharedRedis } from './shared-redis.js';
 import { TokenEndpoint } from './token-endpoint.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { aadError, shown } from './aad-errors.js';
@@ -25,6 +28,21 @@ export interface IdentityProviderOptions {
   /** Failed authentications per client and source before a lock-out, default 10 per 5 minutes. */
   maxFailures?: number;
   failureWindowMs?: number;
+  /**
+   * `--redis.endpoints`: signing keys and failure counters shared by every
+   * replica through this connection (shared-keys.ts); without it, the data
+   * directory's file and this process's memory.
+   */
+  redis?: SharedRedis;
+  /** How often a replica rereads the shared keys (besides the pub/sub message), default 10 s. */
+  keyReloadIntervalMs?: number;
+}
+
+const live = new Set<IdentityProvider>();
+
+/** The providers of this process (tests reach a gateway's issuer through it, e.g. to force a rotation). */
+export function identityProviders(): IdentityProvider[] {
+  return [...live];
 }
 
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
@@ -43,7 +61,7 @@ const ROUTES: Record<string, Route> = Object.assign(Object.create(null) as Recor
 
 export class IdentityProvider {
   private config: IdentityConfig = emptyIdentityConfig;
-  private readonly keys: SigningKeyStore;
+  private readonly keys: KeyStore;
   private readonly tokens: TokenEndpoint;
   private readonly now: () => number;
   private readonly base: string | undefined;
@@ -58,8 +76,22 @@ export class IdentityProvider {
     this.base = opts.issuerBaseUrl?.replace(/\/+$/, '');
     this.rotationMs = opts.rotationIntervalMs ?? 30 * DAY;
     // A retired key stays published for the longest token lifetime plus a margin.
-    this.keys = new SigningKeyStore(opts.dataDir, this.now, MAX_LIFETIME_MS + 10 * 60_000);
-    const limiter = new FailureLimiter(opts.maxFailures ?? 10, opts.failureWindowMs ?? 5 * 60_000, this.now);
+    const retainMs = MAX_LIFETIME_MS + 10 * 60_000;
+    const maxFailures = opts.maxFailures ?? 10;
+    const windowMs = opts.failureWindowMs ?? 5 * 60_000;
+    const local = new FailureLimiter(maxFailures, windowMs, this.now);
+    this.keys =
+      opts.redis !== undefined
+        ? new SharedKeyStore({
+            redis: opts.redis,
+            log: opts.log,
+            now: this.now,
+            retainMs,
+            dataDir: opts.dataDir,
+            ...(opts.keyReloadIntervalMs !== undefined ? { reloadIntervalMs: opts.keyReloadIntervalMs } : {}),
+          })
+        : new SigningKeyStore(opts.dataDir, this.now, retainMs);
+    const limiter = opts.redis !== undefined ? new SharedFailureLimiter(opts.redis, local, maxFailures, windowMs) : local;
     this.tokens = new TokenEndpoint({ keys: this.keys, log: opts.log, now: this.now, limiter });
     this.handler = (ctx) => this.serve(ctx);
   }
@@ -67,8 +99,10 @@ export class IdentityProvider {
   /** Load or create the signing keys and schedule rotation. */
   async init(): Promise<void> {
     await this.keys.load();
+    live.add(this);
     const active = this.keys.active();
-    if (active !== undefined && this.now() - active.createdAt >= this.rotationMs) await this.rotate();
+    if (active !== undefined && this.now() - active.createdAt >= this.rotationMs)
+      await this.rotate(this.rotationMs).catch((err: Error) => this.opts.log.error({ err: err.message }, 'identity: key rotation failed'));
     this.schedule();
   }
 
@@ -78,12 +112,13 @@ export class IdentityProvider {
   }
 
   /** Rotate now (also used by the schedule). */
-  async rotate(): Promise<void> {
-    const p = this.keys.rotate();
+  async rotate(olderThanMs?: number): Promise<void> {
+    const was = this.keys.active()?.kid;
+    const p = this.keys.rotate(olderThanMs);
     this.rotating = p;
     try {
       const k = await p;
-      this.opts.log.info({ kid: k.kid }, 'identity: signing key rotated');
+      if (k !== undefined && k.kid !== was) this.opts.log.info({ kid: k.kid }, 'identity: signing key rotated');
     } finally {
       this.rotating = null;
     }
@@ -94,24 +129,31 @@ export class IdentityProvider {
     return { active: this.keys.active()?.kid, published: this.keys.published().map((k) => k.kid) };
   }
 
+  /** The data directory this issuer was started with (tests tell gateways apart by it). */
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    live.delete(this);
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.rotating !== null) await this.rotating.catch(() => undefined);
+    await this.keys.close();
   }
 
   private schedule(): void {
     if (this.closed) return;
     const active = this.keys.active();
-    const due = active === undefined ? 0 : active.createdAt + this.rotationMs - this.now();
+    // No key (shared keys not reachable yet): the store's reload brings one; check again later.
+    const due = active === undefined ? 10_000 : active.createdAt + this.rotationMs - this.now();
     this.timer = setTimeout(
       () => {
         this.timer = null;
+        const current = this.keys.active();
         const run =
-          this.keys.active() !== undefined && this.now() - (this.keys.active()?.createdAt ?? 0) < this.rotationMs
-            ? Promise.resolve()
-            : this.rotate();
+          current === undefined || this.now() - current.createdAt < this.rotationMs ? Promise.resolve() : this.rotate(this.rotationMs);
         run
           .catch((err: Error) => this.opts.log.error({ err: err.message }, 'identity: key rotation failed'))
           .finally(() => this.schedule());

@@ -9,7 +9,7 @@ import { mkdir, open, readFile, rename, unlink, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-interface StoredKey {
+export interface StoredKey {
   kid: string;
   createdAt: number;
   /** Published until (epoch ms) once retired; absent for the active key. */
@@ -28,18 +28,75 @@ export interface SigningKey {
 
 const FILE = 'signing-keys.json';
 
-function toKey(s: StoredKey): SigningKey {
+/** What the token endpoint and the JWKS read. */
+export interface KeySource {
+  /** The key that signs new tokens; undefined when this process has none it may use. */
+  active(): SigningKey | undefined;
+  /** Keys in the JWKS. */
+  published(): SigningKey[];
+}
+
+/** A store of signing keys: the data directory's file, or Redis (shared-keys.ts). */
+export interface KeyStore extends KeySource {
+  load(): Promise<void>;
+  /** Rotate now, or (with `olderThanMs`) only when the active key is at least that old. */
+  rotate(olderThanMs?: number): Promise<SigningKey | undefined>;
+  close(): Promise<void>;
+}
+
+/** The stored document (file and Redis alike). */
+export interface StoredDoc {
+  version: 1;
+  keys: StoredKey[];
+}
+
+/** Parse a stored document; throws with `where` named when it is not one. */
+export function parseDoc(text: string, where: string): StoredKey[] {
+  const doc = JSON.parse(text) as { version?: number; keys?: StoredKey[] };
+  if (doc.version !== 1 || !Array.isArray(doc.keys)) throw new Error(`${where}: unknown format`);
+  for (const k of doc.keys) {
+    if (
+      typeof k !== 'object' ||
+      k === null ||
+      typeof k.kid !== 'string' ||
+      typeof k.createdAt !== 'number' ||
+      typeof k.privateKeyPem !== 'string'
+    )
+      throw new Error(`${where}: a key lacks kid, createdAt or privateKeyPem`);
+  }
+  return doc.keys;
+}
+
+/** The next key list: the active key retired (published for `retainMs`), a new key added, expired keys dropped. */
+export async function nextKeys(stored: readonly StoredKey[], now: number, retainMs: number): Promise<StoredKey[]> {
+  const priv = await generate();
+  const jwk = createPublicKey(priv).export({ format: 'jwk' }) as { n: string; e: string };
+  const next: StoredKey[] = stored.map((s) => (s.publishUntil === undefined ? { ...s, publishUntil: now + retainMs } : s));
+  next.push({ kid: thumbprint(jwk.n, jwk.e), createdAt: now, privateKeyPem: priv.export({ format: 'pem', type: 'pkcs8' }) as string });
+  return next.filter((s) => s.publishUntil === undefined || s.publishUntil > now);
+}
+
+/** The active key of a list: the newest not retired. */
+export function activeOf<T extends { publishUntil?: number | undefined }>(keys: readonly T[]): T | undefined {
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const k = keys[i] as T;
+    if (k.publishUntil === undefined) return k;
+  }
+  return undefined;
+}
+
+export function toKey(s: StoredKey): SigningKey {
   const privateKey = createPrivateKey(s.privateKeyPem);
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as { n: string; e: string };
   return { kid: s.kid, createdAt: s.createdAt, publishUntil: s.publishUntil, privateKey, jwk: { kty: 'RSA', n: jwk.n, e: jwk.e } };
 }
 
 /** RFC 7638 JWK thumbprint, the kid. */
-function thumbprint(n: string, e: string): string {
+export function thumbprint(n: string, e: string): string {
   return createHash('sha256').update(`{"e":"${e}","kty":"RSA","n":"${n}"}`).digest('base64url');
 }
 
-function generate(): Promise<KeyObject> {
+export function generate(): Promise<KeyObject> {
   return new Promise((resolve, reject) => {
     generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, priv) => (err === null ? resolve(priv) : reject(err)));
   });
@@ -69,7 +126,7 @@ export async function writeFileAtomic(path: string, data: string, dir: string): 
   }
 }
 
-export class SigningKeyStore {
+export class SigningKeyStore implements KeyStore {
   private stored: StoredKey[] = [];
   private keys: SigningKey[] = [];
   readonly dir: string;
@@ -96,9 +153,7 @@ export class SigningKeyStore {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     if (text !== null) {
-      const doc = JSON.parse(text) as { version?: number; keys?: StoredKey[] };
-      if (doc.version !== 1 || !Array.isArray(doc.keys)) throw new Error(`${this.path}: unknown format`);
-      this.stored = doc.keys;
+      this.stored = parseDoc(text, this.path);
       this.keys = this.stored.map(toKey);
     }
     if (this.active() === undefined) await this.rotate();
@@ -107,11 +162,7 @@ export class SigningKeyStore {
 
   /** The key that signs new tokens (newest not retired). */
   active(): SigningKey | undefined {
-    for (let i = this.keys.length - 1; i >= 0; i--) {
-      const k = this.keys[i] as SigningKey;
-      if (k.publishUntil === undefined) return k;
-    }
-    return undefined;
+    return activeOf(this.keys);
   }
 
   /** Keys in the JWKS: the active key and retired keys still within their publication window. */
@@ -121,16 +172,17 @@ export class SigningKeyStore {
   }
 
   /** Generate a new active key; the previous one stays published for `retainMs`. */
-  async rotate(): Promise<SigningKey> {
-    const priv = await generate();
-    const jwk = createPublicKey(priv).export({ format: 'jwk' }) as { n: string; e: string };
-    const now = this.now();
-    const next: StoredKey[] = this.stored.map((s) => (s.publishUntil === undefined ? { ...s, publishUntil: now + this.retainMs } : s));
-    next.push({ kid: thumbprint(jwk.n, jwk.e), createdAt: now, privateKeyPem: priv.export({ format: 'pem', type: 'pkcs8' }) as string });
-    this.stored = next.filter((s) => s.publishUntil === undefined || s.publishUntil > now);
+  async rotate(olderThanMs?: number): Promise<SigningKey> {
+    const current = this.active();
+    if (olderThanMs !== undefined && current !== undefined && this.now() - current.createdAt < olderThanMs) return current;
+    this.stored = await nextKeys(this.stored, this.now(), this.retainMs);
     await this.persist();
     this.keys = this.stored.map(toKey);
     return this.active() as SigningKey;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   private prune(): void {

@@ -11,10 +11,10 @@ import type { Logger } from '../log.js';
 import { parseCompact, verifySignature } from '../jose/jws.js';
 import { aadError, shown } from './aad-errors.js';
 import { readBody, BodyError } from './read-body.js';
-import { FailureLimiter } from './failure-limiter.js';
+import type { ClientFailureLimiter } from './failure-limiter.js';
 import { equalSecrets, verifySecretHash } from './secret-hash.js';
 import type { AppEntry, TenantEntry } from './compile.js';
-import type { SigningKeyStore } from './signing-keys.js';
+import type { KeySource } from './signing-keys.js';
 
 const MAX_FORM = 64 * 1024;
 const BODY_TIMEOUT_MS = 10_000;
@@ -37,10 +37,10 @@ function uti(): string {
 }
 
 export interface TokenEndpointDeps {
-  keys: SigningKeyStore;
+  keys: KeySource;
   log: Logger;
   now: () => number;
-  limiter: FailureLimiter;
+  limiter: ClientFailureLimiter;
 }
 
 export class TokenEndpoint {
@@ -54,6 +54,17 @@ export class TokenEndpoint {
     const err = (status: number, error: string, code: number, description: string, headers?: Record<string, string>): void =>
       aadError(ctx, now, status, error, code, description, headers);
     if (ctx.method !== 'POST') return err(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.', { allow: 'POST' });
+    if (this.d.keys.active() === undefined) {
+      // Shared keys (Redis) not reachable yet: never sign with a key the other replicas do not know.
+      ctx.code = 'GH_IDENTITY_KEYS_UNAVAILABLE';
+      return err(
+        503,
+        'temporarily_unavailable',
+        90033,
+        'The issuer has no signing key shared with the other replicas yet (Redis cannot be reached); try again later.',
+        { 'retry-after': '5' },
+      );
+    }
     const ctype = String(ctx.req.headers['content-type'] ?? '')
       .split(';')[0]
       ?.trim()
@@ -109,7 +120,7 @@ export class TokenEndpoint {
       );
     }
     const ip = ctx.clientIp;
-    const wait = this.d.limiter.blockedFor(client.appId, ip);
+    const wait = await this.d.limiter.blockedFor(client.appId, ip);
     if (wait > 0) {
       return err(
         429,
@@ -127,7 +138,7 @@ export class TokenEndpoint {
       }
       const problem = this.checkAssertion(assertion, client, tenant, base, version, now);
       if (problem !== null) {
-        this.d.limiter.fail(client.appId, ip);
+        await this.d.limiter.fail(client.appId, ip);
         this.d.log.info({ client: client.appId, ip }, 'identity: client assertion refused');
         return err(401, 'invalid_client', 700027, `Client assertion failed validation: ${problem}`);
       }
@@ -143,7 +154,7 @@ export class TokenEndpoint {
       }
       const verdict = await this.checkSecret(secret, client, now);
       if (verdict !== 'ok') {
-        this.d.limiter.fail(client.appId, ip);
+        await this.d.limiter.fail(client.appId, ip);
         this.d.log.info({ client: client.appId, ip }, 'identity: client secret refused');
         if (verdict === 'expired')
           return err(401, 'invalid_client', 7000222, `The provided client secret keys for app '${client.appId}' are expired.`);
@@ -156,7 +167,7 @@ export class TokenEndpoint {
       }
       acr = '1';
     }
-    this.d.limiter.succeed(client.appId, ip);
+    await this.d.limiter.succeed(client.appId, ip);
 
     // Scope: `<identifierUri or appId>/.default` (v2) or the resource itself (v1).
     let resourceId = resourceParam.trim();

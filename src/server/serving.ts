@@ -16,6 +16,7 @@ import { Gateway } from './gateway.js';
 import type { ServeOptions } from './options.js';
 import { createTelemetry } from './telemetry.js';
 import { createInternalServices } from './internal-services.js';
+import type { AdmissionVerdict } from '../admin/admission.js';
 
 export interface ServingDeps {
   log: Logger;
@@ -52,7 +53,9 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
         issuerBaseUrl: o.identity.issuerBaseUrl ?? undefined,
         log: log.child({ service: 'identity@internal' }),
         // The primary creates the keys before serving starts; only a sole process rotates them while running.
-        ...(deps.rotateKeys ? {} : { rotationIntervalMs: NEVER_MS }),
+        // With Redis the keys are shared and rotation is coordinated by a lock (src/identity/shared-keys.ts): every process may rotate.
+        ...(deps.rotateKeys || redis !== null ? {} : { rotationIntervalMs: NEVER_MS }),
+        ...(redis !== null ? { redis: redis.conn } : {}),
       })
     : null;
   await idp?.init();
@@ -69,6 +72,7 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
       return { status: typeof r.status === 'number' ? r.status : 500, message: String(r.message ?? '') };
     },
     secretStatuses: () => bp.rpc('secrets'),
+    admission: async (req) => (await bp.rpc('admission', req)) as AdmissionVerdict,
     prometheus: telemetry.prometheus,
     identity: idp?.handler ?? null,
     ...(redis !== null ? { redisStatus: () => redis.conn.status() } : {}),
