@@ -164,7 +164,7 @@ test('a broken IngressRoute → Ready=False with the reason and an Event; the re
 });
 
 /** A replica: the provider, a configuration watcher compiling its messages, the snapshot given back (as primary.ts). */
-async function replica(identity: string): Promise<{ provider: KubernetesProvider; watcher: ConfigWatcher }> {
+async function replica(identity: string, releaseOnStop = true): Promise<{ provider: KubernetesProvider; watcher: ConfigWatcher }> {
   const provider = new KubernetesProvider({
     config: {
       source: 'flags',
@@ -179,7 +179,7 @@ async function replica(identity: string): Promise<{ provider: KubernetesProvider
       leaseNamespace: 'lead',
     },
     log: silentLogger,
-    statusTiming: { identity, leaseDurationMs: 2000, renewMs: 250, eventIntervalMs: 400 },
+    statusTiming: { identity, leaseDurationMs: 2000, renewMs: 250, eventIntervalMs: 400, releaseOnStop },
   });
   const registry = builtinRegistry();
   const services = builtinServices();
@@ -211,8 +211,10 @@ test('two replicas: only the Lease holder writes status and Events (deduplicated
   await apply(addServiceYaml([{ host: '127.0.0.1', port }]).replaceAll('namespace: add', 'namespace: lead'));
   await apply(brokenRoute('lead', 'Host(`x.test`) && Bogus(`y`)'));
   const from = api.requests.length;
-  const a = await replica('replica-a');
-  const b = await replica('replica-b');
+  // These two leave without handing the Lease back (as after a crash): the Lease must expire.
+  const a = await replica('replica-a', false);
+  const b = await replica('replica-b', false);
+  let c: Awaited<ReturnType<typeof replica>> | null = null;
   let both = 0;
   const sampler = setInterval(() => {
     if (a.provider.leader && b.provider.leader) both++;
@@ -268,9 +270,32 @@ test('two replicas: only the Lease holder writes status and Events (deduplicated
     );
     assert.ok(writesBy(followerId, from).status >= 1, 'the new leader writes');
     assert.equal(both, 0, 'never two leaders at once');
+
+    // A leader that stops cleanly hands the Lease back: the next replica takes over at its next try, not after expiry.
+    const third = await replica('replica-c');
+    c = third;
+    const d = await replica('replica-d');
+    try {
+      await follower.watcher.close(); // no release: c or d waits for the Lease to expire
+      assert.ok(await eventually(() => third.provider.leader || d.provider.leader, 8000), 'c or d takes over');
+      const [cleanLeader, next] = third.provider.leader ? [third, d] : [d, third];
+      const released = Date.now();
+      await cleanLeader.watcher.close();
+      assert.ok(await eventually(() => next.provider.leader, 5000), 'the last replica takes over');
+      const tookOver = Date.now() - released;
+      assert.ok(tookOver < 1500, `released, so taken over before the 2 s Lease could expire (${tookOver} ms)`);
+      assert.match(
+        await jsonpath(['get', 'lease', 'gatehouse-status', '-n', 'lead'], '{.spec.holderIdentity}|{.spec.leaseTransitions}'),
+        /^replica-[cd]\|3$/,
+      );
+      assert.equal(both, 0, 'never two leaders at once');
+    } finally {
+      await d.watcher.close();
+    }
   } finally {
     clearInterval(sampler);
     await a.watcher.close();
     await b.watcher.close();
+    await c?.watcher.close();
   }
 });

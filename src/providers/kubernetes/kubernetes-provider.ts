@@ -46,6 +46,8 @@ export interface StatusTiming {
   renewMs?: number;
   /** Least time between two Event writes about one object (default 10 s). */
   eventIntervalMs?: number;
+  /** Hand the Lease back on close (default true); false in tests of an expiring Lease. */
+  releaseOnStop?: boolean;
 }
 
 /** The Lease the replicas compete for. */
@@ -149,6 +151,7 @@ export class LiveKubernetesProvider implements Provider {
       identity,
       ...(t.leaseDurationMs !== undefined ? { durationMs: t.leaseDurationMs } : {}),
       ...(t.renewMs !== undefined ? { renewMs: t.renewMs } : {}),
+      ...(t.releaseOnStop !== undefined ? { releaseOnStop: t.releaseOnStop } : {}),
       log,
       onChange: (leader) => {
         if (leader) this.#reconcileStatus();
