@@ -21,7 +21,7 @@ import { serve, type RunningGatehouse } from '../src/server/serve.js';
 import { silentLogger } from '../src/log.js';
 import type { ProviderStatus } from '../src/providers/types.js';
 import { eventually, listenLoopback } from './support/gateway.js';
-import { TestRepo } from './support/git-repo.js';
+import { TestRepo, calcOverlays } from './support/git-repo.js';
 
 let up: Server;
 let upPort = 0;
@@ -31,39 +31,7 @@ let gw: RunningGatehouse | null = null;
 let web = '';
 
 const base = (port: number): Record<string, string> => ({
-  'kustomize/base/kustomization.yaml': 'resources: [calc.yaml]\n',
-  'kustomize/base/calc.yaml': `apiVersion: traefik.io/v1alpha1
-kind: IngressRoute
-metadata:
-  name: calc
-spec:
-  routes:
-    - match: Host(\`calc.test\`)
-      kind: Rule
-      services: [{ name: calc, port: 80 }]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: calc
-spec:
-  ports: [{ port: 80, targetPort: ${port} }]
----
-apiVersion: v1
-kind: Endpoints
-metadata:
-  name: calc
-subsets:
-  - addresses: [{ ip: 127.0.0.1 }]
-    ports: [{ port: ${port} }]
-`,
-  'kustomize/dev/kustomization.yaml': `namespace: dev
-resources: [../base]
-patches:
-  - path: patch.yaml
-    target: { kind: IngressRoute, name: calc }
-`,
-  'kustomize/dev/patch.yaml': devPatch('Host(`dev.calc.test`)'),
+  ...calcOverlays(port),
   // prod: the seed's Flux v1 layout (.flux.yaml with the kustomize generator and a patch file).
   'kustomize/prod/kustomization.yaml': 'namespace: prod\nresources: [../base]\n',
   'kustomize/prod/.flux.yaml': `version: 1

@@ -26,7 +26,7 @@ import { serve, type RunningGatehouse } from '../src/server/serve.js';
 import { createLogger } from '../src/log.js';
 import type { ProviderStatus } from '../src/providers/types.js';
 import { eventually, listenLoopback } from './support/gateway.js';
-import { TestRepo } from './support/git-repo.js';
+import { TestRepo, calcOverlays } from './support/git-repo.js';
 import { makeKey, startSshd, type TestSshd } from './support/sshd.js';
 import { makeCa, startGitHttp, type TestGitHttp } from './support/git-http.js';
 
@@ -44,39 +44,7 @@ let http: TestGitHttp;
 /** The seed's layout, smaller: kustomize/base, a dev overlay (namespace + patch), a plain config/ folder. */
 function seed(port: number): Record<string, string> {
   return {
-    'kustomize/base/kustomization.yaml': 'resources: [calc.yaml]\n',
-    'kustomize/base/calc.yaml': `apiVersion: traefik.io/v1alpha1
-kind: IngressRoute
-metadata:
-  name: calc
-spec:
-  routes:
-    - match: Host(\`calc.test\`)
-      kind: Rule
-      services: [{ name: calc, port: 80 }]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: calc
-spec:
-  ports: [{ port: 80, targetPort: ${port} }]
----
-apiVersion: v1
-kind: Endpoints
-metadata:
-  name: calc
-subsets:
-  - addresses: [{ ip: 127.0.0.1 }]
-    ports: [{ port: ${port} }]
-`,
-    'kustomize/dev/kustomization.yaml': `namespace: dev
-resources: [../base]
-patches:
-  - path: patch.yaml
-    target: { kind: IngressRoute, name: calc }
-`,
-    'kustomize/dev/patch.yaml': '- op: replace\n  path: /spec/routes/0/match\n  value: Host(`dev.calc.test`)\n',
+    ...calcOverlays(port),
     'config/plain.yaml': plain('plain', port),
   };
 }

@@ -124,41 +124,22 @@ export interface AdmissionValidatorDeps {
   convert: KubernetesConvertOptions;
 }
 
-/** The fragment without what came from `file` (the version of the object in force). */
-function without(f: ConfigFragment, file: string): ConfigFragment {
-  const keep = <T>(items: Record<string, Item<T>>): Record<string, Item<T>> => {
+/** The fragment with (`keep` true) or without (false) what came from `file`: the object under review, or the rest. */
+function fromFile(f: ConfigFragment, file: string, keep: boolean): ConfigFragment {
+  const pick = <T>(items: Record<string, Item<T>>): Record<string, Item<T>> => {
     const out = Object.create(null) as Record<string, Item<T>>;
-    for (const [k, v] of Object.entries(items)) if (v.source.file !== file) out[k] = v;
+    for (const [k, v] of Object.entries(items)) if ((v.source.file === file) === keep) out[k] = v;
     return out;
   };
   return {
     ...f,
-    routers: keep(f.routers),
-    middlewares: keep(f.middlewares),
-    services: keep(f.services),
-    serversTransports: keep(f.serversTransports),
-    tlsOptions: keep(f.tlsOptions),
-    resources: f.resources.filter((r) => r.source.file !== file),
-    issues: f.issues.filter((i) => i.file !== file),
-  };
-}
-
-/** The fragment with only what came from `file` (the object under review). */
-function only(f: ConfigFragment, file: string): ConfigFragment {
-  const keep = <T>(items: Record<string, Item<T>>): Record<string, Item<T>> => {
-    const out = Object.create(null) as Record<string, Item<T>>;
-    for (const [k, v] of Object.entries(items)) if (v.source.file === file) out[k] = v;
-    return out;
-  };
-  return {
-    ...f,
-    routers: keep(f.routers),
-    middlewares: keep(f.middlewares),
-    services: keep(f.services),
-    serversTransports: keep(f.serversTransports),
-    tlsOptions: keep(f.tlsOptions),
-    resources: f.resources.filter((r) => r.source.file === file),
-    issues: f.issues.filter((i) => i.file === file),
+    routers: pick(f.routers),
+    middlewares: pick(f.middlewares),
+    services: pick(f.services),
+    serversTransports: pick(f.serversTransports),
+    tlsOptions: pick(f.tlsOptions),
+    resources: f.resources.filter((r) => (r.source.file === file) === keep),
+    issues: f.issues.filter((i) => (i.file === file) === keep),
   };
 }
 
@@ -181,8 +162,8 @@ export function createAdmissionValidator(deps: AdmissionValidatorDeps): Admissio
     const secrets = [...referencedSecrets([object as never])];
     const core = await deps.coreObjects(namespace, secrets);
     const docs = [...core.map((o, i) => doc(`(core object ${i})`, i + 1, o)), doc(file, 0, object)];
-    const fresh = only(fromKubernetesObjects(docs, deps.convert), file);
-    const snap = deps.trial((current) => [...current.map((f) => without(f, file)), fresh]);
+    const fresh = fromFile(fromKubernetesObjects(docs, deps.convert), file, true);
+    const snap = deps.trial((current) => [...current.map((f) => fromFile(f, file, false)), fresh]);
     const mine = snap.issues.filter((i: ConfigIssue) => i.file === file);
     const errors = mine.filter((i) => i.severity !== 'warning').map(formatIssue);
     const warnings = mine.filter((i) => i.severity === 'warning').map(formatIssue);

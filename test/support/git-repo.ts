@@ -55,3 +55,46 @@ export class TestRepo {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The seed's kustomize layout, small: `kustomize/base` (an IngressRoute for
+ * Host(`calc.test`), its Service and Endpoints on 127.0.0.1:`port`) and a
+ * `kustomize/dev` overlay (namespace dev, a JSON patch to Host(`dev.calc.test`)).
+ */
+export function calcOverlays(port: number): Record<string, string> {
+  return {
+    'kustomize/base/kustomization.yaml': 'resources: [calc.yaml]\n',
+    'kustomize/base/calc.yaml': `apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata:
+  name: calc
+spec:
+  routes:
+    - match: Host(\`calc.test\`)
+      kind: Rule
+      services: [{ name: calc, port: 80 }]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: calc
+spec:
+  ports: [{ port: 80, targetPort: ${port} }]
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: calc
+subsets:
+  - addresses: [{ ip: 127.0.0.1 }]
+    ports: [{ port: ${port} }]
+`,
+    'kustomize/dev/kustomization.yaml': `namespace: dev
+resources: [../base]
+patches:
+  - path: patch.yaml
+    target: { kind: IngressRoute, name: calc }
+`,
+    'kustomize/dev/patch.yaml': '- op: replace\n  path: /spec/routes/0/match\n  value: Host(`dev.calc.test`)\n',
+  };
+}
