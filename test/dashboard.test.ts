@@ -362,6 +362,13 @@ test(
         'the hover values',
       );
       assert.match(await page.innerText('.chart[data-chart="ov-rps"] .tip'), /(CET|CEST|GMT\+[12])[\s\S]*all: [\d.]+ req\/s/);
+      // The overview re-renders every 2 s: a pointer resting on the chart keeps its values.
+      await page.waitForTimeout(2_500);
+      assert.equal(
+        await page.evaluate(`document.querySelector('.chart[data-chart="ov-rps"] .tip').classList.contains('hidden')`),
+        false,
+        'the hover values survive a re-render',
+      );
       await page.mouse.move(0, 0);
       await screenshot(page, 'dashboard-overview.png');
 

@@ -88,8 +88,10 @@ function renderChart(el, o) {
   var latest = function (s) { for (var i = n - 1; i >= 0; i--) { var v = s.get(pts[i]); if (v != null && isFinite(v)) return v; } return null; };
   var legend = o.series.map(function (s) { return '<span><i class="s' + s.cls + '"></i>' + esc(s.name) + ' ' + esc(o.fmt(latest(s))) + '</span>'; }).join('');
   box.innerHTML = '<h3>' + esc(o.title) + '</h3>' + svg + '<div class="legend">' + legend + '<span>· ' + esc(stepText(o.stepMs)) + '</span></div><div class="tip hidden"></div>';
-  chartState[o.id] = { o: o, x: x, y: y, L: L, pw: pw, n: n, W: W };
-  if (chartState[o.id].hover != null) hover(box, chartState[o.id].hover);
+  // A pointer resting on the chart keeps its values through the re-render every 2 s.
+  var held = chartState[o.id] ? chartState[o.id].hover : null;
+  chartState[o.id] = { o: o, x: x, y: y, L: L, pw: pw, n: n, W: W, hover: null };
+  if (held != null) hover(box, held);
 }
 function stepText(ms) { return !ms ? '' : ms < 6e4 ? (ms / 1000) + '-second points' : ms < 36e5 ? (ms / 6e4) + '-minute points' : (ms / 36e5) + '-hour points'; }
 function hover(box, clientX) {
