@@ -324,8 +324,10 @@ test(
 
       // Tap: rows arrive live; a click opens the details of one call (headers included).
       await page.evaluate('location.hash = "#tap"');
-      await until(page, `document.querySelectorAll('#tap-rows tr.tap-row').length >= 3`, 10_000, 'tap rows');
-      await page.evaluate(`document.querySelector('#tap-rows tr.tap-row').click()`);
+      // The dashboard's own API calls are tapped too (api@internal): open a call of the calc router.
+      const CALC_ROW = `Array.from(document.querySelectorAll('#tap-rows tr.tap-row')).find((r) => r.children[8] && r.children[8].textContent === 'calc@file')`;
+      await until(page, `document.querySelectorAll('#tap-rows tr.tap-row').length >= 3 && ${CALC_ROW} !== undefined`, 10_000, 'tap rows');
+      await page.evaluate(`${CALC_ROW}.click()`);
       await until(page, `document.querySelector('#tap-rows tr.tap-detail pre') !== null`, 5000, 'tap details');
       const call = JSON.parse(await evaluate<string>(page, `document.querySelector('#tap-rows tr.tap-detail pre').textContent`)) as Record<
         string,
