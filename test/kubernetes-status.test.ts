@@ -13,7 +13,7 @@ import { eventually, startGateway, type TestGateway } from './support/gateway.js
 import { send } from './support/http-request.js';
 import { startAddServer, type RunningAddServer } from '../src/demo/add-server.js';
 import { addServiceYaml, LOCAL_CALC_YAML, SEED_CALC_YAML } from '../src/demo/scenario.js';
-import { KubernetesProvider } from '../src/providers/kubernetes/index.js';
+import { KubernetesProvider, type KubernetesProviderStatus } from '../src/providers/kubernetes/index.js';
 import { ConfigWatcher } from '../src/server/config-watcher.js';
 import { compileConfig } from '../src/config/compile.js';
 import { builtinRegistry } from '../src/middlewares/builtin.js';
@@ -80,6 +80,8 @@ before(async () => {
       '--providers.kubernetescrd.throttleduration=200ms',
       '--providers.kubernetescrd.namespaces=add',
       '--providers.kubernetescrd.leasenamespace=kube-system',
+      '--metrics.prometheus',
+      '--metrics.prometheus.entrypoint=traefik',
     ],
   });
 });
@@ -104,6 +106,23 @@ test('a broken IngressRoute → Ready=False with the reason and an Event; the re
     '{.spec.holderIdentity}|{.spec.leaseDurationSeconds}',
   );
   assert.match(lease, new RegExp(`_${process.pid}\\|15$`), 'holder = host name + pid, 15 s');
+  // Leadership shows in GET /api/providers and in gatehouse_kubernetes_leader.
+  const entry = async (): Promise<Record<string, unknown> | undefined> =>
+    ((await (await fetch(`${gw.admin}/api/providers`)).json()) as Array<Record<string, unknown>>).find((p) => p.name === 'kubernetescrd');
+  assert.ok(await eventually(async () => (await entry())?.leader === true, 5000), JSON.stringify(await entry()));
+  const e = await entry();
+  assert.equal(e?.lease, 'kube-system/gatehouse-status');
+  assert.equal(e?.leaseHolder, lease.split('|')[0]);
+  assert.equal(e?.leaseTransitions, 0);
+  const metric = async (): Promise<string> =>
+    (await (await fetch(`${gw.admin}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('gatehouse_kubernetes_leader'))
+      .join('\n');
+  assert.ok(
+    await eventually(async () => (await metric()) === 'gatehouse_kubernetes_leader{provider="kubernetescrd"} 1', 5000),
+    await metric(),
+  );
   // The good objects are Ready=True (both API groups, Middlewares too).
   assert.ok(
     await eventually(async () => (await ready('calc-local')).startsWith('Ready|True|Accepted|1|'), 10_000),
@@ -162,6 +181,11 @@ test('a broken IngressRoute → Ready=False with the reason and an Event; the re
   assert.equal((await get('/add/2/3', 'broken.test')).body.trim(), '5');
   await api.kubectlOk(['delete', 'ingressroute.traefik.io', 'broken', '-n', 'add']);
 });
+
+/** The leadership fields of a kubernetescrd provider status. */
+function pick(st: KubernetesProviderStatus): Pick<KubernetesProviderStatus, 'leader' | 'lease' | 'leaseHolder' | 'leaseTransitions'> {
+  return { leader: st.leader, lease: st.lease, leaseHolder: st.leaseHolder, leaseTransitions: st.leaseTransitions };
+}
 
 /** A replica: the provider, a configuration watcher compiling its messages, the snapshot given back (as primary.ts). */
 async function replica(identity: string, releaseOnStop = true): Promise<{ provider: KubernetesProvider; watcher: ConfigWatcher }> {
@@ -225,6 +249,20 @@ test('two replicas: only the Lease holder writes status and Events (deduplicated
       ? [a, b, 'replica-a', 'replica-b']
       : [b, a, 'replica-b', 'replica-a'];
     assert.equal(await jsonpath(['get', 'lease', 'gatehouse-status', '-n', 'lead'], '{.spec.holderIdentity}'), leaderId);
+    // Each replica's status (GET /api/providers) says whether it leads and who holds the Lease.
+    assert.deepEqual(pick(leader.provider.status()), {
+      leader: true,
+      lease: 'lead/gatehouse-status',
+      leaseHolder: leaderId,
+      leaseTransitions: 0,
+    });
+    assert.ok(
+      await eventually(() => follower.provider.status().leaseHolder === leaderId, 3000),
+      JSON.stringify(pick(follower.provider.status())),
+    );
+    assert.equal(follower.provider.status().leader, false);
+    const changes: boolean[] = [];
+    follower.provider.onLeaderChange((l) => changes.push(l));
     assert.ok(
       await eventually(async () => (await ready('broken', 'lead')).startsWith('Ready|False|'), 10_000),
       await ready('broken', 'lead'),
@@ -263,6 +301,13 @@ test('two replicas: only the Lease holder writes status and Events (deduplicated
       await jsonpath(['get', 'lease', 'gatehouse-status', '-n', 'lead'], '{.spec.holderIdentity}|{.spec.leaseTransitions}'),
       `${followerId}|1`,
     );
+    assert.deepEqual(pick(follower.provider.status()), {
+      leader: true,
+      lease: 'lead/gatehouse-status',
+      leaseHolder: followerId,
+      leaseTransitions: 1,
+    });
+    assert.deepEqual(changes, [true], 'onLeaderChange (the metric follows it)');
     await apply(brokenRoute('lead', 'Host(`x.test`)'));
     assert.ok(
       await eventually(async () => (await ready('broken', 'lead')).startsWith('Ready|True|Accepted|2|'), 10_000),

@@ -152,7 +152,7 @@ export function fromFlags(argv: readonly string[]): Collected {
 
 /** `GATEHOUSE_ENTRYPOINTS_WEB_ADDRESS=:8000` (Traefik's TRAEFIK_* convention). */
 /** GATEHOUSE_* variables that are not static configuration (CLI and process plumbing). */
-const NOT_STATIC = new Set(['GATEHOUSE_ADMIN', 'GATEHOUSE_WORKER', 'GATEHOUSE_TEST_LOG', 'GATEHOUSE_DIR']);
+const NOT_STATIC = new Set(['GATEHOUSE_ADMIN', 'GATEHOUSE_WORKER', 'GATEHOUSE_TEST_LOG', 'GATEHOUSE_DIR', 'GATEHOUSE_SERVICEACCOUNT_DIR']);
 
 export function fromEnv(env: NodeJS.ProcessEnv): Collected {
   const out: Collected = { ops: [], issues: [] };

@@ -220,6 +220,8 @@ export interface ReloadStats {
   stale: Record<string, number>;
   /** Per provider: ready (gatehouse_provider_ready) and the revision in force (gatehouse_provider_revision_info). */
   providers: Array<{ name: string; ready: boolean; revision: string }>;
+  /** Per kubernetescrd provider: 1 while this replica holds its Lease (gatehouse_kubernetes_leader); replaced, never mutated. */
+  leaders?: Record<string, number>;
 }
 
 /** What the Prometheus renderer reads. */
@@ -487,6 +489,11 @@ export class MetricsStore {
   /** Each provider's readiness and the revision in force, after every reload. */
   setProviders(list: Array<{ name: string; ready: boolean; revision: string }>): void {
     this.reloads.providers = list.map((p) => ({ ...p }));
+  }
+
+  /** Whether this replica holds the kubernetescrd provider's Lease (gatehouse_kubernetes_leader). */
+  setKubernetesLeader(provider: string, leader: boolean): void {
+    this.reloads.leaders = { ...this.reloads.leaders, [provider]: leader ? 1 : 0 };
   }
 
   /** A configuration reload happened (primary). */

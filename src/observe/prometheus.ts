@@ -122,6 +122,15 @@ export function renderPrometheus(snap: PrometheusSnapshot, opts: PrometheusOptio
   for (const p of r.providers) w.sample('gatehouse_provider_ready', labelString(['provider'], [p.name]), p.ready ? 1 : 0);
   w.family('gatehouse_provider_revision_info', 'gauge', 'The revision each provider has in force (value 1)');
   for (const p of r.providers) w.sample('gatehouse_provider_revision_info', labelString(['provider', 'revision'], [p.name, p.revision]), 1);
+  if (r.leaders !== undefined) {
+    w.family(
+      'gatehouse_kubernetes_leader',
+      'gauge',
+      '1 while this replica holds the Lease of the Kubernetes provider (writes status and Events)',
+    );
+    for (const [provider, v] of Object.entries(r.leaders))
+      w.sample('gatehouse_kubernetes_leader', labelString(['provider'], [provider]), v);
+  }
 
   w.family('traefik_open_connections', 'gauge', 'How many open connections exist, by entryPoint and protocol');
   for (const [ep, n] of snap.connections) w.sample('traefik_open_connections', labelString(['entrypoint', 'protocol'], [ep, 'TCP']), n);

@@ -7,9 +7,9 @@
  */
 import type { Snapshot } from '../../config/runtime.js';
 import type { Provider, ProviderMessage, ProviderStatus, ProviderVerdict } from '../types.js';
-import type { KubernetesProviderOptions, LiveKubernetesProvider } from './kubernetes-provider.js';
+import type { KubernetesProviderOptions, KubernetesProviderStatus, LiveKubernetesProvider } from './kubernetes-provider.js';
 
-export type { KubernetesProviderOptions, StatusTiming } from './kubernetes-provider.js';
+export type { KubernetesProviderOptions, KubernetesProviderStatus, StatusTiming } from './kubernetes-provider.js';
 export { kubernetesOptionsFromStatic, type KubernetesProviderConfig } from './options.js';
 
 export class KubernetesProvider implements Provider {
@@ -17,6 +17,7 @@ export class KubernetesProvider implements Provider {
   readonly #o: KubernetesProviderOptions;
   #live: LiveKubernetesProvider | null = null;
   #closed = false;
+  readonly #leaderListeners: Array<(leader: boolean) => void> = [];
 
   constructor(o: KubernetesProviderOptions) {
     this.#o = o;
@@ -25,14 +26,28 @@ export class KubernetesProvider implements Provider {
   async start(emit: (msg: ProviderMessage) => void): Promise<void> {
     const { LiveKubernetesProvider } = await import('./kubernetes-provider.js');
     if (this.#closed) return;
-    this.#live = new LiveKubernetesProvider(this.#o);
+    this.#live = new LiveKubernetesProvider({
+      ...this.#o,
+      onLeaderChange: (leader) => {
+        this.#o.onLeaderChange?.(leader);
+        for (const l of this.#leaderListeners) l(leader);
+      },
+    });
     await this.#live.start(emit);
   }
 
-  status(): ProviderStatus {
+  /** Call `listener` each time this replica gains or loses the Lease. */
+  onLeaderChange(listener: (leader: boolean) => void): void {
+    this.#leaderListeners.push(listener);
+  }
+
+  status(): KubernetesProviderStatus {
     if (this.#live !== null) return this.#live.status();
     const url = this.#o.config.endpoint ?? '';
     return {
+      leader: false,
+      lease: `${this.#o.config.leaseNamespace ?? 'default'}/gatehouse-status`,
+      leaseHolder: '',
       name: this.name,
       type: this.name,
       url,
@@ -72,4 +87,13 @@ export class KubernetesProvider implements Provider {
     this.#closed = true;
     await this.#live?.close();
   }
+}
+
+/**
+ * Whether a provider status says this replica holds the kubernetescrd Lease:
+ * true/false for the kubernetescrd provider's entry, undefined for any other.
+ */
+export function leaderOf(status: ProviderStatus): boolean | undefined {
+  const leader = (status as Partial<KubernetesProviderStatus>).leader;
+  return status.type === 'kubernetescrd' && typeof leader === 'boolean' ? leader : undefined;
 }

@@ -7,7 +7,6 @@
  * per throttleDuration. A lost API server never empties the configuration:
  * the objects last seen keep serving and the status says why (docs/kubernetes.md).
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { SourceDocument } from '../../config/model.js';
@@ -26,6 +25,7 @@ import { issuesByFile, readyCondition, sourceFileOf, STATUS_KINDS } from './obje
 import { restClient } from './rest.js';
 import { StatusWriter, type DesiredStatus } from './status-writer.js';
 import { TokenBucket } from './token-bucket.js';
+import { TokenFileAuth, tokenFileUser } from './token-file.js';
 
 export interface KubernetesProviderOptions {
   config: KubernetesProviderConfig;
@@ -35,6 +35,20 @@ export interface KubernetesProviderOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Tests only (not flags): shorter Lease and Event timings, a chosen holder identity. */
   statusTiming?: StatusTiming;
+  /** Called when this replica gains or loses the Lease (the primary refreshes gatehouse_kubernetes_leader). */
+  onLeaderChange?: (leader: boolean) => void;
+}
+
+/** The provider's entry in GET /api/providers: the common status and this replica's view of the Lease. */
+export interface KubernetesProviderStatus extends ProviderStatus {
+  /** This replica holds the `gatehouse-status` Lease (writes status and Events). False in `check`/`diff`, which never compete. */
+  readonly leader: boolean;
+  /** `namespace/name` of the Lease. */
+  readonly lease: string;
+  /** holderIdentity of the Lease as last read ('' when none, or not read yet). */
+  readonly leaseHolder: string;
+  /** leaseTransitions of the Lease as last read (absent before it was read). */
+  readonly leaseTransitions?: number;
 }
 
 export interface StatusTiming {
@@ -56,25 +70,20 @@ export const LEASE_NAME = 'gatehouse-status';
 const NAME = 'kubernetescrd';
 const INGRESS_CLASS = 'kubernetes.io/ingress.class';
 
-/** A KubeConfig from the flags, in-cluster files, or KUBECONFIG. */
+/**
+ * A KubeConfig from the flags, in-cluster (service-account files), or KUBECONFIG.
+ * A token file (the service-account token) is read again when it changes
+ * (token-file.ts); a kubeconfig's own `tokenFile` is @kubernetes/client-node's (re-read every minute).
+ */
 export function kubeConfigFor(c: KubernetesProviderConfig): KubeConfig {
   const kc = new KubeConfig();
-  if (c.source === 'in-cluster' && c.endpoint === undefined) {
-    kc.loadFromCluster();
-    return kc;
-  }
   if (c.source === 'kubeconfig' && c.kubeconfigPath !== undefined) {
     kc.loadFromFile(c.kubeconfigPath);
     return kc;
   }
-  let token = c.token;
-  if (token === undefined) {
-    try {
-      token = readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/token', 'utf8').trim();
-    } catch {
-      token = undefined;
-    }
-  }
+  kc.addAuthenticator(new TokenFileAuth());
+  const user =
+    c.token !== undefined ? { name: NAME, token: c.token } : c.tokenFile !== undefined ? tokenFileUser(NAME, c.tokenFile) : { name: NAME };
   kc.loadFromOptions({
     clusters: [
       {
@@ -84,7 +93,7 @@ export function kubeConfigFor(c: KubernetesProviderConfig): KubeConfig {
         ...(c.certAuthFilePath !== undefined ? { caFile: c.certAuthFilePath } : {}),
       },
     ],
-    users: [{ name: NAME, ...(token !== undefined ? { token } : {}) }],
+    users: [user],
     contexts: [{ name: NAME, cluster: NAME, user: NAME }],
     currentContext: NAME,
   });
@@ -156,6 +165,7 @@ export class LiveKubernetesProvider implements Provider {
       onChange: (leader) => {
         if (leader) this.#reconcileStatus();
         else this.#events.clear();
+        o.onLeaderChange?.(leader);
       },
     });
   }
@@ -294,6 +304,7 @@ export class LiveKubernetesProvider implements Provider {
     const fragment = fromKubernetesObjects(docs, {
       allowCrossNamespace: this.#o.config.allowCrossNamespace,
       allowExternalNameServices: this.#o.config.allowExternalNameServices,
+      allowEmptyServices: this.#o.config.allowEmptyServices,
       namespaces: this.#o.config.namespaces,
     });
     const at = new Date().toISOString();
@@ -327,8 +338,15 @@ export class LiveKubernetesProvider implements Provider {
     this.#emit({ provider: NAME, revision, fragments: [fragment], issues, refused: [] });
   }
 
-  status(): ProviderStatus {
-    return this.#status;
+  status(): KubernetesProviderStatus {
+    const v = this.#elector.view;
+    return {
+      ...this.#status,
+      leader: v.leader,
+      lease: v.lease,
+      leaseHolder: v.holder,
+      ...(v.transitions !== undefined ? { leaseTransitions: v.transitions } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,17 @@ export interface LeaseOptions {
   releaseOnStop?: boolean;
 }
 
+/** What this replica last saw of the Lease (for GET /api/providers and the metric). */
+export interface LeaseView {
+  /** `namespace/name` of the Lease. */
+  readonly lease: string;
+  readonly leader: boolean;
+  /** holderIdentity last seen ('' when none or not read yet). */
+  readonly holder: string;
+  /** leaseTransitions last seen (undefined before the Lease was read). */
+  readonly transitions?: number;
+}
+
 type Lease = Record<string, unknown> & {
   metadata?: { resourceVersion?: string };
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number; acquireTime?: string; renewTime?: string };
@@ -47,6 +58,8 @@ export class LeaderElector {
   #observed: { key: string; at: number } | null = null;
   #running: Promise<void> = Promise.resolve();
   #lastError = '';
+  #holder = '';
+  #transitions: number | undefined;
 
   constructor(o: LeaseOptions) {
     this.#o = o;
@@ -60,6 +73,21 @@ export class LeaderElector {
 
   get identity(): string {
     return this.#o.identity;
+  }
+
+  /** The Lease as this replica last saw (or wrote) it. */
+  get view(): LeaseView {
+    return {
+      lease: `${this.#o.namespace}/${this.#o.name}`,
+      leader: this.#leader,
+      holder: this.#holder,
+      ...(this.#transitions !== undefined ? { transitions: this.#transitions } : {}),
+    };
+  }
+
+  #saw(spec: Lease['spec'] | undefined): void {
+    this.#holder = spec?.holderIdentity ?? '';
+    if (typeof spec?.leaseTransitions === 'number') this.#transitions = spec.leaseTransitions;
   }
 
   start(): void {
@@ -117,7 +145,10 @@ export class LeaderElector {
           leaseTransitions: 0,
         },
       });
-      if (created.status === 201 || created.status === 200) return this.#won();
+      if (created.status === 201 || created.status === 200) {
+        this.#saw((created.body as Lease | null)?.spec);
+        return this.#won();
+      }
       if (created.status === 409) return this.#set(false); // another replica created it first
       throw new Error(`cannot create Lease ${this.#o.namespace}/${this.#o.name}: ${statusMessage(created)}`);
     }
@@ -126,6 +157,7 @@ export class LeaderElector {
     const lease = got.body as Lease;
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
+    this.#saw(spec);
     if (holder !== identity) {
       if (this.#leader) this.#set(false);
       // Expired when the same record has been seen unchanged for its whole duration (our clock).
@@ -145,7 +177,10 @@ export class LeaderElector {
       },
     };
     const put = await rest('PUT', this.#path(this.#o.name), next);
-    if (put.status === 200) return this.#won();
+    if (put.status === 200) {
+      this.#saw((put.body as Lease | null)?.spec ?? next.spec);
+      return this.#won();
+    }
     if (put.status === 409) {
       // Someone wrote in between: read again at the next tick.
       this.#failed(
@@ -189,6 +224,7 @@ export class LeaderElector {
       ...lease,
       spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
     });
+    if (put.status === 200) this.#saw((put.body as Lease | null)?.spec);
     if (put.status === 200)
       this.#o.log.info({ provider: 'kubernetescrd', lease: `${this.#o.namespace}/${this.#o.name}` }, 'released the Lease on stop');
   }

@@ -8,6 +8,7 @@
  * without the file, which is the object itself).
  */
 import { formatIssue, type ConfigIssue } from '../../errors.js';
+import { isNoEndpointsMessage } from '../formats/kubernetes/services.js';
 import type { Obj } from './informer.js';
 
 /** The kinds whose status is written (both API groups). */
@@ -28,9 +29,11 @@ export interface ReadyCondition {
   readonly observedGeneration: number;
 }
 
-/** A short reason (CamelCase, as Kubernetes reasons are) for an issue code. */
-function reasonOf(code: ConfigIssue['code']): string {
-  switch (code) {
+/** A short reason (CamelCase, as Kubernetes reasons are) for an issue. */
+function reasonOf(issue: ConfigIssue): string {
+  // A Service without endpoints (allowemptyservices=false): not a typo to fix but pods to start, so a reason of its own.
+  if (isNoEndpointsMessage(issue.message)) return 'NoEndpoints';
+  switch (issue.code) {
     case 'GH_RULE_SYNTAX':
       return 'InvalidRule';
     case 'GH_CONFIG_REFERENCE':
@@ -63,7 +66,7 @@ export function readyCondition(o: Obj, issues: readonly ConfigIssue[]): ReadyCon
     return {
       type: 'Ready',
       status: 'False',
-      reason: reasonOf(errors[0]!.code),
+      reason: reasonOf(errors[0]!),
       message: clip(errors.map(text).join('; ')),
       observedGeneration: generation,
     };

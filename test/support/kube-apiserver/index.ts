@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -35,7 +35,7 @@ export class KubeApiServer {
   readonly store = new Store();
   /** Validating admission webhooks (admission.ts): register a target to have create/update reviewed. */
   readonly webhooks = new AdmissionWebhooks();
-  readonly token = randomBytes(24).toString('base64url');
+  #token = randomBytes(24).toString('base64url');
   readonly dir: string;
   readonly certs: ServingCerts;
   readonly kubeconfig: string;
@@ -61,19 +61,59 @@ export class KubeApiServer {
   static async start(opts: { bookmarkMs?: number } = {}): Promise<KubeApiServer> {
     const s = new KubeApiServer(opts.bookmarkMs ?? 1000);
     await s.#listen(0);
+    s.#writeKubeconfig();
+    return s;
+  }
+
+  /** The bearer token the server accepts (and kubectl's kubeconfig carries). */
+  get token(): string {
+    return this.#token;
+  }
+
+  /**
+   * A new token, as when a projected service-account token rotates: from now on only it is
+   * accepted (the old one gets 401; open watches keep going, as on a real server).
+   * The kubeconfig is rewritten with it; `tokenFile`, when given, gets it too (written atomically).
+   */
+  rotateToken(tokenFile?: string): string {
+    this.#token = randomBytes(24).toString('base64url');
+    this.#writeKubeconfig();
+    if (tokenFile !== undefined) {
+      const tmp = `${tokenFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, this.#token, { mode: 0o600 });
+      renameSync(tmp, tokenFile);
+    }
+    return this.#token;
+  }
+
+  /**
+   * A service-account directory as a pod has it (`token`, `ca.crt`, `namespace`) under
+   * this server's temp dir: for in-cluster tests with GATEHOUSE_SERVICEACCOUNT_DIR.
+   */
+  serviceAccountDir(namespace = 'default'): string {
+    const dir = join(this.dir, 'serviceaccount');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'token'), this.#token, { mode: 0o600 });
+    copyFileSync(this.certs.caFile, join(dir, 'ca.crt'));
+    writeFileSync(join(dir, 'namespace'), namespace);
+    return dir;
+  }
+
+  #writeKubeconfig(): void {
+    const tmp = `${this.kubeconfig}.tmp`;
     writeFileSync(
-      s.kubeconfig,
+      tmp,
       `apiVersion: v1
 kind: Config
 clusters:
   - name: standin
     cluster:
-      server: ${s.url}
-      certificate-authority: ${s.certs.caFile}
+      server: ${this.url}
+      certificate-authority: ${this.certs.caFile}
 users:
   - name: tester
     user:
-      token: ${s.token}
+      token: ${this.#token}
 contexts:
   - name: standin
     context: { cluster: standin, user: tester, namespace: default }
@@ -81,7 +121,7 @@ current-context: standin
 `,
       { mode: 0o600 },
     );
-    return s;
+    renameSync(tmp, this.kubeconfig);
   }
 
   get url(): string {
@@ -97,7 +137,7 @@ current-context: standin
       { cert: this.certs.cert, key: this.certs.key },
       makeHandler({
         store: this.store,
-        token: this.token,
+        token: () => this.#token,
         bookmarkMs: this.#bookmarkMs,
         requests: this.requests,
         userAgents: this.userAgents,

@@ -14,7 +14,8 @@ import type { AdmissionWebhooks } from './admission.js';
 
 export interface HandlerOptions {
   store: Store;
-  token: string;
+  /** The bearer token accepted now (a function: the test may rotate it). */
+  token: string | (() => string);
   /** How often a watch with allowWatchBookmarks=true gets a BOOKMARK. */
   bookmarkMs: number;
   /** Every request, for tests ("METHOD path?query"). */
@@ -135,7 +136,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!authorised(req, opts.token)) {
+    if (!authorised(req, typeof opts.token === 'function' ? opts.token() : opts.token)) {
       send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
     }

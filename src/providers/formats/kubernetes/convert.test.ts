@@ -322,6 +322,68 @@ test('ExternalName services: refused by default, <scheme>://<externalName>:<port
   assert.deepEqual(g.services[name as string]?.value.loadBalancer?.servers, [{ url: 'https://api.example.com:443' }]);
 });
 
+const EMPTY =
+  route(`      services: [{ name: empty, port: 80 }]
+    - match: Path(\`/gone\`)
+      services: [{ name: gone, port: 80 }]
+    - match: Path(\`/ok\`)
+      services: [{ name: a, port: 80 }]
+`) +
+  `---
+apiVersion: v1
+kind: Service
+metadata: { name: empty, namespace: ns }
+spec: { ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: empty-x1, namespace: ns, labels: { kubernetes.io/service-name: empty } }
+ports: [{ name: http, port: 8080 }]
+endpoints: [{ addresses: [10.3.0.1], conditions: { ready: false } }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: gone, namespace: ns }
+spec: { ports: [{ port: 80 }] }
+---
+apiVersion: traefik.io/v1alpha1
+kind: TraefikService
+metadata: { name: split, namespace: ns }
+spec:
+  weighted:
+    services: [{ name: a, port: 80 }, { name: empty, port: 80 }]
+`;
+
+test('allowEmptyServices (Traefik): false → a route or TraefikService using a Service without ready endpoints is left out with an error; true/absent → 503 service + warning', () => {
+  const f = convert(EMPTY, { allowEmptyServices: false });
+  assert.deepEqual(
+    Object.values(f.routers).map((r) => r.value.rule),
+    ['Path(`/ok`)'],
+    'only the route whose Service has endpoints',
+  );
+  assert.ok(!Object.keys(f.services).some((n) => n.includes('split')), 'the TraefikService is not built (as Traefik)');
+  const errs = errorsOf(f);
+  assert.equal(errs.length, 3, JSON.stringify(errs));
+  const [ts, r0, r1] = errs; // TraefikServices are converted before the IngressRoutes that may use them
+  assert.match(
+    r0?.message ?? '',
+    /^route 0 not created: service ns\/empty has no endpoints; set --providers\.kubernetescrd\.allowemptyservices=true to serve 503 instead$/,
+  );
+  assert.equal(r0?.code, 'GH_CONFIG_REFERENCE');
+  assert.equal(r0?.field, 'spec.routes[0].services[0].name');
+  assert.match(r1?.message ?? '', /route 1 not created: service ns\/gone has no endpoints/, 'no Endpoints nor EndpointSlice at all');
+  assert.match(ts?.message ?? '', /TraefikService not created .*service ns\/empty has no endpoints/);
+  assert.equal(ts?.object, 'TraefikService ns/split');
+
+  for (const g of [convert(EMPTY, { allowEmptyServices: true }), convert(EMPTY)]) {
+    assert.deepEqual(errorsOf(g), []);
+    assert.equal(Object.keys(g.routers).length, 3);
+    const empty = Object.entries(g.services).find(([n]) => n.startsWith('ns-r-') && g.routers[n]?.value.rule === 'PathPrefix(`/`)');
+    assert.deepEqual(empty?.[1].value.loadBalancer?.servers, [], 'no servers: answers 503');
+    assert.equal(g.issues.filter((i) => i.severity === 'warning' && /answers 503/.test(i.message)).length, 3);
+  }
+});
+
 test('kind List, gatehouse.dev resources, not-yet-supported kinds, namespaces filter, isKubernetesObject', () => {
   const text = `apiVersion: v1
 kind: List

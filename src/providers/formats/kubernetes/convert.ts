@@ -23,6 +23,13 @@ export interface KubernetesConvertOptions {
   allowCrossNamespace?: boolean;
   /** Allow `type: ExternalName` Services as backends (default false, as Traefik). */
   allowExternalNameServices?: boolean;
+  /**
+   * A Service without ready endpoints: true keeps it with no servers (it answers 503, with a warning); false leaves
+   * out the route (or TraefikService, errors middleware) using it, with an error — Traefik's
+   * `--providers.kubernetescrd.allowemptyservices` (default false). Absent = true: objects read from files
+   * (which rarely carry Endpoints) keep their routes; the live provider passes the flag.
+   */
+  allowEmptyServices?: boolean;
   /** Only read objects in these namespaces (empty or absent = all). */
   namespaces?: string[];
   /** Namespace of objects without metadata.namespace (default `default`; `kubectl -n` semantics). */
@@ -91,6 +98,7 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
     {
       allowCrossNamespace: opts.allowCrossNamespace === true,
       allowExternalNameServices: opts.allowExternalNameServices === true,
+      allowEmptyServices: opts.allowEmptyServices !== false,
       namespaces: opts.namespaces !== undefined && opts.namespaces.length > 0 ? new Set(opts.namespaces) : null,
       defaultNamespace: opts.defaultNamespace !== undefined && opts.defaultNamespace !== '' ? opts.defaultNamespace : 'default',
     },

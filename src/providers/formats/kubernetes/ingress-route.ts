@@ -91,7 +91,7 @@ export function convertIngressRoute(ctx: ConvertContext, obj: K8sObject): void {
       convertRoute(ctx, obj, route, base, entryPoints, tlsSpec, seen, i);
     } catch (e) {
       if (!(e instanceof ConvertFailure)) throw e;
-      ctx.error(obj, e.path, `route ${i} not created: ${e.message}`);
+      ctx.error(obj, e.path, `route ${i} not created: ${e.message}`, e.code);
     }
   });
 }

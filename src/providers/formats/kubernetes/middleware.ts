@@ -100,7 +100,7 @@ export function convertMiddleware(ctx: ConvertContext, obj: K8sObject): void {
     }
   } catch (e) {
     if (!(e instanceof ConvertFailure)) throw e;
-    ctx.error(obj, e.path, `Middleware not created ("${id}"): ${e.message}`);
+    ctx.error(obj, e.path, `Middleware not created ("${id}"): ${e.message}`, e.code);
     return;
   }
   ctx.fragment.middlewares[id] = { value: structuredClone(out), source: ctx.loc(obj, ['spec']) };

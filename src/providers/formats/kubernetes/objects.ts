@@ -3,7 +3,7 @@
  * namespace/name, with the helpers every converter uses to read fields and
  * report issues at the right file, line, object and field.
  */
-import type { ConfigIssue, SourceLocation } from '../../../errors.js';
+import type { ConfigIssue, IssueCode, SourceLocation } from '../../../errors.js';
 import type { ConfigFragment, SourceDocument } from '../../../config/model.js';
 import { didYouMean } from '../../../util/closest.js';
 
@@ -26,6 +26,8 @@ export interface K8sObject {
 export interface ResolvedOptions {
   readonly allowCrossNamespace: boolean;
   readonly allowExternalNameServices: boolean;
+  /** Keep a Service without ready endpoints (no servers: 503); false: the route using it is not created (Traefik's flag). */
+  readonly allowEmptyServices: boolean;
   readonly namespaces: ReadonlySet<string> | null;
   readonly defaultNamespace: string;
 }
@@ -134,8 +136,8 @@ export class ConvertContext {
     return loc;
   }
 
-  error(obj: K8sObject, path: Path, message: string): void {
-    this.push({ ...this.loc(obj, path), message, severity: 'error' });
+  error(obj: K8sObject, path: Path, message: string, code?: IssueCode): void {
+    this.push({ ...this.loc(obj, path), message, severity: 'error', ...(code !== undefined ? { code } : {}) });
   }
   warn(obj: K8sObject, path: Path, message: string): void {
     this.push({ ...this.loc(obj, path), message, severity: 'warning' });
@@ -161,6 +163,8 @@ export class ConvertFailure extends Error {
   constructor(
     readonly path: Path,
     message: string,
+    /** The issue code when more specific than the compiler's default (GH_CONFIG_INVALID). */
+    readonly code?: IssueCode,
   ) {
     super(message);
     this.name = 'ConvertFailure';

@@ -264,6 +264,9 @@ function loadServers(
     throw new ConvertFailure([...path, 'nodePortLB'], 'nodePortLB is not supported: Gatehouse does not read Node objects');
 
   const addresses = endpointAddresses(ctx, namespace, name, svcPort);
+  // Traefik's allowEmptyServices=false: no servers → the service is not built, so neither is what uses it.
+  if ((addresses === null || addresses.length === 0) && !ctx.opts.allowEmptyServices)
+    throw new ConvertFailure([...path, 'name'], noEndpointsMessage(namespace, name), 'GH_CONFIG_REFERENCE');
   if (addresses === null) {
     ctx.warn(owner, path, `Service ${namespace}/${name} has no Endpoints or EndpointSlice: the service has no servers and answers 503`);
     return { servers: [], externalName: false };
@@ -276,6 +279,18 @@ function loadServers(
     );
   }
   return { servers: addresses.map((a) => ({ url: `${scheme}://${a}` })), externalName: false };
+}
+
+const NO_ENDPOINTS_HINT = 'has no endpoints; set --providers.kubernetescrd.allowemptyservices=true to serve 503 instead';
+
+/** The error of a Service without ready endpoints when empty services are not allowed. */
+export function noEndpointsMessage(namespace: string, name: string): string {
+  return `service ${namespace}/${name} ${NO_ENDPOINTS_HINT}`;
+}
+
+/** True for an issue message made by noEndpointsMessage (the object status gives it its own reason). */
+export function isNoEndpointsMessage(message: string): boolean {
+  return message.includes(NO_ENDPOINTS_HINT);
 }
 
 /** Does endpoint port (name, number) serve Service port `sp`? By name (Traefik), else by targetPort. */

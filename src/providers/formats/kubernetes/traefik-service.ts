@@ -124,6 +124,6 @@ export function convertTraefikService(ctx: ConvertContext, obj: K8sObject): void
     addService(ctx, obj, ['spec'], id, service);
   } catch (e) {
     if (!(e instanceof ConvertFailure)) throw e;
-    ctx.error(obj, e.path, `TraefikService not created (service "${id}"): ${e.message}`);
+    ctx.error(obj, e.path, `TraefikService not created (service "${id}"): ${e.message}`, e.code);
   }
 }
