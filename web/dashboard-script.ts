@@ -212,7 +212,9 @@ var KINDS = { router: 'routers', service: 'services', entrypoint: 'entrypoints' 
 function loadDetail() {
   var kind = route.kind, name = route.name, plural = KINDS[kind];
   $('detail-title').innerHTML = esc(kind === 'entrypoint' ? 'Entry point' : kind.charAt(0).toUpperCase() + kind.slice(1)) + ' <code>' + esc(name) + '</code>';
-  return Promise.all([get('gatehouse/stat?kind=' + plural + '&window=1m'), get('gatehouse/timeline?kind=' + plural + '&name=' + encodeURIComponent(name) + '&window=' + range)]).then(function (a) {
+  // A service's own entry is read fresh: its servers' health changes between revisions.
+  var fresh = kind === 'service' ? get('http/services/' + encodeURIComponent(name)).catch(function () { return null; }) : null;
+  return Promise.all([get('gatehouse/stat?kind=' + plural + '&window=1m'), get('gatehouse/timeline?kind=' + plural + '&name=' + encodeURIComponent(name) + '&window=' + range), fresh]).then(function (a) {
     if (route.name !== name) return;
     var st = index(a[0])[name], pts = started(a[1]);
     var f = st || { rps: 0, success: null, requests: 0, clientErrors: 0 };
@@ -220,19 +222,25 @@ function loadDetail() {
       figure('Success rate (not 5xx)', fmtPct(f.success), pctClass(f.success), '4xx ' + share(f.clientErrors || 0, f.requests), '') +
       figure('Latency p50', fmtMs(f.latencyP50Ms), '', 'last minute', '') + figure('Latency p95', fmtMs(f.latencyP95Ms), '', 'last minute', '') + figure('Latency p99', fmtMs(f.latencyP99Ms), '', 'last minute', '');
     trafficCharts($('detail-charts'), 'detail', pts, stepOf(pts, 0));
-    $('detail-config').innerHTML = detailConfig(kind, name);
+    $('detail-config').innerHTML = detailConfig(kind, name, a[2]);
   });
 }
 function kv(rows) { return '<dl class="kv">' + rows.filter(function (r) { return r[1] !== '' && r[1] != null; }).map(function (r) { return '<dt>' + esc(r[0]) + '</dt><dd>' + r[1] + '</dd>'; }).join('') + '</dl>'; }
-function detailConfig(kind, name) {
+function detailConfig(kind, name, fresh) {
   var list = kind === 'router' ? cfg.routers : kind === 'service' ? cfg.services : cfg.entrypoints;
-  var x = list.filter(function (i) { return i.name === name; })[0];
+  var x = fresh || list.filter(function (i) { return i.name === name; })[0];
   if (!x) return '<p class="muted">Not in the configuration in force (revision ' + esc(cfg.revision) + ').</p>';
   if (kind === 'router')
     return kv([['status', status(x.status)], ['rule', '<code>' + esc(x.rule) + '</code>'], ['entry points', (x.entryPoints || []).map(function (e) { return link('entrypoint', e); }).join(', ')], ['middlewares', esc((x.middlewares || []).join(', '))],
       ['service', link('service', x.service)], ['priority', esc(x.priority)], ['provider', esc(x.provider)], ['tls', x.tls ? '<code>' + esc(JSON.stringify(x.tls)) + '</code>' : ''], ['errors', errs(x.error)]]);
   if (kind === 'service') {
-    var servers = Object.keys(x.serverStatus || {}).map(function (u) { return '<code>' + esc(u) + '</code> <span class="' + (x.serverStatus[u] === 'UP' ? 'ok' : 'bad') + '">' + esc(x.serverStatus[u]) + '</span>'; }).join('<br>');
+    // serverHealth (docs/failover.md): priority, weight, probe latency, standby, and why a server is down.
+    var sh = x.serverHealth || {};
+    var servers = Object.keys(x.serverStatus || {}).map(function (u) {
+      var d = sh[u];
+      var more = d ? ' <span class="muted">priority ' + esc(d.priority) + ', weight ' + esc(d.weight) + (d.latencyMs != null ? ', probe ' + esc(fmtMs(d.latencyMs)) : '') + (d.up && !d.inRotation ? ', standby' : '') + '</span>' + (d.reason ? '<br><span class="bad server-reason">' + esc(d.reason) + '</span>' : '') : '';
+      return '<code>' + esc(u) + '</code> <span class="' + (x.serverStatus[u] === 'UP' ? 'ok' : 'bad') + '">' + esc(x.serverStatus[u]) + '</span>' + more;
+    }).join('<br>');
     return kv([['status', status(x.status)], ['type', esc(x.type)], ['servers', servers], ['used by', (x.usedBy || []).map(function (n) { return link('router', n); }).join(', ')], ['provider', esc(x.provider)], ['errors', errs(x.error)]]);
   }
   return kv([['address', '<code>' + esc(x.address) + '</code>'], ['forwarded headers', x.forwardedHeaders ? '<code>' + esc(JSON.stringify(x.forwardedHeaders)) + '</code>' : '']]);

@@ -191,6 +191,11 @@ export async function statMain(argv: string[], env: NodeJS.ProcessEnv, out: Out,
       rows = [row];
     }
     out.write(o === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderStat(rows, o === 'wide', kind, names));
+    if (o !== 'json' && (kind === 'services' || kind === 'servers')) {
+      // Why a server is down: the services' serverHealth (for one server, its own line).
+      const down = await downServers(t, kind === 'services' && one !== undefined ? rows[0]?.name : undefined);
+      out.write(renderDownServers(kind === 'servers' && one !== undefined ? down.filter((d) => d.url === rows[0]?.name) : down));
+    }
     return EXIT.OK;
   } catch (e) {
     if (e instanceof AdminError) {
@@ -199,6 +204,44 @@ export async function statMain(argv: string[], env: NodeJS.ProcessEnv, out: Out,
     }
     throw e;
   }
+}
+
+/** A server that is down, and why (`serverHealth` of /api/http/services, docs/failover.md). */
+export interface DownServer {
+  service: string;
+  url: string;
+  priority: number;
+  reason: string;
+}
+
+/** The down servers of every load balancer, or of service `name`; empty when the gateway does not say (an older one). */
+export async function downServers(t: AdminTarget, name?: string): Promise<DownServer[]> {
+  type Svc = { name?: string; serverHealth?: Record<string, { up?: boolean; priority?: number; reason?: string }> };
+  let list: Svc[];
+  try {
+    if (name === undefined) list = await adminJson<Svc[]>(t, '/api/http/services?per_page=1000');
+    else {
+      const r = await adminGet(t, `/api/http/services/${encodeURIComponent(name)}`);
+      list = r.status === 200 ? [JSON.parse(r.body) as Svc] : [];
+    }
+  } catch {
+    return [];
+  }
+  const out: DownServer[] = [];
+  for (const s of Array.isArray(list) ? list : [])
+    for (const [url, h] of Object.entries(s.serverHealth ?? {}))
+      if (h.up === false)
+        out.push({ service: s.name ?? '', url, priority: h.priority ?? 1, reason: h.reason ?? 'down (no reason reported)' });
+  return out;
+}
+
+/** The table of down servers under the stat table; nothing when every server is up. */
+export function renderDownServers(list: readonly DownServer[]): string {
+  if (list.length === 0) return '';
+  return `\nDOWN SERVERS\n${formatTable(
+    ['SERVICE', 'SERVER', 'PRIORITY', 'REASON'],
+    list.map((d) => [d.service, d.url, String(d.priority), d.reason]),
+  )}`;
 }
 
 /** NAME has no row: an item without traffic (exit 0), or no such item (exit 1, with the closest name). */
@@ -217,6 +260,7 @@ async function noSuchItem(
     const r = await adminGet(t, `/api/http/${kind}/${encodeURIComponent(name)}`);
     if (r.status === 200) {
       out.write(`No traffic for ${singular} ${name} in the last ${window}.\n`);
+      if (kind === 'services') out.write(renderDownServers(await downServers(t, name)));
       return EXIT.OK;
     }
   }

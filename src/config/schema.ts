@@ -12,8 +12,13 @@ export { Duration };
 export const ServerSchema = Type.Object(
   {
     url: Type.String({ description: 'http://, https:// or h2c:// URL of the backend server' }),
+    /** Traefik: default 1, 0 = never; with origin-group settings (docs/failover.md) at most 1000, Front Door's range. */
     weight: Type.Optional(Type.Integer({ minimum: 0 })),
     preservePath: Type.Optional(Type.Boolean()),
+    /** Front Door's origin priority: the healthy servers of the lowest number take the traffic (default 1; docs/failover.md). */
+    priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+    /** Front Door's origin host header: the Host sent to (and probed on) this server; overrides the service's `hostHeader`. */
+    hostHeader: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -24,7 +29,16 @@ export const HealthCheckSchema = Type.Object(
     mode: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('grpc')])),
     path: Type.Optional(Type.String()),
     method: Type.Optional(Type.String()),
-    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    /** Traefik's one status (200), or Gatehouse's list: "200-299,404" or ["200-299", "404"] (docs/failover.md). */
+    status: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.String(), Type.Array(Type.String(), { minItems: 1 })], {
+        description: 'a status (200), or statuses and ranges ("200-299,404" or a list of them)',
+      }),
+    ),
+    /** Front Door: the last `sampleSize` probes decide (default 1: each probe decides, Traefik). */
+    sampleSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
+    /** Front Door: healthy when at least this many of the last `sampleSize` probes passed (default: sampleSize). */
+    successfulSamplesRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     interval: Type.Optional(Duration),
     unhealthyInterval: Type.Optional(Duration),
@@ -80,6 +94,10 @@ export const LoadBalancerSchema = Type.Object(
     sticky: Type.Optional(StickySchema),
     responseForwarding: Type.Optional(Type.Object({ flushInterval: Type.Optional(Duration) }, { additionalProperties: false })),
     serversTransport: Type.Optional(Type.String()),
+    /** Front Door's latency sensitivity, ms: servers whose probe latency is within this of the fastest share the traffic (default 0; docs/failover.md). */
+    latencySensitivity: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+    /** When every server is down: failOpen sends to them anyway, failClosed answers 503 GH_ALL_SERVERS_DOWN (absent: Traefik's 503). */
+    allDown: Type.Optional(Type.Union([Type.Literal('failOpen'), Type.Literal('failClosed')])),
   },
   { additionalProperties: false },
 );

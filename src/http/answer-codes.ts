@@ -23,6 +23,8 @@ export const ANSWERS = {
   GH_NOT_READY: { status: 503, body: 'Service Unavailable: configuration not loaded yet', headers: { 'retry-after': '1' } },
   /** The service has no server, or none is healthy. */
   GH_NO_HEALTHY_SERVER: { status: 503, body: 'Service Unavailable' },
+  /** Every server of a load balancer with `allDown: failClosed` is down (docs/failover.md). */
+  GH_ALL_SERVERS_DOWN: { status: 503, body: 'Service Unavailable' },
   /** The backend refused, reset or broke the exchange before answering. */
   GH_UPSTREAM_FAILED: { status: 502, body: 'Bad Gateway' },
   /** The backend did not answer within the transport's timeouts. */

@@ -14,6 +14,7 @@ import type { MiddlewareRegistry } from '../middlewares/registry.js';
 import type { RateLimitStore } from '../middlewares/types.js';
 import { builtinServices } from '../services/builtin.js';
 import type { ServiceRegistry } from '../services/registry.js';
+import type { ServerHealth } from '../services/types.js';
 import type { Handler } from '../http/handler.js';
 import { PoolSet } from '../upstream/pools.js';
 import type { Logger } from '../log.js';
@@ -49,6 +50,8 @@ export interface Runtime {
   readonly entryPoints: Record<string, Handler>;
   /** Health of every server: service → url → UP/DOWN. */
   serverStatus(): Record<string, Record<string, 'UP' | 'DOWN'>>;
+  /** Health of every server with its reasons: service → url → state, priority, weight, last probes (docs/failover.md). */
+  serverHealth(): Record<string, Record<string, ServerHealth>>;
   /** Exchanges in this runtime now. */
   inflight(): number;
   /**
@@ -131,6 +134,11 @@ export function buildRuntime(snapshot: Snapshot, deps: BuildDeps): Runtime {
         for (const s of list) m[s.url] = s.healthy ? 'UP' : 'DOWN';
         out[svc] = m;
       }
+      return out;
+    },
+    serverHealth() {
+      const out: Record<string, Record<string, ServerHealth>> = {};
+      for (const [svc, of] of services.health) out[svc] = of();
       return out;
     },
     async close(graceMs: number | null = 30_000) {

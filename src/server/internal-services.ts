@@ -55,6 +55,7 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
   const api = createApiHandler({
     view: () => deps.gateway()?.current?.view ?? emptyView(),
     serverStatus: () => deps.gateway()?.current?.serverStatus() ?? {},
+    serverHealth: () => deps.gateway()?.current?.serverHealth() ?? {},
     entryPoints: () =>
       o.entryPoints.map((e) => ({
         name: e.name,

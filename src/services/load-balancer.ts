@@ -2,7 +2,11 @@
  * Traefik's loadBalancer service: its servers picked by a strategy (smooth
  * weighted round robin, power of two choices, highest random weight), optional
  * sticky sessions by cookie, active health checks (probes) and passive ones
- * (failed requests take a server out for `failureWindow`).
+ * (failed requests take a server out for `failureWindow`). With Front Door's
+ * origin-group settings (a server's `priority`, `latencySensitivity`,
+ * `allDown`) the strategy runs over the servers `OriginGroup` keeps in
+ * rotation instead (origin-group.ts, docs/failover.md); without them nothing
+ * changes.
  */
 import { createHash } from 'node:crypto';
 import type { LoadBalancerConfig, ServersTransportConfig } from '../config/schema.js';
@@ -17,12 +21,18 @@ import type { PoolSet } from '../upstream/pools.js';
 import { parseDuration } from '../util/duration.js';
 import { HealthChecker, type HealthTarget } from './health-check.js';
 import { hrwScore } from './hrw.js';
+import { OriginGroup, usesOriginGroup } from './origin-group.js';
 import { PassiveHealth } from './passive-health.js';
+import type { ServerHealth } from './types.js';
 import { workerPhase, type WorkerPhase } from './worker-phase.js';
 import type { Logger } from '../log.js';
 
 export interface Server extends ProxyTarget, HealthTarget {
   readonly weight: number;
+  /** Front Door's priority (1 to 5; 1 when not set). */
+  readonly priority: number;
+  /** The server's own proxy options when it has a `hostHeader`; null: the service's. */
+  readonly proxyOptions: ProxyOptions | null;
   /** Smooth-WRR running weight. */
   current: number;
   /** Sticky cookie value for this server. */
@@ -52,6 +62,8 @@ export interface BuiltLoadBalancer {
   healthy(): boolean;
   /** Whether a parent may follow this service's health (Traefik: only with `healthCheck`). */
   readonly reportsHealth: boolean;
+  /** url → the server's health and why, for the API. */
+  serverHealth(): Record<string, ServerHealth>;
 }
 
 function hash(s: string): string {
@@ -73,35 +85,6 @@ const NO_DISPATCHER: UpstreamDispatcher = {
 };
 
 export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDeps): BuiltLoadBalancer {
-  const servers: Server[] = cfg.servers.map((s) => {
-    if (unreachablePort(s.url))
-      return {
-        url: s.url,
-        basePath: '',
-        authority: '',
-        dispatcher: NO_DISPATCHER,
-        weight: s.weight ?? 1,
-        current: 0,
-        healthy: true,
-        stickyValue: hash(s.url),
-        inflight: 0,
-        unreachable: true,
-      };
-    const u = new URL(s.url);
-    const basePath = u.pathname === '/' || u.pathname === '' ? '' : u.pathname.replace(/\/$/, '');
-    return {
-      url: s.url,
-      basePath,
-      authority: u.host,
-      dispatcher: deps.pools.get(s.url, deps.transport, deps.transportName),
-      weight: s.weight ?? 1,
-      current: 0,
-      healthy: true,
-      stickyValue: hash(s.url),
-      inflight: 0,
-      unreachable: false,
-    };
-  });
   const ft = deps.transport?.forwardingTimeouts;
   const opts: ProxyOptions = {
     passHostHeader: cfg.passHostHeader ?? true,
@@ -109,16 +92,63 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
     headersTimeout: ft?.responseHeaderTimeout !== undefined ? parseDuration(ft.responseHeaderTimeout) : 0,
     bodyTimeout: ft?.readIdleTimeout !== undefined ? parseDuration(ft.readIdleTimeout) : 300_000,
   };
-  const setHealth = (t: HealthTarget, up: boolean): void => deps.onServerStatus?.(deps.name, t.url, up);
+  const servers: Server[] = cfg.servers.map((s) => {
+    const own = {
+      weight: s.weight ?? 1,
+      priority: s.priority ?? 1,
+      probeHost: s.hostHeader,
+      proxyOptions: s.hostHeader !== undefined ? { ...opts, hostHeader: s.hostHeader } : null,
+      current: 0,
+      healthy: true,
+      stickyValue: hash(s.url),
+      inflight: 0,
+    };
+    if (unreachablePort(s.url)) return { ...own, url: s.url, basePath: '', authority: '', dispatcher: NO_DISPATCHER, unreachable: true };
+    const u = new URL(s.url);
+    const basePath = u.pathname === '/' || u.pathname === '' ? '' : u.pathname.replace(/\/$/, '');
+    return {
+      ...own,
+      url: s.url,
+      basePath,
+      authority: u.host,
+      dispatcher: deps.pools.get(s.url, deps.transport, deps.transportName),
+      unreachable: false,
+    };
+  });
+  // Front Door's origin group: only when the configuration uses one of its settings (Traefik's behaviour otherwise).
+  const group = usesOriginGroup(cfg)
+    ? new OriginGroup(servers, {
+        service: deps.name,
+        latencySensitivity: cfg.latencySensitivity ?? 0,
+        allDown: cfg.allDown,
+        log: deps.log,
+      })
+    : null;
+  // A new rotation starts the smooth round robin afresh (at this worker's phase), so the weights hold from the change on.
+  let restartRoundRobin = (): void => {};
+  const regroup = (): void => {
+    if (group?.update() === true) restartRoundRobin();
+  };
+  const setHealth = (t: HealthTarget, up: boolean): void => {
+    regroup();
+    deps.onServerStatus?.(deps.name, t.url, up);
+  };
   if (cfg.healthCheck !== undefined && servers.length > 0) {
     // A server no probe can reach is down from the start (Traefik's probe would fail).
-    for (const s of servers) if (s.unreachable) s.healthy = false;
+    for (const s of servers)
+      if (s.unreachable) {
+        s.healthy = false;
+        s.downReason = `port of "${s.url}" is above 65535: no probe can reach it`;
+      }
+    regroup();
     const hc = new HealthChecker({
       service: deps.name,
       config: cfg.healthCheck,
       targets: servers.filter((s) => !s.unreachable),
       log: deps.log,
       onChange: setHealth,
+      // A new latency measurement may move the band (health changes regroup in onChange).
+      ...(group !== null ? { onProbe: regroup } : {}),
     });
     hc.start();
     deps.onClose(() => hc.close());
@@ -139,12 +169,14 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
   const cookieName = sticky !== undefined ? (sticky.name ?? `_${createHash('sha1').update(deps.name).digest('hex').slice(0, 5)}`) : '';
   const cookieAttrs = sticky !== undefined ? stickyAttributes(sticky) : '';
 
+  // Traefik: every server, skipping the unhealthy ones. Origin group: its rotation, all usable (failOpen keeps down ones).
+  const checkHealth = group === null;
   /** Smooth weighted round robin: one step over the healthy servers. */
   const wrrStep = (): Server | null => {
     let best: Server | null = null;
     let total = 0;
-    for (const s of servers) {
-      if (!s.healthy || s.weight <= 0) continue;
+    for (const s of group?.rotation ?? servers) {
+      if ((checkHealth && !s.healthy) || s.weight <= 0) continue;
       s.current += s.weight;
       total += s.weight;
       if (best === null || s.current > best.current) best = s;
@@ -155,11 +187,15 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
   const phase = deps.phase ?? workerPhase();
   // Worker i of N starts i steps in (see worker-phase.ts).
   for (let i = 0; i < phase.index; i++) wrrStep();
+  restartRoundRobin = () => {
+    for (const s of servers) s.current = 0;
+    for (let i = 0; i < phase.index; i++) wrrStep();
+  };
   const seenConnections = phase.count > 1 ? new WeakSet<object>() : null;
   // Steps the other workers take after a connection's first request; skipped only if the next request opens a connection too.
   let pendingSkip = 0;
   const wrr = (ctx: RequestContext): Server | null => {
-    if (servers.length === 1) return servers[0]!.healthy ? servers[0]! : null;
+    if (group === null && servers.length === 1) return servers[0]!.healthy ? servers[0]! : null;
     const sock = ctx.req.socket;
     if (seenConnections !== null && sock !== null) {
       if (!seenConnections.has(sock)) {
@@ -171,7 +207,7 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
     return wrrStep();
   };
   const p2c = (): Server | null => {
-    const healthy = servers.filter((s) => s.healthy && s.weight > 0);
+    const healthy = (group?.rotation ?? servers).filter((s) => (!checkHealth || s.healthy) && s.weight > 0);
     if (healthy.length <= 1) return healthy[0] ?? null;
     const n1 = Math.floor(Math.random() * healthy.length);
     let n2 = Math.floor(Math.random() * healthy.length);
@@ -184,8 +220,8 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
   const hrw = (ctx: RequestContext): Server | null => {
     let best: Server | null = null;
     let bestScore = 0;
-    for (const s of servers) {
-      if (!s.healthy || s.weight <= 0) continue;
+    for (const s of group?.rotation ?? servers) {
+      if ((checkHealth && !s.healthy) || s.weight <= 0) continue;
       const score = hrwScore(ctx.remoteIp, s.url, s.weight);
       if (score > bestScore) {
         best = s;
@@ -209,13 +245,15 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
   };
 
   const serviceName = deps.name;
+  // failClosed: its own code when servers exist but all are down; no server at all stays Traefik's answer.
+  const noServer = cfg.allDown === 'failClosed' && servers.some((s) => s.weight > 0) ? 'GH_ALL_SERVERS_DOWN' : 'GH_NO_HEALTHY_SERVER';
   const handler: Handler = (ctx) => {
     ctx.serviceName = serviceName;
     let server = sticky !== undefined ? fromCookie(ctx) : null;
     const needCookie = sticky !== undefined && server === null;
     if (server === null) server = pick(ctx);
     if (server === null) {
-      answer(ctx, 'GH_NO_HEALTHY_SERVER');
+      answer(ctx, noServer);
       return;
     }
     if (needCookie) ctx.rw = new StickyCookieWriter(ctx.rw, `${cookieName}=${server.stickyValue}${cookieAttrs}`);
@@ -236,13 +274,29 @@ export function buildLoadBalancer(cfg: LoadBalancerConfig, deps: LoadBalancerDep
         else passive.succeeded(s);
       };
     }
-    proxyRequest(ctx, server, opts, done);
+    proxyRequest(ctx, server, server.proxyOptions ?? opts, done);
+  };
+  const serverHealth = (): Record<string, ServerHealth> => {
+    const inRotation = new Set<Server>(group?.rotation ?? servers.filter((s) => s.healthy && s.weight > 0));
+    const out: Record<string, ServerHealth> = {};
+    for (const s of servers)
+      out[s.url] = {
+        up: s.healthy,
+        weight: s.weight,
+        priority: s.priority,
+        inRotation: inRotation.has(s),
+        latencyMs: s.latencyMs === undefined || s.latencyMs === null ? null : Math.round(s.latencyMs * 100) / 100,
+        ...(!s.healthy && s.downReason !== undefined && s.downReason !== null ? { reason: s.downReason } : {}),
+        lastProbes: (s.probes ?? []).map((p) => ({ ...p, latencyMs: Math.round(p.latencyMs * 100) / 100 })),
+      };
+    return out;
   };
   return {
     handler,
     servers,
     healthy: () => servers.some((s) => s.healthy),
     reportsHealth: cfg.healthCheck !== undefined,
+    serverHealth,
   };
 }
 

@@ -46,8 +46,9 @@ export class PassiveHealth {
     if (list.length < this.max) return;
     this.failures.delete(t);
     t.healthy = false;
+    t.downReason = `passive health check: ${list.length} failed request${list.length === 1 ? '' : 's'} (no answer or 5xx) within ${this.windowMs}ms`;
     this.o.log.warn(
-      { service: this.o.service, server: t.url, failures: list.length, windowMs: this.windowMs },
+      { service: this.o.service, server: t.url, healthy: false, reason: t.downReason, failures: list.length, windowMs: this.windowMs },
       'passive health check: server taken out of rotation',
     );
     this.o.onChange?.(t, false);
@@ -56,6 +57,7 @@ export class PassiveHealth {
       this.timers.delete(timer);
       if (this.closed) return;
       t.healthy = true;
+      t.downReason = null;
       this.o.log.warn({ service: this.o.service, server: t.url }, 'passive health check: failure window over, server back in rotation');
       this.o.onChange?.(t, true);
     }, this.windowMs);

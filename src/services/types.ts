@@ -13,12 +13,31 @@ import type { Handler } from '../http/handler.js';
 import type { Logger } from '../log.js';
 import type { PoolSet } from '../upstream/pools.js';
 import type { ChildService } from './composite.js';
+import type { ProbeRecord } from './health-check.js';
 
-export type { ChildService, Problem, Reference };
+export type { ChildService, ProbeRecord, Problem, Reference };
+
+/** One server of a load balancer as the API shows it (`serverHealth`): its state, and why it is down. */
+export interface ServerHealth {
+  readonly up: boolean;
+  readonly weight: number;
+  /** 1 to 5 (default 1; docs/failover.md). */
+  readonly priority: number;
+  /** Whether it takes traffic now (up, best priority, in the latency band, weight above 0; or failing open). */
+  readonly inRotation: boolean;
+  /** Mean latency of its passed probes in the sample window, ms; null: not measured. */
+  readonly latencyMs: number | null;
+  /** Why it is down (the last probe's status or error, the window's count; or the passive check). */
+  readonly reason?: string;
+  /** The last probes, oldest first (empty without an active health check). */
+  readonly lastProbes: readonly ProbeRecord[];
+}
 
 /** A built service: its handler, whether it can answer, and (load balancers) its servers for the API. */
 export interface BuiltService extends ChildService {
   readonly servers?: ReadonlyArray<{ readonly url: string; readonly healthy: boolean }>;
+  /** Load balancers: url → the server's health and why, for the API's `serverHealth`. */
+  serverHealth?(): Record<string, ServerHealth>;
 }
 
 /** What a service kind's `build` receives besides its configuration. */

@@ -33,6 +33,8 @@ export interface BuiltServices {
   get(name: string): BuiltService | undefined;
   /** Servers of every built service that has some (load balancers), for the API's serverStatus. */
   readonly servers: ReadonlyMap<string, NonNullable<BuiltService['servers']>>;
+  /** Each server's health and why, per load balancer, for the API's serverHealth. */
+  readonly health: ReadonlyMap<string, NonNullable<BuiltService['serverHealth']>>;
   /** Wraps each service that has `middlewares` in them (called by `buildMiddlewares` once they are built). */
   wireMiddlewares(middleware: (name: string) => Middleware | undefined): void;
 }
@@ -43,6 +45,7 @@ export function buildServices(view: Snapshot, ctx: ServiceBuildContext, book: St
   // null: disabled, or being built (a cycle, which the compiler already refused, reads as unavailable).
   const built = new Map<string, BuiltService | null>();
   const servers = new Map<string, NonNullable<BuiltService['servers']>>();
+  const health = new Map<string, NonNullable<BuiltService['serverHealth']>>();
   const pending: Array<{ rs: RuntimeService; base: Handler; set(h: Handler): void }> = [];
 
   const make = (name: string): BuiltService | null => {
@@ -53,6 +56,7 @@ export function buildServices(view: Snapshot, ctx: ServiceBuildContext, book: St
     const out = rs === undefined || rs.status === 'disabled' || !childrenReady(rs) ? null : buildOne(rs);
     built.set(name, out);
     if (out?.servers !== undefined) servers.set(name, out.servers);
+    if (out?.serverHealth !== undefined) health.set(name, out.serverHealth);
     return out;
   };
   const childrenReady = (rs: RuntimeService): boolean => {
@@ -124,10 +128,11 @@ export function buildServices(view: Snapshot, ctx: ServiceBuildContext, book: St
         // Routers (built next) see the service as unavailable; parents already holding it answer 503.
         built.set(p.rs.name, null);
         servers.delete(p.rs.name);
+        health.delete(p.rs.name);
         continue;
       }
       p.set(h);
     }
   };
-  return { get: (name) => built.get(name) ?? undefined, servers, wireMiddlewares };
+  return { get: (name) => built.get(name) ?? undefined, servers, health, wireMiddlewares };
 }
