@@ -17,7 +17,9 @@ export type IssueCode =
   /** A router rule does not parse. */
   | 'GH_RULE_SYNTAX'
   /** A provider cannot run or cannot reach its source. */
-  | 'GH_PROVIDER_UNAVAILABLE';
+  | 'GH_PROVIDER_UNAVAILABLE'
+  /** A TLS certificate, store or options object is refused (unreadable, key mismatch, expired, unknown cipher or version). */
+  | 'GH_TLS_INVALID';
 
 export type ErrorCode =
   | IssueCode

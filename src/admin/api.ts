@@ -15,11 +15,16 @@ import { MAX_WEBHOOK_BODY } from '../providers/git/webhook.js';
 import { sectionOf } from '../config/kinds.js';
 import { callerNames, identityKind } from '../identity/index.js';
 import { admissionHandler, type AdmissionReviewer } from './admission.js';
+import type { ServerHealth } from '../services/types.js';
+import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
+import { certificateViews, routerCertificates } from '../tls/status.js';
 
 export interface ApiSource {
   /** The configuration in force (runtime view). */
   view(): Snapshot;
   serverStatus(): Record<string, Record<string, 'UP' | 'DOWN'>>;
+  /** Each load balancer's servers with their state and why (`serverHealth` of /api/http/services, docs/failover.md). */
+  serverHealth?(): Record<string, Record<string, ServerHealth>>;
   entryPoints(): Array<{ name: string; address: string; forwardedHeaders: { insecure: boolean; trustedIPs: string[] } }>;
   providers(): string[];
   features(): { accessLog: boolean; metrics: string; tracing: string };
@@ -77,10 +82,15 @@ function routerJson(r: RuntimeRouter): Record<string, unknown> {
   return o;
 }
 
-function serviceJson(s: RuntimeService, status: Record<string, 'UP' | 'DOWN'> | undefined): Record<string, unknown> {
+function serviceJson(
+  s: RuntimeService,
+  status: Record<string, 'UP' | 'DOWN'> | undefined,
+  health?: Record<string, ServerHealth>,
+): Record<string, unknown> {
   const o: Record<string, unknown> = { ...s.config, status: s.status, usedBy: s.usedBy, name: s.name, provider: s.provider, type: s.type };
   if (s.config.loadBalancer !== undefined) {
     o.serverStatus = status ?? Object.fromEntries(s.config.loadBalancer.servers.map((x) => [x.url, 'UP']));
+    if (health !== undefined) o.serverHealth = health;
   }
   if (s.errors.length > 0) o.error = s.errors;
   return o;
@@ -247,6 +257,7 @@ export function createApiHandler(src: ApiSource): Handler {
     const path = ctx.path.replace(/\/+$/, '');
     const view = src.view();
     const st = src.serverStatus();
+    const sh = path.startsWith('/api/http/services') ? (src.serverHealth?.() ?? {}) : {};
     if (path === '/api/version') {
       sendJson(ctx, 200, { Version: VERSION, Codename: CODENAME, startDate: src.startDate });
       return;
@@ -301,6 +312,11 @@ export function createApiHandler(src: ApiSource): Handler {
       else sendJson(ctx, 200, ep);
       return;
     }
+    if (path === '/api/tls/certificates') {
+      const tls = view.sections?.[TLS_SECTION] as TlsSection | undefined;
+      sendJson(ctx, 200, tls === undefined ? [] : certificateViews(tls, view.routers));
+      return;
+    }
     if (path === '/api/rawdata') {
       sendJson(ctx, 200, { ...rawItems(view, st), configuration: src.configuration() });
       return;
@@ -308,11 +324,13 @@ export function createApiHandler(src: ApiSource): Handler {
     const m = /^\/api\/http\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
     if (m !== null) {
       const kind = m[1] as 'routers' | 'services' | 'middlewares';
+      const tls = kind === 'routers' ? (view.sections?.[TLS_SECTION] as TlsSection | undefined) : undefined;
+      const certs = tls !== undefined ? routerCertificates(tls, view.routers) : {};
       const toJson = (x: unknown): Record<string, unknown> =>
         kind === 'routers'
-          ? routerJson(x as RuntimeRouter)
+          ? withCertificate(routerJson(x as RuntimeRouter), certs[(x as RuntimeRouter).name])
           : kind === 'services'
-            ? serviceJson(x as RuntimeService, st[(x as RuntimeService).name])
+            ? serviceJson(x as RuntimeService, st[(x as RuntimeService).name], sh[(x as RuntimeService).name])
             : middlewareJson(x as RuntimeMiddleware);
       const table = view[kind] as Record<string, unknown>;
       if (m[2] === undefined) {
@@ -326,5 +344,28 @@ export function createApiHandler(src: ApiSource): Handler {
       return;
     }
     sendJson(ctx, 404, { message: `no such API endpoint: ${ctx.path}` });
+  };
+}
+
+/** A TLS router's entry names the certificate a client gets for its host (traefik #6108). */
+function withCertificate(
+  json: Record<string, unknown>,
+  served: ReturnType<typeof routerCertificates>[string] | undefined,
+): Record<string, unknown> {
+  if (served === undefined) return json;
+  const c = served.certificate;
+  return {
+    ...json,
+    tlsCertificate:
+      c === undefined
+        ? null
+        : {
+            host: served.host,
+            names: c.names,
+            notAfter: c.notAfter,
+            source: c.source,
+            fingerprint: c.id,
+            ...(c.resolver !== undefined ? { resolver: c.resolver } : {}),
+          },
   };
 }

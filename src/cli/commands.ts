@@ -83,6 +83,12 @@ export const COMMANDS: readonly Command[] = [
     run: async (a) => (await import('./providers.js')).providersMain(a, env, stdout),
   },
   {
+    name: 'certs',
+    summary: 'TLS certificates: names, issuer, days to expiry, source and the routers each serves',
+    usage: async () => (await import('./certs.js')).CERTS_USAGE,
+    run: async (a) => (await import('./certs.js')).certsMain(a, env, stdout),
+  },
+  {
     name: 'demo',
     summary: 'run the whole seed scenario: calculator replicas, the gateway, add-cli traffic, alert rules',
     usage: async () => (await import('./demo-command.js')).DEMO_USAGE,

@@ -4,6 +4,7 @@
  */
 import type { ConfigIssue, SourceLocation } from '../errors.js';
 import type { MiddlewareConfig, RouterConfig, ServersTransportConfig, ServiceConfig } from './schema.js';
+import type { TlsCertificateConfig, TlsStoreConfig } from './tls-schema.js';
 
 /** One parsed document of a configuration file (YAML documents or one TOML file). */
 export interface SourceDocument {
@@ -45,6 +46,13 @@ export interface ConfigFragment {
   readonly services: Record<string, Item<ServiceConfig>>;
   readonly serversTransports: Record<string, Item<ServersTransportConfig>>;
   readonly tlsOptions: Record<string, Item<unknown>>;
+  /**
+   * `tls.certificates` (a list: certificates have no names); `certFile`/`keyFile` are paths or
+   * inline PEM (Kubernetes Secrets arrive inline). Compiled by src/tls/compile.ts, never into the snapshot.
+   */
+  readonly tlsCertificates?: Item<TlsCertificateConfig>[];
+  /** `tls.stores` by name (`default` is the one Gatehouse serves from). */
+  readonly tlsStores?: Record<string, Item<TlsStoreConfig>>;
   readonly resources: Resource[];
   /** Problems found while converting (each disables only what it names). */
   readonly issues: ConfigIssue[];
@@ -65,6 +73,8 @@ export function emptyFragment(provider: string): ConfigFragment {
     services: Object.create(null) as Record<string, Item<ServiceConfig>>,
     serversTransports: Object.create(null) as Record<string, Item<ServersTransportConfig>>,
     tlsOptions: Object.create(null) as Record<string, Item<unknown>>,
+    tlsCertificates: [],
+    tlsStores: Object.create(null) as Record<string, Item<TlsStoreConfig>>,
     resources: [],
     issues: [],
   };

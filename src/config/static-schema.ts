@@ -243,6 +243,41 @@ export const StaticConfigSchema = Type.Object({
       cooldown: ms(5000, 'after 3 consecutive Redis failures, how long Redis is not asked before one probe'),
     }),
   ),
+  // ACME certificate resolvers (docs/tls.md); checked by validateAcmeResolver (src/tls/acme/config.ts).
+  certificatesResolvers: Type.Record(
+    Type.String(),
+    Type.Object({
+      acme: Type.Optional(
+        Type.Object({
+          email: Type.Optional(str('account e-mail address given to the CA')),
+          storage: Type.Optional(str('acme.json file (default: acme.json in --datadir; mode 600)')),
+          caServer: Type.Optional(str("ACME directory URL (default: Let's Encrypt production)")),
+          caCertificates: Type.Optional(list('PEM files trusted for the ACME server (private CAs, tests)')),
+          keyType: Type.Optional(str('certificate key: EC256 (default), EC384, RSA2048, RSA4096')),
+          certificatesDuration: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'certificate lifetime the CA gives, hours (default 2160)' }),
+          ),
+          preferredChain: Type.Optional(str('issuer CN of the preferred alternate chain')),
+          eab: Type.Optional(
+            Type.Object({
+              kid: Type.Optional(str('external account binding key id')),
+              hmacEncoded: Type.Optional(str('external account binding HMAC key, base64url')),
+            }),
+          ),
+          httpChallenge: Type.Optional(Type.Object({ entryPoint: Type.Optional(str('entry point (port 80) answering http-01')) })),
+          tlsChallenge: Type.Optional(Type.Object({})),
+          dnsChallenge: Type.Optional(
+            Type.Object({
+              provider: Type.Optional(str('DNS provider writing the TXT record: pdns or rfc2136 (docs/dns.md)')),
+              resolvers: Type.Optional(list('resolvers host:port asked whether the TXT record is visible')),
+              delayBeforeCheck: Type.Optional(str('wait this long after writing the TXT record (Go duration)')),
+            }),
+          ),
+        }),
+      ),
+    }),
+    { default: {}, description: 'certificate resolvers by name' },
+  ),
   workers: Type.Integer({ minimum: 1, maximum: 1024, description: 'worker processes (default: available CPUs)' }),
   dataDir: Type.String({ description: 'state directory (default: .gatehouse in the working directory)' }),
   configFile: Type.Optional(str('static configuration file (YAML or TOML)')),

@@ -22,6 +22,8 @@ import type { SecretStore } from '../secrets/index.js';
 import { identityKind } from '../identity/kind.js';
 import { alertRulesKind } from '../alerts/kind.js';
 import { ConfigWatcher, type CompileFn } from './config-watcher.js';
+import { compileTls, TLS_SECTION } from '../tls/compile.js';
+import type { CertificateInfo, CertificateMaterial } from '../tls/certificates.js';
 import type { ServeOptions } from './options.js';
 
 export interface PipelineDeps {
@@ -32,6 +34,11 @@ export interface PipelineDeps {
   extraFragments?: readonly ConfigFragment[];
   /** The Key Vault secret store of the primary (a provider too); absent in check and without --secrets.azurekeyvault.*. */
   secrets?: SecretStore | null;
+  /** TLS in a serving primary: the generated default certificate, and where each revision's PEM material goes (never the snapshot). */
+  tls?: {
+    readonly generated?: { readonly material: CertificateMaterial; readonly info: CertificateInfo };
+    onMaterial(material: Map<string, CertificateMaterial>): void;
+  };
 }
 
 type ProviderFactory = (o: ServeOptions, deps: PipelineDeps) => Provider | null;
@@ -126,6 +133,17 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
     });
     const kinds = compileKinds(KIND_COMPILERS, snap.resources);
     snap.sections = kinds.sections;
+    // TLS: certificates read and checked here; the section is public, the PEM material stays in this process.
+    const tls = compileTls({
+      fragments: [...external.fragments, ...(deps.extraFragments ?? [])],
+      snapshot: snap,
+      entryPointTls: o.entryPointTls,
+      resolvers: o.certificateResolvers,
+      ...(deps.tls?.generated !== undefined ? { generated: deps.tls.generated } : {}),
+    });
+    snap.sections[TLS_SECTION] = tls.section;
+    kinds.issues.push(...tls.issues);
+    if (trial !== true) deps.tls?.onMaterial(tls.material);
     // Source problems first: they explain what the items' errors may stem from.
     snap.issues.unshift(...issues, ...fixedIssues);
     snap.issues.push(...kinds.issues);

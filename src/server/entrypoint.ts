@@ -25,6 +25,8 @@ import { H1Connection, H1Request, type H1Server, type RequestBody } from './h1/c
 import type { H1ResponseWriter } from './h1/writer.js';
 import type { RequestHead } from '../http1/request-head.js';
 import { NodeAdapter, type NodeExchangeHost, type Upgrade } from './node-adapter.js';
+import type { TLSSocket } from 'node:tls';
+import type { TlsAcceptor } from './tls-acceptor.js';
 
 /** One entry point as configured (`entryPoints.<name>` of the static configuration). */
 export interface EntryPointSpec {
@@ -66,6 +68,13 @@ export interface EntryPointOptions extends Omit<EntryPointSpec, 'graceTimeout' |
   onEnd: ((ctx: RequestContext) => void) | null;
   /** Called right before the handler runs (live tap, request body byte count); null when unused. */
   onStart: ((ctx: RequestContext) => void) | null;
+  /** Terminates TLS for connections that open with a TLS handshake (docs/tls.md); null: plain HTTP only. */
+  tls?: TlsAcceptor | null;
+}
+
+/** Was this connection's request received over TLS? (node:http2's request sockets proxy the session's.) */
+function encrypted(socket: unknown): boolean {
+  return (socket as { encrypted?: boolean } | null)?.encrypted === true;
 }
 
 export class EntryPoint implements H1Server, NodeExchangeHost {
@@ -73,6 +82,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   private readonly node: NodeAdapter;
   private readonly net: NetServer;
   private readonly forwarded: ForwardedHeaders;
+  private readonly forwardedTls: ForwardedHeaders;
   private inFlight = 0;
   private readonly sockets = new Set<Socket>();
   /** Accepted connections that have not sent a byte yet. */
@@ -96,6 +106,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     this.maxHeaderSize = opts.maxHeaderSize;
     this.headersTimeout = opts.readTimeout > 0 ? Math.min(opts.readTimeout, 60_000) : 60_000;
     this.forwarded = new ForwardedHeaders(opts.forwarded, 'http');
+    this.forwardedTls = new ForwardedHeaders(opts.forwarded, 'https');
     this.node = new NodeAdapter(this, {
       maxHeaderSize: opts.maxHeaderSize,
       readTimeout: opts.readTimeout,
@@ -177,6 +188,12 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
       this.fresh.delete(socket);
       socket.setTimeout(0);
       socket.off('timeout', silent);
+      const tls = this.opts.tls;
+      // 0x16: a TLS handshake record (a ClientHello): HTTPS on the same port, as Traefik.
+      if (first[0] === 0x16 && tls !== undefined && tls !== null) {
+        tls.accept(socket, first, this.headersTimeout, (ts) => this.onSecure(ts));
+        return;
+      }
       // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
       if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
         this.node.http2(socket, first);
@@ -186,6 +203,13 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
         conn.onData(first);
       } else this.node.http1(socket, first);
     });
+  }
+
+  /** A TLS connection after its handshake: HTTP/2 when ALPN chose h2, else HTTP/1.1. */
+  private onSecure(ts: TLSSocket): void {
+    if (ts.alpnProtocol === 'h2') this.node.http2Secure(ts);
+    else if (this.fastPath) this.h1conns.add(new H1Connection(this, ts, Date.now()));
+    else this.node.http1Secure(ts);
   }
 
   private checkTimeouts(): void {
@@ -202,9 +226,10 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     const headers = head.headers;
     // The parser has checked Host and the target, and turned an absolute-form target into origin-form.
     dropConnectionOptions(headers);
-    const clientIp = this.forwarded.apply(headers, remoteIp);
+    const tls = encrypted(socket);
+    const clientIp = (tls ? this.forwardedTls : this.forwarded).apply(headers, remoteIp);
     const req = new H1Request(head.method, head.url, headers, head.minor === 1 ? '1.1' : '1.0', socket);
-    const ctx = this.newContext(req, w, remoteIp, clientIp, headers, head.url, null, body);
+    const ctx = this.newContext(req, w, remoteIp, clientIp, headers, head.url, null, body, tls);
     w.ctx = ctx;
     this.inFlight++;
     const wt = this.opts.writeTimeout;
@@ -249,8 +274,9 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     } else if (target === '*' && req.method !== 'OPTIONS') bad = true;
     if (!bad && headers.host !== undefined && !isValidHost(headers.host)) bad = true;
     dropConnectionOptions(headers);
-    const clientIp = this.forwarded.apply(headers, remoteIp);
-    const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, bad ? '/' : target, upgrade, undefined);
+    const tls = encrypted(req.socket);
+    const clientIp = (tls ? this.forwardedTls : this.forwarded).apply(headers, remoteIp);
+    const ctx = this.newContext(req, rw, remoteIp, clientIp, headers, bad ? '/' : target, upgrade, undefined, tls);
     if (bad) ctx.code = 'GH_BAD_REQUEST';
     this.inFlight++;
     return ctx;
@@ -265,6 +291,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     url: string,
     upgrade: Upgrade | null,
     body: RequestBody | null | undefined,
+    tls: boolean,
   ): RequestContext {
     const q = url.indexOf('?');
     const raw = q < 0 ? url : url.slice(0, q);
@@ -273,7 +300,7 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     const path = normal === null ? raw : this.sanitize ? sanitizePath(normal) : normal;
     const ctx = new RequestContext(req, rw, {
       entryPoint: this.opts.name,
-      scheme: 'http',
+      scheme: tls ? 'https' : 'http',
       remoteIp,
       clientIp,
       host: normalizeHost(headers.host),

@@ -15,6 +15,7 @@ import { EntryPoint, type EntryPointSpec } from './entrypoint.js';
 import type { Handler } from '../http/handler.js';
 import { answer } from '../http/answers.js';
 import type { RequestContext } from '../http/exchange.js';
+import type { TlsAcceptor } from './tls-acceptor.js';
 
 /** One entry point as configured; defined beside the entry point, which is built from it. */
 export type { EntryPointSpec } from './entrypoint.js';
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   entryPointMiddlewares?: Record<string, string[]>;
   /** Transport of services that name none. */
   defaultTransport?: ServersTransportConfig;
+  /** Terminates TLS on every entry point (a connection opening with a ClientHello); absent: plain HTTP only. */
+  tls?: TlsAcceptor;
 }
 
 export class Gateway {
@@ -52,6 +55,7 @@ export class Gateway {
             log: opts.log,
             onEnd: opts.onEnd ?? null,
             onStart: opts.onStart ?? null,
+            tls: opts.tls ?? null,
           },
           notReady,
         ),

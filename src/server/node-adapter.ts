@@ -251,6 +251,22 @@ export class NodeAdapter {
     this.h2.emit('connection', replayStream(socket));
   }
 
+  /** An HTTP/1.x connection over TLS (after the handshake; nothing read yet). */
+  http1Secure(socket: Duplex): void {
+    this.h1.emit('connection', socket);
+  }
+
+  /**
+   * An HTTP/2 connection over TLS (ALPN h2). node:http2 does not serve a TLSSocket made
+   * outside a tls.Server (it stalls after the preface), so it gets a JS stream over it,
+   * marked `encrypted` for the exchange's scheme.
+   */
+  http2Secure(socket: Socket): void {
+    const d = replayStream(socket);
+    (d as unknown as { encrypted: boolean }).encrypted = true;
+    this.h2.emit('connection', d);
+  }
+
   /**
    * Stop node's timeout checks, close idle HTTP/1 connections, and send every
    * HTTP/2 session GOAWAY (its open streams finish, then it closes). Called

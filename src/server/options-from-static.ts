@@ -110,6 +110,18 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
         throw new Error(`entryPoints.${n}.http.redirections.entryPoint.to: "${r.to}" is neither an entry point nor ":port"`);
       return [{ from: n, scheme: r.scheme, port: to, permanent: r.permanent, priority: r.priority }];
     }),
+    entryPointTls: Object.fromEntries(
+      Object.entries(c.entryPoints)
+        .filter(([, e]) => e.http.tls !== undefined)
+        .map(([n, e]) => [
+          n,
+          {
+            ...(e.http.tls?.options !== undefined ? { options: e.http.tls.options } : {}),
+            ...(e.http.tls?.certResolver !== undefined ? { certResolver: e.http.tls.certResolver } : {}),
+          },
+        ]),
+    ),
+    certificateResolvers: Object.keys(c.certificatesResolvers),
     defaultTransport: {
       insecureSkipVerify: c.serversTransport.insecureSkipVerify,
       rootCAs: c.serversTransport.rootCAs as string[],

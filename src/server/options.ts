@@ -9,6 +9,7 @@ import type { SecretsOptions } from '../secrets/options.js';
 import type { GitProviderConfig } from '../providers/git/options.js';
 import type { KubernetesProviderConfig } from '../providers/kubernetes/options.js';
 import type { RedisOptions } from '../middlewares/rate-limit/redis-options.js';
+import type { EntryPointTls } from '../tls/compile.js';
 
 export interface ServeOptions {
   entryPoints: EntryPointSpec[];
@@ -41,6 +42,10 @@ export interface ServeOptions {
   entryPointMiddlewares: Record<string, string[]>;
   /** `entryPoints.<name>.http.redirections.entryPoint`: every request on `from` is redirected. */
   redirections: Array<{ from: string; scheme: string; port: number; permanent: boolean; priority: number }>;
+  /** `entryPoints.<name>.http.tls`: every router on that entry point speaks TLS (docs/tls.md). */
+  entryPointTls: Record<string, EntryPointTls>;
+  /** Names of the configured certificate resolvers (`certificatesResolvers.<name>`). */
+  certificateResolvers: string[];
   /** Default transport of services that name none (`serversTransport.*`). */
   defaultTransport: { insecureSkipVerify: boolean; rootCAs: string[]; maxIdleConnsPerHost: number };
   /** Status of /ping while shutting down. */

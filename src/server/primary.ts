@@ -22,6 +22,9 @@ import { GitProvider } from '../providers/git/index.js';
 import { DeliveryLog, verifyWebhook } from '../providers/git/webhook.js';
 import { KubernetesProvider } from '../providers/kubernetes/index.js';
 import { admissionReviewer } from './admission-wiring.js';
+import type { CertificateMaterial } from '../tls/certificates.js';
+import { generateDefaultCertificate } from '../tls/generated.js';
+import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 
 export interface PrimaryDeps {
   log: Logger;
@@ -87,14 +90,22 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     kv === null
       ? null
       : new SecretStore({ ...kv, refreshIntervalMs: o.secrets.refreshIntervalMs, log: log.child({ provider: SECRETS_PROVIDER }) });
+  // TLS: the PEM material of the revision in force, handed to serving processes on request (never in a snapshot).
+  let tlsMaterial = new Map<string, CertificateMaterial>();
+  const generated = await generateDefaultCertificate();
   const watcher = createConfigWatcher(o, {
     log,
     watch: true,
     secrets,
+    tls: { generated, onMaterial: (m) => (tlsMaterial = m) },
     ...(deps.extraFragments !== undefined ? { extraFragments: deps.extraFragments } : {}),
   });
   const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }) });
-  const certificates: CertificateSource = () => [];
+  // Certificates in use (the generated default one is left out: it never expires in use).
+  const certificates: CertificateSource = () =>
+    ((bp.latest?.sections?.[TLS_SECTION] as TlsSection | undefined)?.certificates ?? [])
+      .filter((c) => c.source !== 'generated')
+      .map((c) => ({ name: c.commonName || (c.names[0] ?? c.id), sans: c.names, notAfter: Date.parse(c.notAfter) }));
   const gitWebhook = gitWebhookHandler(o, watcher, log);
   bp.serve({
     ...primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates, providers: () => watcher.providerStatuses() }),
@@ -104,6 +115,20 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     gitWebhook: (a) => gitWebhook(a),
     // POST /api/admission/validate: the verdict against the configuration in force (src/admin/admission.ts).
     admission: admissionReviewer(o, watcher),
+    // TLS: the PEM material of certificates a serving process lacks (src/server/tls-serving.ts).
+    'tls.material': (a) => {
+      const ids = Array.isArray((a as { ids?: unknown } | null)?.ids)
+        ? ((a as { ids: unknown[] }).ids.filter((x) => typeof x === 'string') as string[])
+        : [];
+      const out: Record<string, CertificateMaterial> = {};
+      for (const id of ids) {
+        const m = tlsMaterial.get(id);
+        if (m !== undefined) out[id] = m;
+      }
+      return out;
+    },
+    // ACME tls-alpn-01 challenge certificates (none pending without a certificate resolver).
+    'tls.alpnChallenge': () => null,
   });
   // The primary listeners, in order: every snapshot, the first one included.
   watcher.addListener((s) => {
@@ -124,7 +149,12 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   watcher.addListener((s) => bp.publish(s));
   // The kubernetescrd provider writes each object's Ready status and Events from the snapshot's issues (docs/kubernetes.md).
   const kube = watcher.provider('kubernetescrd');
-  if (kube instanceof KubernetesProvider) watcher.addListener((s) => kube.onSnapshot(s));
+  if (kube instanceof KubernetesProvider) {
+    watcher.addListener((s) => kube.onSnapshot(s));
+    // gatehouse_kubernetes_leader follows the Lease, not the snapshots.
+    bp.metrics.setKubernetesLeader(kube.name, false);
+    kube.onLeaderChange((leader) => bp.metrics.setKubernetesLeader(kube.name, leader));
+  }
   const first = await watcher.start();
   return {
     watcher,

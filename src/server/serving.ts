@@ -12,6 +12,9 @@ import { builtinRegistry } from '../middlewares/builtin.js';
 import { IdentityProvider, emptyIdentitySection, identityKind, materializeIdentity } from '../identity/index.js';
 import type { ServingBackplane } from '../cluster/backplane.js';
 import type { Addresses } from '../cluster/protocol.js';
+import { TlsServing } from './tls-serving.js';
+import { certificateMetrics } from '../tls/status.js';
+import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 import { Gateway } from './gateway.js';
 import type { ServeOptions } from './options.js';
 import { createTelemetry } from './telemetry.js';
@@ -45,7 +48,14 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
   // Loaded only when configured: ioredis is not needed by a gateway without Redis.
   const redis = o.redis !== null ? await redisStore(o.redis, bp, log) : null;
   await redis?.conn.start(2000);
-  const telemetry = createTelemetry(o, bp, log, redis !== null ? () => redis.conn.prometheusText() : undefined);
+  let latest: Snapshot | null = null;
+  const telemetry = createTelemetry(
+    o,
+    bp,
+    log,
+    () =>
+      (redis !== null ? redis.conn.prometheusText() : '') + certificateMetrics(latest?.sections?.[TLS_SECTION] as TlsSection | undefined),
+  );
   const identityEnabled = o.identity.enabled || o.identity.insecure;
   const idp = identityEnabled
     ? new IdentityProvider({
@@ -59,7 +69,6 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
       })
     : null;
   await idp?.init();
-  let latest: Snapshot | null = null;
   let gateway: Gateway | null = null;
   const internal = createInternalServices(o, {
     gateway: () => gateway,
@@ -77,7 +86,9 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     identity: idp?.handler ?? null,
     ...(redis !== null ? { redisStatus: () => redis.conn.status() } : {}),
   });
+  const tls = new TlsServing(bp, log.child({ component: 'tls' }));
   gateway = new Gateway({
+    tls: tls.acceptor,
     entryPoints: o.entryPoints,
     registry: builtinRegistry(),
     rateLimitStore: redis ?? bp.rateLimitStore,
@@ -107,6 +118,7 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
   const unsubscribe = bp.onSnapshot((s) => {
     latest = s;
     idp?.update(materializeIdentity(sectionOf(s, identityKind) ?? emptyIdentitySection, process.env));
+    tls.update(s);
     gw.apply(s);
   });
   const addresses: Addresses = {};

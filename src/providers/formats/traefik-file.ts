@@ -15,13 +15,14 @@ import { closest } from '../../util/closest.js';
 import { emptyFragment, type ConfigFragment, type Item, type SourceDocument } from '../../config/model.js';
 import { canonicalFields } from '../../config/field-case.js';
 import { RouterSchema, ServersTransportSchema, ServiceSchema } from '../../config/schema.js';
+import { TlsCertificateSchema, TlsOptionsSchema, TlsStoreSchema, type TlsCertificateConfig } from '../../config/tls-schema.js';
 
 const TOP_KEYS = ['http', 'tcp', 'udp', 'tls'] as const;
 const HTTP_KEYS = ['routers', 'middlewares', 'services', 'serversTransports'] as const;
 const TLS_KEYS = ['options', 'certificates', 'stores'] as const;
 const SERVICE_KINDS = ['loadBalancer', 'weighted', 'highestRandomWeight', 'mirroring', 'failover'] as const;
 
-type Section = 'routers' | 'middlewares' | 'services' | 'serversTransports' | 'tlsOptions';
+type Section = 'routers' | 'middlewares' | 'services' | 'serversTransports' | 'tlsOptions' | 'tlsStores';
 
 const LABEL: Record<Section, { object: string; field: string[] }> = {
   routers: { object: 'router', field: ['http', 'routers'] },
@@ -29,6 +30,7 @@ const LABEL: Record<Section, { object: string; field: string[] }> = {
   services: { object: 'service', field: ['http', 'services'] },
   serversTransports: { object: 'serversTransport', field: ['http', 'serversTransports'] },
   tlsOptions: { object: 'tls option', field: ['tls', 'options'] },
+  tlsStores: { object: 'tls store', field: ['tls', 'stores'] },
 };
 
 /** The schema whose spelling field names take (Traefik's file provider matches them case-insensitively). */
@@ -36,6 +38,8 @@ const SCHEMAS: Partial<Record<Section, TSchema>> = {
   routers: RouterSchema,
   services: ServiceSchema,
   serversTransports: ServersTransportSchema,
+  tlsOptions: TlsOptionsSchema,
+  tlsStores: TlsStoreSchema,
 };
 
 /** `key` as one of `known` spells it (case-insensitive), or as written. */
@@ -49,6 +53,8 @@ function checker(section: Section): TypeCheck<TSchema> | undefined {
     routers: TypeCompiler.Compile(RouterSchema),
     services: TypeCompiler.Compile(ServiceSchema),
     serversTransports: TypeCompiler.Compile(ServersTransportSchema),
+    tlsOptions: TypeCompiler.Compile(TlsOptionsSchema),
+    tlsStores: TypeCompiler.Compile(TlsStoreSchema),
   };
   return checks[section];
 }
@@ -117,21 +123,15 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[], provid
           continue;
         }
         if (entries === null || entries === undefined) continue;
-        if (key === 'tls' && sub !== 'options') {
-          issues.push(
-            at([key, sub], {
-              field: `${key}.${sub}`,
-              severity: 'warning',
-              message: `tls.${sub} is not supported by the file provider yet: ignored`,
-            }),
-          );
+        if (key === 'tls' && sub === 'certificates') {
+          readCertificates(doc, entries, frag.tlsCertificates ?? [], issues);
           continue;
         }
         if (!isObject(entries)) {
           issues.push(at([key, sub], { field: `${key}.${sub}`, message: 'expected a mapping of names to definitions' }));
           continue;
         }
-        const section: Section = key === 'tls' ? 'tlsOptions' : (sub as Section);
+        const section: Section = key === 'tls' ? (sub === 'stores' ? 'tlsStores' : 'tlsOptions') : (sub as Section);
         const schema = SCHEMAS[section];
         for (const [name, written] of Object.entries(entries)) {
           const path = [key, sub, name];
@@ -205,6 +205,44 @@ function traefikDefaults(section: Section, value: unknown, warn: (path: (string 
     return false;
   });
   return kept.length === servers.length ? value : { ...value, loadBalancer: { ...lb, servers: kept } };
+}
+
+let certificateCheck: TypeCheck<TSchema> | undefined;
+
+/** `tls.certificates`: a list (certificates have no names); each checked, then kept with its file and line. */
+function readCertificates(
+  doc: SourceDocument,
+  entries: unknown,
+  out: ConfigFragment['tlsCertificates'] & object,
+  issues: ConfigIssue[],
+): void {
+  if (!Array.isArray(entries)) {
+    issues.push({
+      file: doc.file,
+      line: doc.lineOf(['tls', 'certificates']),
+      field: 'tls.certificates',
+      message: 'expected a list of certificates',
+    });
+    return;
+  }
+  certificateCheck ??= TypeCompiler.Compile(TlsCertificateSchema);
+  entries.forEach((written: unknown, i) => {
+    const path = ['tls', 'certificates', i];
+    const source: SourceLocation = { file: doc.file, line: doc.lineOf(path), object: `tls certificate #${i + 1}`, field: path.join('.') };
+    const value = canonicalFields(TlsCertificateSchema, written);
+    if (certificateCheck!.Check(value)) {
+      out.push({ value: value as TlsCertificateConfig, source });
+      return;
+    }
+    const first = [...certificateCheck!.Errors(value)][0];
+    const rel = first === undefined ? [] : first.path.split('/').filter((p) => p !== '');
+    issues.push({
+      ...source,
+      line: doc.lineOf([...path, ...rel]) ?? source.line,
+      field: [...path, ...rel].join('.'),
+      message: first === undefined ? 'invalid certificate' : describeSchemaError(first),
+    });
+  });
 }
 
 /** Fields of Traefik's model that Gatehouse refuses on purpose, with why (docs/traefik-compatibility.md). */

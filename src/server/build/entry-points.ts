@@ -12,6 +12,7 @@ import type { Logger } from '../../log.js';
 import { RouterTable, type RouteEntry } from '../../router/table.js';
 import type { BuiltRoute } from './routers.js';
 import { messageOf, unavailable } from './refs.js';
+import { routerTlsOn, TLS_SECTION, type TlsSection } from '../../tls/compile.js';
 
 export interface EntryPointBuildContext {
   readonly entryPoints: readonly string[];
@@ -25,13 +26,26 @@ const methodNotAllowed = (ctx: RequestContext, allow: readonly string[]): void =
   answer(ctx, 'GH_METHOD_NOT_ALLOWED', { headers: { allow: allow.join(', ') } });
 const broken: Handler = (ctx) => answer(ctx, 'GH_ENTRYPOINT_BROKEN');
 
+/**
+ * Each entry point gets two tables, as Traefik's: the routers with TLS (their own `tls`, or the
+ * entry point's `http.tls`) answer requests that came over TLS, the others plain ones.
+ */
 export function buildEntryPoints(view: Snapshot, routes: readonly BuiltRoute[], ctx: EntryPointBuildContext): Record<string, Handler> {
   const out: Record<string, Handler> = Object.create(null) as Record<string, Handler>;
+  const tls = view.sections?.[TLS_SECTION] as TlsSection | undefined;
   for (const ep of ctx.entryPoints) {
-    let entries = routes.filter((r) => r.router.entryPoints.includes(ep)).map((r) => r.entry);
-    const names = ctx.entryPointMiddlewares?.[ep] ?? [];
-    if (names.length > 0) entries = withEntryPointMiddlewares(view, ep, entries, names, ctx);
-    out[ep] = new RouterTable(entries).handler(notFound, methodNotAllowed);
+    const attached = routes.filter((r) => r.router.entryPoints.includes(ep));
+    const table = (list: readonly BuiltRoute[]): Handler => {
+      let entries = list.map((r) => r.entry);
+      const names = ctx.entryPointMiddlewares?.[ep] ?? [];
+      if (names.length > 0) entries = withEntryPointMiddlewares(view, ep, entries, names, ctx);
+      return new RouterTable(entries).handler(notFound, methodNotAllowed);
+    };
+    const plain = table(attached.filter((r) => !routerTlsOn(r.router, ep, tls)));
+    const secure = attached.some((r) => routerTlsOn(r.router, ep, tls))
+      ? table(attached.filter((r) => routerTlsOn(r.router, ep, tls)))
+      : notFound;
+    out[ep] = (c) => (c.scheme === 'https' ? secure(c) : plain(c));
   }
   return out;
 }
