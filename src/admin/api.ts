@@ -17,7 +17,8 @@ import { callerNames, identityKind } from '../identity/index.js';
 import { admissionHandler, type AdmissionReviewer } from './admission.js';
 import type { ServerHealth } from '../services/types.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
-import { certificateViews, routerCertificates } from '../tls/status.js';
+import { certificateViews, routerCertificates, withAcme } from '../tls/status.js';
+import type { AcmeCertificateStatus } from '../tls/acme/types.js';
 
 export interface ApiSource {
   /** The configuration in force (runtime view). */
@@ -43,6 +44,8 @@ export interface ApiSource {
   redisStatus?: () => unknown;
   /** `POST /api/admission/validate`: the verdict on an AdmissionReview, from the primary (src/admin/admission.ts). */
   admission?: AdmissionReviewer;
+  /** The ACME engine's certificate states (states, errors, next renewal), from the primary; absent without resolvers. */
+  acmeStatus?: () => Promise<unknown>;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
   gatehouse?: Handler;
 }
@@ -314,7 +317,14 @@ export function createApiHandler(src: ApiSource): Handler {
     }
     if (path === '/api/tls/certificates') {
       const tls = view.sections?.[TLS_SECTION] as TlsSection | undefined;
-      sendJson(ctx, 200, tls === undefined ? [] : certificateViews(tls, view.routers));
+      const views = tls === undefined ? [] : certificateViews(tls, view.routers);
+      if (src.acmeStatus === undefined) sendJson(ctx, 200, views);
+      else
+        src.acmeStatus().then(
+          (states) => sendJson(ctx, 200, withAcme(views, Array.isArray(states) ? (states as AcmeCertificateStatus[]) : [])),
+          // The primary did not answer: the certificates served, without their ACME order state.
+          () => sendJson(ctx, 200, views),
+        );
       return;
     }
     if (path === '/api/rawdata') {

@@ -14,6 +14,8 @@ export interface InternalRoutes {
   ping: string | null;
   metrics: string | null;
   identity: string | null;
+  /** Entry points that answer ACME http-01 challenges (`certificatesResolvers.<n>.acme.httpChallenge.entryPoint`). */
+  acmeHttp?: readonly string[];
   /** entryPoints.<name>.http.redirections.entryPoint */
   redirections?: ReadonlyArray<{ from: string; scheme: string; port: number; permanent: boolean; priority: number }>;
 }
@@ -55,6 +57,17 @@ export function internalFragment(r: InternalRoutes): ConfigFragment {
       source: src,
     };
   }
+  if (r.acmeHttp !== undefined && r.acmeHttp.length > 0)
+    // Above the redirections (MAX - 1 by default), as Traefik's acme-http@internal.
+    f.routers['acme-http'] = {
+      value: {
+        entryPoints: [...r.acmeHttp],
+        rule: 'PathPrefix(`/.well-known/acme-challenge/`)',
+        priority: MAX,
+        service: 'acme-http@internal',
+      },
+      source: src,
+    };
   for (const r of rd.redirections ?? []) {
     const mw = `redirect-${r.from}`;
     f.middlewares[mw] = { value: { redirectScheme: { scheme: r.scheme, port: String(r.port), permanent: r.permanent } }, source: src };

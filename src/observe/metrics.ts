@@ -222,6 +222,8 @@ export interface ReloadStats {
   providers: Array<{ name: string; ready: boolean; revision: string }>;
   /** Per kubernetescrd provider: 1 while this replica holds its Lease (gatehouse_kubernetes_leader); replaced, never mutated. */
   leaders?: Record<string, number>;
+  /** ACME orders by resolver and result (gatehouse_acme_orders_total); totals from the engine, replaced, never mutated. */
+  acmeOrders?: Array<{ resolver: string; result: string; count: number }>;
 }
 
 /** What the Prometheus renderer reads. */
@@ -494,6 +496,11 @@ export class MetricsStore {
   /** Whether this replica holds the kubernetescrd provider's Lease (gatehouse_kubernetes_leader). */
   setKubernetesLeader(provider: string, leader: boolean): void {
     this.reloads.leaders = { ...this.reloads.leaders, [provider]: leader ? 1 : 0 };
+  }
+
+  /** ACME orders so far, by resolver and result (gatehouse_acme_orders_total). */
+  setAcmeOrders(rows: ReadonlyArray<{ resolver: string; result: string; count: number }>): void {
+    this.reloads.acmeOrders = rows.map((r) => ({ ...r }));
   }
 
   /** A configuration reload happened (primary). */

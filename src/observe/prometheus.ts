@@ -132,6 +132,12 @@ export function renderPrometheus(snap: PrometheusSnapshot, opts: PrometheusOptio
       w.sample('gatehouse_kubernetes_leader', labelString(['provider'], [provider]), v);
   }
 
+  if (r.acmeOrders !== undefined) {
+    w.family('gatehouse_acme_orders_total', 'counter', 'ACME orders by certificate resolver and result (success, failure, rate_limited)');
+    for (const o of r.acmeOrders)
+      w.sample('gatehouse_acme_orders_total', labelString(['resolver', 'result'], [o.resolver, o.result]), o.count);
+  }
+
   w.family('traefik_open_connections', 'gauge', 'How many open connections exist, by entryPoint and protocol');
   for (const [ep, n] of snap.connections) w.sample('traefik_open_connections', labelString(['entrypoint', 'protocol'], [ep, 'TCP']), n);
 

@@ -34,6 +34,8 @@ export interface PipelineDeps {
   extraFragments?: readonly ConfigFragment[];
   /** The Key Vault secret store of the primary (a provider too); absent in check and without --secrets.azurekeyvault.*. */
   secrets?: SecretStore | null;
+  /** The certificates ACME resolvers obtained (a provider too); absent in check and without resolvers. */
+  acme?: Provider | null;
   /** TLS in a serving primary: the generated default certificate, and where each revision's PEM material goes (never the snapshot). */
   tls?: {
     readonly generated?: { readonly material: CertificateMaterial; readonly info: CertificateInfo };
@@ -60,6 +62,8 @@ const PROVIDERS: readonly ProviderFactory[] = [
   (o, deps) =>
     o.git === null ? null : new GitProvider({ git: o.git, dataDir: o.dataDir, watch: deps.watch, kubernetes: o.kubernetes, log: deps.log }),
   (o, deps) => (o.kubernetesApi === null ? null : new KubernetesProvider({ config: o.kubernetesApi, log: deps.log })),
+  // The ACME engine's certificates (src/server/acme-wiring.ts): one more source of tls.certificates.
+  (_o, deps) => deps.acme ?? null,
 ];
 
 /** The Gatehouse kind compilers; each fills one section of the snapshot. */
@@ -79,6 +83,7 @@ export function internalServiceNames(o: ServeOptions): string[] {
   if (o.ping !== null) names.push('ping@internal');
   if (o.metrics !== null) names.push('prometheus@internal');
   if (o.identity.enabled || o.identity.insecure) names.push('identity@internal');
+  if (o.acme.some((r) => r.httpChallenge !== undefined)) names.push('acme-http@internal');
   return names;
 }
 
@@ -109,6 +114,7 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
     metrics: o.metrics?.entryPoint ?? null,
     identity: o.identity.insecure ? 'traefik' : null,
     redirections: o.redirections,
+    acmeHttp: [...new Set(o.acme.flatMap((r) => (r.httpChallenge !== undefined ? [r.httpChallenge.entryPoint] : [])))],
   });
   const fixedIssues = staticIssues(o);
   const internalServices = internalServiceNames(o);

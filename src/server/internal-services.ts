@@ -5,7 +5,8 @@
  * and noop@internal, each wired to the state it reports on.
  */
 import type { Handler } from '../http/handler.js';
-import { answer } from '../http/answers.js';
+import { answer, sendText } from '../http/answers.js';
+import type { RequestContext } from '../http/exchange.js';
 import type { Snapshot } from '../config/runtime.js';
 import { createApiHandler, configurationStatus } from '../admin/api.js';
 import type { AdmissionReviewer } from '../admin/admission.js';
@@ -37,6 +38,10 @@ export interface InternalServiceDeps {
   identity: Handler | null;
   /** GET /api/redis: this process's Redis connection (docs/redis.md); absent without --redis.endpoints. */
   redisStatus?: () => unknown;
+  /** Asks the primary (where the ACME engine runs) for the key authorization of an http-01 token. */
+  acmeHttp01?: (token: string) => Promise<string | null>;
+  /** The ACME engine's certificate states (from the primary). */
+  acmeStatus?: () => Promise<unknown>;
 }
 
 export function createInternalServices(o: ServeOptions, deps: InternalServiceDeps): Record<string, Handler> {
@@ -73,7 +78,9 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     ...(deps.secretStatuses !== undefined ? { secretStatuses: deps.secretStatuses } : {}),
     ...(deps.admission !== undefined ? { admission: deps.admission } : {}),
     ...(deps.redisStatus !== undefined ? { redisStatus: deps.redisStatus } : {}),
+    ...(deps.acmeStatus !== undefined && o.acme.length > 0 ? { acmeStatus: deps.acmeStatus } : {}),
   });
+  const acmeHttp01 = deps.acmeHttp01;
   return {
     'noop@internal': (ctx) => answer(ctx, 'GH_NOOP'),
     // As in Traefik, api@internal also serves the dashboard when it is enabled.
@@ -82,5 +89,20 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     'ping@internal': createPingHandler(() => deps.gateway()?.isShuttingDown ?? false, o.pingTerminatingStatus),
     'prometheus@internal': deps.prometheus,
     ...(deps.identity !== null ? { 'identity@internal': deps.identity } : {}),
+    // ACME http-01 (RFC 8555 §8.3): the key authorization of a pending challenge, else 404.
+    ...(acmeHttp01 !== undefined
+      ? {
+          'acme-http@internal': (ctx: RequestContext) => {
+            const token = ctx.path.slice('/.well-known/acme-challenge/'.length);
+            acmeHttp01(token).then(
+              (v) =>
+                v === null
+                  ? sendText(ctx, 404, 'no such ACME challenge\n')
+                  : sendText(ctx, 200, v, { 'content-type': 'application/octet-stream' }),
+              () => sendText(ctx, 503, 'ACME challenge lookup failed\n'),
+            );
+          },
+        }
+      : {}),
   };
 }

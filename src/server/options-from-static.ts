@@ -1,4 +1,5 @@
 /** StaticConfig (Traefik's names) → ServeOptions (what serve() needs). */
+import { validateAcmeResolver, type AcmeResolverConfig } from '../tls/acme/config.js';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { StaticConfig } from '../config/static-schema.js';
@@ -122,6 +123,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
         ]),
     ),
     certificateResolvers: Object.keys(c.certificatesResolvers),
+    acme: acmeFromStatic(c, cwd),
     defaultTransport: {
       insecureSkipVerify: c.serversTransport.insecureSkipVerify,
       rootCAs: c.serversTransport.rootCAs as string[],
@@ -138,4 +140,24 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
     throttleMs: c.providers.providersThrottleDuration,
     maxHeaderSize: 16 * 1024,
   };
+}
+
+/** `certificatesResolvers.<name>.acme`: each checked; every problem named by its flag, all at once. */
+function acmeFromStatic(c: StaticConfig, cwd: string): AcmeResolverConfig[] {
+  const out: AcmeResolverConfig[] = [];
+  const errors: string[] = [];
+  for (const [name, r] of Object.entries(c.certificatesResolvers)) {
+    if (r.acme === undefined) {
+      errors.push(`certificatesresolvers.${name}: only acme resolvers exist (set certificatesresolvers.${name}.acme.*)`);
+      continue;
+    }
+    const v = validateAcmeResolver(name, r.acme, {
+      dataDir: resolve(cwd, c.dataDir ?? '.gatehouse'),
+      entryPoints: Object.keys(c.entryPoints),
+    });
+    errors.push(...v.errors);
+    if (v.config !== undefined) out.push(v.config);
+  }
+  if (errors.length > 0) throw new Error(errors.join('\n'));
+  return out;
 }

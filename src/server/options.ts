@@ -10,6 +10,7 @@ import type { GitProviderConfig } from '../providers/git/options.js';
 import type { KubernetesProviderConfig } from '../providers/kubernetes/options.js';
 import type { RedisOptions } from '../middlewares/rate-limit/redis-options.js';
 import type { EntryPointTls } from '../tls/compile.js';
+import type { AcmeResolverConfig } from '../tls/acme/config.js';
 
 export interface ServeOptions {
   entryPoints: EntryPointSpec[];
@@ -46,6 +47,8 @@ export interface ServeOptions {
   entryPointTls: Record<string, EntryPointTls>;
   /** Names of the configured certificate resolvers (`certificatesResolvers.<name>`). */
   certificateResolvers: string[];
+  /** `certificatesResolvers.<name>.acme.*`, checked (docs/tls.md). */
+  acme: AcmeResolverConfig[];
   /** Default transport of services that name none (`serversTransport.*`). */
   defaultTransport: { insecureSkipVerify: boolean; rootCAs: string[]; maxIdleConnsPerHost: number };
   /** Status of /ping while shutting down. */

@@ -24,6 +24,7 @@ import { KubernetesProvider } from '../providers/kubernetes/index.js';
 import { admissionReviewer } from './admission-wiring.js';
 import type { CertificateMaterial } from '../tls/certificates.js';
 import { generateDefaultCertificate } from '../tls/generated.js';
+import { startAcme } from './acme-wiring.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 
 export interface PrimaryDeps {
@@ -93,10 +94,13 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   // TLS: the PEM material of the revision in force, handed to serving processes on request (never in a snapshot).
   let tlsMaterial = new Map<string, CertificateMaterial>();
   const generated = await generateDefaultCertificate();
+  // ACME: the engine runs here only; its certificates come back as the `acme` provider (src/server/acme-wiring.ts).
+  const acme = await startAcme(o, log);
   const watcher = createConfigWatcher(o, {
     log,
     watch: true,
     secrets,
+    acme: acme?.provider ?? null,
     tls: { generated, onMaterial: (m) => (tlsMaterial = m) },
     ...(deps.extraFragments !== undefined ? { extraFragments: deps.extraFragments } : {}),
   });
@@ -129,6 +133,9 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     },
     // ACME tls-alpn-01 challenge certificates (none pending without a certificate resolver).
     'tls.alpnChallenge': () => null,
+    'tls.http01': () => null,
+    'tls.acme': () => [],
+    ...(acme?.rpc ?? {}),
   });
   // The primary listeners, in order: every snapshot, the first one included.
   watcher.addListener((s) => {
@@ -147,6 +154,12 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   });
   watcher.addListener((s) => alerts.apply(sectionOf(s, alertRulesKind)?.rules ?? []));
   watcher.addListener((s) => bp.publish(s));
+  // ACME: order what the TLS routers ask their resolvers for, before traffic needs it.
+  if (acme !== null) {
+    watcher.addListener((s) => acme.onSnapshot(s));
+    bp.metrics.setAcmeOrders(acme.engine.orderCounts());
+    acme.engine.onOrder(() => bp.metrics.setAcmeOrders(acme.engine.orderCounts()));
+  }
   // The kubernetescrd provider writes each object's Ready status and Events from the snapshot's issues (docs/kubernetes.md).
   const kube = watcher.provider('kubernetescrd');
   if (kube instanceof KubernetesProvider) {
@@ -162,6 +175,7 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     async close() {
       await watcher.close();
       alerts.close();
+      await acme?.close();
     },
   };
 }

@@ -85,6 +85,11 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     prometheus: telemetry.prometheus,
     identity: idp?.handler ?? null,
     ...(redis !== null ? { redisStatus: () => redis.conn.status() } : {}),
+    acmeHttp01: async (token) => {
+      const v = await bp.rpc('tls.http01', { token });
+      return typeof v === 'string' ? v : null;
+    },
+    acmeStatus: () => bp.rpc('tls.acme'),
   });
   const tls = new TlsServing(bp, log.child({ component: 'tls' }));
   gateway = new Gateway({

@@ -8,7 +8,19 @@ import type { RuntimeRouter } from '../config/runtime.js';
 import { compileRule } from '../rules/index.js';
 import { nameMatches } from './certificates.js';
 import { escapeLabelValue } from '../observe/prometheus.js';
+import type { AcmeCertificateStatus } from './acme/types.js';
 import type { TlsCertificateEntry, TlsSection } from './compile.js';
+
+/** What /api/tls/certificates shows of an ACME order (state, the CA's error, next renewal): no key material. */
+export interface AcmeView {
+  readonly state: AcmeCertificateStatus['state'];
+  readonly domains: AcmeCertificateStatus['domains'];
+  readonly error?: string;
+  readonly nextRenewal?: string;
+  readonly nextAttempt?: string;
+  readonly lastAttempt?: string;
+  readonly failures: number;
+}
 
 export interface CertificateView {
   readonly names: string[];
@@ -27,6 +39,48 @@ export interface CertificateView {
   /** TLS routers whose hosts this certificate answers for. */
   readonly routers: string[];
   readonly default: boolean;
+  /** For ACME certificates: the order's state. */
+  readonly acme?: AcmeView;
+}
+
+/** An ACME order with no certificate served yet (Pending, Issuing, Failed): shown with its state only. */
+export interface PendingAcmeView {
+  readonly names: string[];
+  readonly source: 'acme';
+  readonly resolver: string;
+  readonly acme: AcmeView;
+}
+
+function acmeView(s: AcmeCertificateStatus): AcmeView {
+  return {
+    state: s.state,
+    domains: s.domains,
+    ...(s.error !== undefined ? { error: s.error } : {}),
+    ...(s.nextRenewal !== undefined ? { nextRenewal: s.nextRenewal } : {}),
+    ...(s.nextAttempt !== undefined ? { nextAttempt: s.nextAttempt } : {}),
+    ...(s.lastAttempt !== undefined ? { lastAttempt: s.lastAttempt } : {}),
+    failures: s.failures,
+  };
+}
+
+/** The certificates with their ACME order state; orders with nothing served yet are appended. */
+export function withAcme(
+  views: readonly CertificateView[],
+  states: readonly AcmeCertificateStatus[],
+  unavailable?: string,
+): Array<CertificateView | PendingAcmeView | { acmeUnavailable: string }> {
+  const byFingerprint = new Map(states.filter((s) => s.fingerprint !== undefined).map((s) => [s.fingerprint as string, s]));
+  const out: Array<CertificateView | PendingAcmeView | { acmeUnavailable: string }> = views.map((v) => {
+    const s = byFingerprint.get(v.fingerprint);
+    return s === undefined ? v : { ...v, acme: acmeView(s) };
+  });
+  const shown = new Set(views.map((v) => v.fingerprint));
+  for (const s of states)
+    if (!s.serving || s.fingerprint === undefined || !shown.has(s.fingerprint))
+      if (s.wanted || s.state !== 'Ready')
+        out.push({ names: [s.domains.main, ...s.domains.sans], source: 'acme', resolver: s.resolver, acme: acmeView(s) });
+  if (unavailable !== undefined) out.push({ acmeUnavailable: unavailable });
+  return out;
 }
 
 /** The certificate SNI selection gives `host` (exact, then wildcard, then the default), as TlsStore does. */

@@ -24,7 +24,14 @@ export interface TestGateway {
 }
 
 export async function startGateway(
-  opts: { files?: Record<string, string>; flags?: string[]; workers?: number; adminEntryPoint?: boolean } = {},
+  opts: {
+    files?: Record<string, string>;
+    flags?: string[];
+    workers?: number;
+    adminEntryPoint?: boolean;
+    /** Address of the `web` entry point (default 127.0.0.1:0). */
+    webAddress?: string;
+  } = {},
 ): Promise<TestGateway> {
   const root = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const dir = join(root, 'conf');
@@ -37,7 +44,7 @@ export async function startGateway(
   };
   for (const [n, c] of Object.entries(opts.files ?? {})) write(n, c);
   const argv = [
-    '--entrypoints.web.address=127.0.0.1:0',
+    `--entrypoints.web.address=${opts.webAddress ?? '127.0.0.1:0'}`,
     ...(opts.adminEntryPoint === false ? [] : ['--entrypoints.traefik.address=127.0.0.1:0']),
     `--providers.file.directory=${dir}`,
     '--providers.file.watch',
