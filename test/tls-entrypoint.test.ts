@@ -14,7 +14,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import { connect as h2connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
+import { webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { send } from './support/http-request.js';
@@ -317,4 +317,47 @@ test('a broken certificate is an issue naming it; the others keep serving; a fix
   assert.equal(a.status, 200);
   assert.equal(a.socket.getPeerCertificate().subject.CN, 'a.test');
   gw.write('dyn.yml', config());
+});
+
+test('a certificate file replaced on disk (cert-manager, certbot) is served to new handshakes without a restart', async () => {
+  // The previous test rewrote the configuration: let that reload finish, so only the file watch can bring the new certificate.
+  await new Promise((r) => setTimeout(r, 2000));
+  const before = (await httpsGet(gw.port, 'a.test')).socket.getPeerCertificate().serialNumber;
+  // Renew: a new key and certificate for the same names, written over the same files.
+  execFileSync(
+    'openssl',
+    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'a2.key', '-out', 'a2.csr', '-subj', '/CN=a.test'],
+    { cwd: dir, stdio: 'ignore' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      'a2.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'a2.crt',
+      '-extfile',
+      'a.ext',
+      '-days',
+      '2',
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
+  writeFileSync(p('a.key'), readFileSync(p('a2.key')));
+  writeFileSync(p('a.crt'), readFileSync(p('a2.crt')));
+  const want = new X509Certificate(readFileSync(p('a2.crt'))).serialNumber;
+  let now = before;
+  for (let i = 0; i < 60 && now !== want; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    now = (await httpsGet(gw.port, 'a.test')).socket.getPeerCertificate().serialNumber;
+  }
+  assert.notEqual(want, before);
+  assert.equal(now, want, 'the renewed certificate is served');
 });

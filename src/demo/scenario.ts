@@ -129,7 +129,7 @@ stringData:
 }
 
 /** Names of the demo's alert rules (calcAlertsYaml). */
-export const CALC_ALERTS = { successRate: 'calc-success-rate', latency: 'calc-latency-p99' } as const;
+export const CALC_ALERTS = { successRate: 'calc-success-rate', latency: 'calc-latency-p99', certificates: 'certificate-expiry' } as const;
 
 /**
  * The seed's Azure Monitor metric alerts, as AlertRule objects on the
@@ -173,5 +173,18 @@ spec:
   severity: 2
   minRequests: 20
   labels: { app: calculator }
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: AlertRule
+metadata:
+  name: ${CALC_ALERTS.certificates}
+spec:
+  description: A TLS certificate in use expires in less than 14 days (renewal failing, or a file not replaced)
+  signal: certificateDaysLeft
+  operator: LessThan
+  threshold: 14
+  windowSize: 1h
+  evaluationFrequency: 10m
+  severity: 2
 `;
 }

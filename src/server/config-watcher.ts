@@ -120,6 +120,20 @@ export class ConfigWatcher {
     this.#timer.unref();
   }
 
+  /**
+   * Compile again with the messages in hand (after the throttle), for inputs no
+   * provider watches: certificate files read by the compile step (src/tls/file-watch.ts).
+   */
+  recompile(): void {
+    if (this.#closed || this.#current === null) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (!this.#closed) this.#compileNow();
+    }, this.#opts.throttleMs);
+    this.#timer.unref();
+  }
+
   #compileNow(): Snapshot {
     for (const [name, candidate] of this.#pending) this.#judge(name, candidate);
     this.#pending.clear();

@@ -25,6 +25,7 @@ import { admissionReviewer } from './admission-wiring.js';
 import type { CertificateMaterial } from '../tls/certificates.js';
 import { generateDefaultCertificate } from '../tls/generated.js';
 import { startAcme } from './acme-wiring.js';
+import { CertificateFilesWatch } from '../tls/file-watch.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 
 export interface PrimaryDeps {
@@ -104,12 +105,12 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     tls: { generated, onMaterial: (m) => (tlsMaterial = m) },
     ...(deps.extraFragments !== undefined ? { extraFragments: deps.extraFragments } : {}),
   });
-  const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }) });
   // Certificates in use (the generated default one is left out: it never expires in use).
   const certificates: CertificateSource = () =>
     ((bp.latest?.sections?.[TLS_SECTION] as TlsSection | undefined)?.certificates ?? [])
       .filter((c) => c.source !== 'generated')
       .map((c) => ({ name: c.commonName || (c.names[0] ?? c.id), sans: c.names, notAfter: Date.parse(c.notAfter) }));
+  const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }), certificates });
   const gitWebhook = gitWebhookHandler(o, watcher, log);
   bp.serve({
     ...primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates, providers: () => watcher.providerStatuses() }),
@@ -169,10 +170,20 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     kube.onLeaderChange((leader) => bp.metrics.setKubernetesLeader(kube.name, leader));
   }
   const first = await watcher.start();
+  // Certificate files replaced on disk (cert-manager, certbot): compile again, new handshakes get them.
+  const certFiles = new CertificateFilesWatch(
+    () => (bp.latest?.sections?.[TLS_SECTION] as TlsSection | undefined)?.files ?? [],
+    (changed) => {
+      log.info({ files: changed }, 'TLS: certificate files changed: reloading the configuration');
+      watcher.recompile();
+    },
+  );
+  certFiles.start();
   return {
     watcher,
     first,
     async close() {
+      certFiles.close();
       await watcher.close();
       alerts.close();
       await acme?.close();

@@ -50,6 +50,8 @@ export interface TlsSection {
   readonly hostOptions: Record<string, string>;
   /** Entry points whose routers all speak TLS (`entryPoints.<name>.http.tls`). */
   readonly entryPointTls: Record<string, EntryPointTls>;
+  /** Every file the certificates and options were read from (paths only): watched, a change compiles again. */
+  readonly files: string[];
   /** Effective TLS of every TLS router: which options and resolver it uses. */
   readonly routers: Record<string, { options: string; certResolver?: string; domains?: Array<{ main?: string; sans?: string[] }> }>;
 }
@@ -95,6 +97,10 @@ export function compileTls(input: TlsCompileInput): TlsCompileOutput {
   const material = new Map<string, CertificateMaterial>();
   const certificates: TlsCertificateEntry[] = [];
   const now = input.now ?? Date.now();
+  const files = new Set<string>();
+  const read = (v: string): void => {
+    if (!isInlinePem(v)) files.add(v);
+  };
 
   // Options: `default` is global (one provider may define it), the others are qualified by provider.
   const options: Record<string, CompiledTlsOptions> = { default: DEFAULT_TLS_OPTIONS };
@@ -113,6 +119,7 @@ export function compileTls(input: TlsCompileInput): TlsCompileOutput {
         );
         continue;
       }
+      for (const f of raw.clientAuth?.caFiles ?? []) read(f);
       const { options: compiled, problems } = compileTlsOptions(raw);
       for (const p of problems) issues.push(issueAt(item.source, `TLS options "${qualified}": ${p.path}: ${p.message}`, p.path));
       if (compiled === undefined) continue;
@@ -142,6 +149,8 @@ export function compileTls(input: TlsCompileInput): TlsCompileOutput {
     stores: string[],
     extra?: { resolver?: string; source?: CertificateSource },
   ): string | null => {
+    read(certFile);
+    read(keyFile);
     try {
       const { material: m, info } = loadCertificate(certFile, keyFile, now);
       const id = info.fingerprint;
@@ -276,7 +285,15 @@ export function compileTls(input: TlsCompileInput): TlsCompileOutput {
   }
 
   return {
-    section: { options, certificates, defaultCertificate, hostOptions, entryPointTls: input.entryPointTls, routers },
+    section: {
+      options,
+      certificates,
+      defaultCertificate,
+      hostOptions,
+      entryPointTls: input.entryPointTls,
+      files: [...files].sort(),
+      routers,
+    },
     material,
     issues,
   };
