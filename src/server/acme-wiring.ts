@@ -115,14 +115,14 @@ export async function startAcme(
 ): Promise<AcmeWiring | null> {
   if (o.acme.length === 0) return null;
   const challenges = new ChallengeStore();
-  let redisConn: { client: unknown; close(): Promise<void> } | null = null;
+  let redisConn: { client: RedisLike; close(): Promise<void> } | null = null;
   let storage: RedisAcmeStorage | undefined;
   if (o.redis !== null) {
     // Many replicas, one certificate: the account, certificates and the order lock live in Redis.
     const { RedisConnection } = await import('../middlewares/rate-limit/redis-client.js');
     const conn = new RedisConnection(o.redis, log.child({ component: 'acme-redis' }));
     await conn.start(2000);
-    redisConn = conn;
+    redisConn = conn as unknown as { client: RedisLike; close(): Promise<void> };
     storage = new RedisAcmeStorage({ client: conn.client as ConstructorParameters<typeof RedisAcmeStorage>[0]['client'] });
   }
   const engine = new AcmeEngine({
@@ -134,6 +134,9 @@ export async function startAcme(
   });
   await engine.start();
   const logged = new Set<string>();
+  // With several replicas the CA's validation request may reach any of them: pending challenges are shared in Redis too.
+  const shared = redisConn === null ? null : sharedChallenges(redisConn.client, log);
+  if (shared !== null) challenges.onChange((c) => shared.publish(c));
   return {
     provider: new AcmeCertificatesProvider(engine),
     engine,
@@ -149,13 +152,15 @@ export async function startAcme(
       }
     },
     rpc: {
-      'tls.http01': (a) => {
+      'tls.http01': async (a) => {
         const token = (a as { token?: unknown } | null)?.token;
-        return typeof token === 'string' ? (challenges.http01Answer(token) ?? null) : null;
+        if (typeof token !== 'string') return null;
+        return challenges.http01Answer(token) ?? (await shared?.http01(token)) ?? null;
       },
-      'tls.alpnChallenge': (a) => {
+      'tls.alpnChallenge': async (a) => {
         const name = (a as { serverName?: unknown } | null)?.serverName;
-        const c = typeof name === 'string' ? challenges.tlsAlpnCertificate(name) : undefined;
+        if (typeof name !== 'string') return null;
+        const c = challenges.tlsAlpnCertificate(name) ?? (await shared?.tlsAlpn(name));
         return c === undefined ? null : { cert: c.certPem, key: c.keyPem };
       },
       'tls.acme': () => engine.status(),
@@ -164,6 +169,55 @@ export async function startAcme(
     async close() {
       await engine.close();
       await redisConn?.close();
+    },
+  };
+}
+
+/** The slice of an ioredis client the shared challenges use. */
+interface RedisLike {
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  del(key: string): Promise<unknown>;
+}
+
+const CHALLENGE_PREFIX = 'gatehouse:acme:challenge:';
+/** A pending challenge outlives no order: 10 minutes. */
+const CHALLENGE_TTL_MS = 600_000;
+const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
+
+/**
+ * Pending http-01 and tls-alpn-01 answers in Redis, so the replica that the CA's
+ * validation reaches can answer for the replica that ordered. The tls-alpn-01
+ * key is the challenge certificate's own throw-away key.
+ */
+function sharedChallenges(client: RedisLike, log: Logger) {
+  const run = <T>(what: string, p: Promise<T>): Promise<T | undefined> =>
+    p.then(
+      (v) => v,
+      (err: unknown) => {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, `ACME: Redis ${what} failed`);
+        return undefined;
+      },
+    );
+  return {
+    publish(c: import('../tls/acme/index.js').ChallengeChange): void {
+      const key = c.kind === 'http-01' ? `${CHALLENGE_PREFIX}http01:${c.token}` : `${CHALLENGE_PREFIX}alpn:${c.domain.toLowerCase()}`;
+      const value = c.kind === 'http-01' ? c.keyAuthorization : c.certificate === undefined ? undefined : JSON.stringify(c.certificate);
+      void run('challenge write', value === undefined ? client.del(key) : client.set(key, value, 'PX', CHALLENGE_TTL_MS));
+    },
+    async http01(token: string): Promise<string | undefined> {
+      if (!TOKEN.test(token)) return undefined;
+      return (await run('challenge read', client.get(`${CHALLENGE_PREFIX}http01:${token}`))) ?? undefined;
+    },
+    async tlsAlpn(name: string): Promise<{ certPem: string; keyPem: string } | undefined> {
+      const v = await run('challenge read', client.get(`${CHALLENGE_PREFIX}alpn:${name.toLowerCase()}`));
+      if (v === undefined || v === null) return undefined;
+      try {
+        const o = JSON.parse(v) as { certPem?: unknown; keyPem?: unknown };
+        return typeof o.certPem === 'string' && typeof o.keyPem === 'string' ? { certPem: o.certPem, keyPem: o.keyPem } : undefined;
+      } catch {
+        return undefined;
+      }
     },
   };
 }

@@ -188,7 +188,12 @@ export class RedisAcmeStorage implements AcmeStorage {
   }
 
   private async subscribe(): Promise<void> {
-    const sub = this.client.duplicate();
+    // The gateway's client connects lazily and refuses commands while offline (--redis.* fail fast);
+    // the subscriber must connect by itself and keep its SUBSCRIBE until it can send it.
+    const sub =
+      'isCluster' in this.client && this.client.isCluster
+        ? (this.client as Cluster).duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
+        : (this.client as Redis).duplicate({ enableOfflineQueue: true, lazyConnect: false, maxRetriesPerRequest: null });
     this.sub = sub;
     sub.on('error', () => undefined); // ioredis reconnects by itself; a failed call is reported where it is made
     sub.on('message', (channel: string, message: string) => {
