@@ -13,6 +13,7 @@ import { middleware as forwardAuth } from './forward-auth/index.js';
 import { middleware as headers } from './headers/index.js';
 import { middleware as inFlightReq } from './in-flight-req/index.js';
 import { middleware as ipAllowList } from './ip-allow-list/index.js';
+import { middleware as passTlsClientCert } from './pass-tls-client-cert/index.js';
 import { middleware as rateLimit } from './rate-limit/index.js';
 import { middleware as redirectRegex } from './redirect-regex/index.js';
 import { middleware as redirectScheme } from './redirect-scheme/index.js';
@@ -35,6 +36,7 @@ export const BUILTIN_MIDDLEWARES: readonly MiddlewareDefinition<TSchema>[] = [
   headers,
   inFlightReq,
   ipAllowList,
+  passTlsClientCert,
   rateLimit,
   redirectRegex,
   redirectScheme,

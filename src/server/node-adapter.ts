@@ -2,8 +2,9 @@
  * The part of an entry point that runs on node's own servers: node:http for
  * what the fast path does not serve (upgrades, Expect, CONNECT, absolute-form
  * targets, or every request with `http.server=node`), node:http2 for cleartext
- * HTTP/2 with prior knowledge (gRPC), and WebSocket upgrades, whose rejections
- * are written on the raw socket (SocketResponseWriter). It turns node's
+ * HTTP/2 with prior knowledge (gRPC) and HTTP/2 over TLS, with the limits of
+ * h2-limits.ts, and WebSocket upgrades, whose rejections are written on the raw
+ * socket (SocketResponseWriter). It turns node's
  * request and response objects into an exchange of the entry point
  * (entrypoint.ts), which owns the context, the handler and the bookkeeping.
  */
@@ -29,6 +30,7 @@ import type { ResponseWriter } from '../http/response-writer.js';
 import { reasonPhrase } from '../http1/reasons.js';
 import { normalizeIp } from '../http/host.js';
 import { NodeResponseWriter, SocketResponseWriter } from './node-writers.js';
+import { guardSession, http2Limits, http2ServerOptions, type Http2Limits, type Http2Refusal } from './h2-limits.js';
 
 /** The client socket of an upgrade request and the bytes read past its head. */
 export interface Upgrade {
@@ -67,6 +69,14 @@ export interface NodeAdapterOptions {
   headersTimeout: number;
   idleTimeout: number;
   writeTimeout: number;
+  /**
+   * HTTP/2 limits (`entryPoints.<name>.http2.*`); what is left out has its default
+   * (h2-limits.ts: 250 concurrent streams, header list = maxHeaderSize, settings
+   * timeout = min(headersTimeout, 10 s)).
+   */
+  http2?: Partial<Http2Limits>;
+  /** Told when an HTTP/2 session is ended by a limit (rapid reset, settings timeout); for a log line or a metric. */
+  onHttp2Refused?: (why: Http2Refusal, remoteAddress: string | undefined) => void;
 }
 
 const PEER = Symbol('gatehouse.peer');
@@ -125,6 +135,25 @@ function bodyAfterHead(socket: Duplex, head: Buffer, headers: IncomingHttpHeader
   return body;
 }
 
+/** How long a closing connection's incoming bytes are read and dropped before it is destroyed, ms. */
+const LINGER_MS = 1000;
+
+/**
+ * Close `socket` so that what was written last (an HTTP/2 GOAWAY) reaches the client:
+ * flush and send FIN, then read and drop what the client still sends for at most
+ * LINGER_MS. Destroying at once would drop unflushed bytes, and closing with unread
+ * client bytes makes the kernel send RST, which can discard the GOAWAY at the client
+ * before it reads it (nginx's lingering close).
+ */
+function lingeringClose(socket: Socket): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  if (!socket.writableEnded) socket.end();
+  socket.resume();
+}
+
 /** A Duplex over `socket` that starts with the bytes already read (unshifted). */
 export function replayStream(socket: Socket): Duplex {
   const d = new Duplex({
@@ -138,13 +167,14 @@ export function replayStream(socket: Socket): Duplex {
       socket.end(cb);
     },
     destroy(err, cb) {
-      socket.destroy(err ?? undefined);
+      lingeringClose(socket);
       cb(err);
     },
   });
   (d as unknown as Record<symbol, string | undefined>)[PEER] = socket.remoteAddress;
   socket.on('data', (chunk: Buffer) => {
-    if (!d.push(chunk)) socket.pause();
+    // After destroy, what the client still sends is read and dropped (lingeringClose).
+    if (!d.destroyed && !d.push(chunk)) socket.pause();
   });
   socket.once('end', () => d.push(null));
   socket.once('close', () => d.destroy());
@@ -161,10 +191,18 @@ function peerAddress(req: IncomingMessage): string | undefined {
   return inner?.[PEER];
 }
 
+/** Peer address of an HTTP/2 session, also when it runs over a replay stream. */
+function peerOfSession(s: ServerHttp2Session): string | undefined {
+  const sock = s.socket as unknown as { remoteAddress?: string; stream?: Record<symbol, string | undefined> } | undefined;
+  return sock?.remoteAddress ?? sock?.stream?.[PEER];
+}
+
 /** node:http and node:http2 servers that never listen themselves: the entry point hands them connections. */
 export class NodeAdapter {
   private readonly h1: Http1Server;
   private readonly h2: Http2Server;
+  /** The HTTP/2 limits in force, defaults filled in. */
+  readonly h2limits: Readonly<Http2Limits>;
   /** Open HTTP/2 sessions: told to finish (GOAWAY) when the entry point closes. */
   private readonly sessions = new Set<ServerHttp2Session>();
   /** Responses in progress per HTTP/1 socket, and what to do once none is (a refusal that must come after them). */
@@ -210,17 +248,26 @@ export class NodeAdapter {
       if (socket.writable) socket.end(rawAnswer(501));
       else socket.destroy();
     });
-    this.h2 = createHttp2({ maxSessionMemory: 64, settings: { maxHeaderListSize: opts.maxHeaderSize } });
-    // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
-    if (opts.idleTimeout > 0)
-      this.h2.on('session', (session: ServerHttp2Session) => session.setTimeout(opts.idleTimeout, () => session.close()));
+    const given = opts.http2 ?? {};
+    this.h2limits = http2Limits(
+      { ...given, settingsTimeout: given.settingsTimeout ?? Math.min(opts.headersTimeout, 10_000) },
+      opts.maxHeaderSize,
+    );
+    this.h2 = createHttp2(http2ServerOptions(this.h2limits));
+    const refused = opts.onHttp2Refused;
+    const onRefused = refused === undefined ? null : (why: Http2Refusal, s: ServerHttp2Session): void => refused(why, peerOfSession(s));
     this.h2.on('session', (session: ServerHttp2Session) => {
+      // An HTTP/2 session with no activity for idleTimeout is closed (HTTP/1.1 uses keepAliveTimeout).
+      if (opts.idleTimeout > 0) session.setTimeout(opts.idleTimeout, () => session.close());
+      guardSession(session, this.h2limits, onRefused);
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
     });
-    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) =>
-      this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null),
-    );
+    // A session error (a flood limit, a protocol error) ends only that session; node has already sent GOAWAY.
+    this.h2.on('sessionError', () => undefined);
+    // One event-loop turn late: a stream the client reset in the same read (HEADERS then
+    // RST_STREAM, the rapid-reset pattern) is destroyed by then and never reaches a handler.
+    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => setImmediate(this.dispatchH2, req, res));
   }
 
   /**
@@ -241,14 +288,16 @@ export class NodeAdapter {
   }
 
   /**
-   * An HTTP/2 connection (the preface is in `first`). node:http2 reads a
-   * net.Socket's handle natively and would miss the bytes already read; it
-   * gets a stream that replays them instead.
+   * An HTTP/2 connection (the preface is in `first`). The bytes already read are
+   * put back into the paused socket; node:http2 feeds what is buffered to its
+   * session before it reads the socket's handle natively. (Over a JS stream,
+   * node loses the GOAWAY of a connection error nghttp2 raises: the native path
+   * keeps it.)
    */
   http2(socket: Socket, first: Buffer): void {
     socket.pause();
     socket.unshift(first);
-    this.h2.emit('connection', replayStream(socket));
+    this.h2.emit('connection', socket);
   }
 
   /** An HTTP/1.x connection over TLS (after the handshake; nothing read yet). */
@@ -264,6 +313,8 @@ export class NodeAdapter {
   http2Secure(socket: Socket): void {
     const d = replayStream(socket);
     (d as unknown as { encrypted: boolean }).encrypted = true;
+    // passTLSClientCert reads the client certificate from the TLS socket underneath (src/middlewares/pass-tls-client-cert/).
+    (d as unknown as Record<symbol, unknown>)[Symbol.for('gatehouse.tls-socket')] = socket;
     this.h2.emit('connection', d);
   }
 
@@ -301,6 +352,12 @@ export class NodeAdapter {
       }
     });
   }
+
+  /** Hand an HTTP/2 request on unless its stream was reset meanwhile (then nothing was opened, nothing to finish). */
+  private readonly dispatchH2 = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
+    if (req.stream.destroyed || req.stream.closed) return;
+    this.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, null);
+  };
 
   private onRequest(req: IncomingMessage, res: ServerResponse | null, upgrade: Upgrade | null): void {
     const host = this.host;

@@ -13,6 +13,7 @@ import {
   type ClientHttp2Stream,
   type IncomingHttpHeaders as H2Headers,
   type OutgoingHttpHeaders,
+  type SecureClientSessionOptions,
 } from 'node:http2';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
@@ -61,15 +62,33 @@ export class H2cDispatcher {
   private session: ClientHttp2Session | null = null;
   private closed = false;
 
+  /**
+   * `opts.tls`: HTTP/2 over TLS (`https`, ALPN h2) with these options instead of
+   * cleartext; `opts.firstSocket`: an already negotiated TLS socket the first
+   * session runs on (the ALPN probe's, see alpn.ts).
+   */
   constructor(
     private readonly authority: string,
-    private readonly opts: { connectTimeout: number },
-  ) {}
+    private readonly opts: { connectTimeout: number; tls?: SecureClientSessionOptions; firstSocket?: import('node:tls').TLSSocket },
+  ) {
+    this.scheme = opts.tls !== undefined ? 'https' : 'http';
+  }
+
+  private readonly scheme: 'http' | 'https';
 
   private getSession(): ClientHttp2Session {
     const s = this.session;
     if (s !== null && !s.closed && !s.destroyed) return s;
-    const session = connect(`http://${this.authority}`);
+    const first = this.opts.firstSocket;
+    this.opts.firstSocket = undefined;
+    const session =
+      this.opts.tls === undefined
+        ? connect(`http://${this.authority}`)
+        : connect(`https://${this.authority}`, {
+            ...this.opts.tls,
+            ALPNProtocols: ['h2'],
+            ...(first !== undefined && !first.destroyed ? { createConnection: () => first } : {}),
+          });
     session.on('error', () => undefined); // surfaced per stream
     session.on('close', () => {
       if (this.session === session) this.session = null;
@@ -105,7 +124,7 @@ export class H2cDispatcher {
       fail(new Error('dispatcher is closed'));
       return false;
     }
-    const headers: OutgoingHttpHeaders = { ':method': o.method, ':path': o.path, ':scheme': 'http' };
+    const headers: OutgoingHttpHeaders = { ':method': o.method, ':path': o.path, ':scheme': this.scheme };
     const src = (o.headers ?? {}) as Record<string, string | string[] | undefined>;
     for (const k in src) {
       const v = src[k];

@@ -3,9 +3,9 @@
  * snapshot. Retiring a snapshot closes its pools gracefully: in-flight
  * requests finish, idle connections close.
  */
-import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
 import { H2cDispatcher } from './h2c.js';
+import { AlpnDispatcher } from './alpn.js';
+import { FixedSniPool, transportTls } from './transport-tls.js';
 import { RawPool } from './raw/pool.js';
 import type { UpstreamDispatcher } from './proxy.js';
 import type { ServersTransportConfig } from '../config/schema.js';
@@ -65,23 +65,19 @@ function create(u: URL, t: ServersTransportConfig | undefined): UpstreamDispatch
     return new H2cDispatcher(u.host, { connectTimeout });
   }
   if (u.protocol === 'https:') {
-    const ca = t?.rootCAs?.map((f) => (f.includes('-----BEGIN') ? f : readFileSync(f, 'utf8')));
-    const cert = t?.certificates?.[0];
-    return new Pool(u.origin, {
-      // undici has no idle cap: its connections are not capped either (null), as in Go.
-      connections: null,
-      keepAliveTimeout,
-      connectTimeout,
-      // HTTP/1.1 over TLS: undici's HTTP/2 client loses response trailers (see h2c.ts).
-      allowH2: false,
-      connect: {
-        rejectUnauthorized: t?.insecureSkipVerify !== true,
-        servername: t?.serverName,
-        ca,
-        cert: cert !== undefined ? readFileSync(cert.certFile) : undefined,
-        key: cert !== undefined ? readFileSync(cert.keyFile) : undefined,
-      },
-    });
+    const tls = transportTls(t);
+    const http1 = (): UpstreamDispatcher =>
+      new FixedSniPool(u, t?.serverName, {
+        // undici has no idle cap: its connections are not capped either (null), as in Go.
+        connections: null,
+        keepAliveTimeout,
+        connectTimeout,
+        // HTTP/1.1 here: HTTP/2 goes through node:http2 (alpn.ts), as undici's HTTP/2 client loses response trailers (see h2c.ts).
+        allowH2: false,
+        tls,
+      });
+    // Traefik (Go's Transport) speaks HTTP/2 to a TLS backend that offers h2 by ALPN, unless disableHTTP2.
+    return t?.disableHTTP2 === true ? http1() : new AlpnDispatcher(u, tls, connectTimeout, http1);
   }
   // Plain HTTP/1.1: the gateway's own pool (docs/http1-server.md); it hands upgrades to undici.
   return new RawPool(u, { connections: Infinity, maxIdle, keepAliveTimeout, connectTimeout });

@@ -36,7 +36,22 @@ export function collectTransport(ctx: PassContext, frag: ConfigFragment, local: 
     usedBy: [],
   };
   ctx.snap.serversTransports[name] = ctx.book.track('serversTransport', rt);
-  record(ctx, rt, '', schemaProblems(ServersTransportSchema, item.value), true);
+  const problems = schemaProblems(ServersTransportSchema, item.value);
+  record(ctx, rt, '', problems, true);
+  if (problems.length === 0) record(ctx, rt, '', transportWarnings(item.value), false);
+}
+
+/** Settings that work but weaken security: a warning on the transport (API, check, log) for as long as they are on. */
+function transportWarnings(t: ServersTransportConfig): Problem[] {
+  const out: Problem[] = [];
+  if (t.insecureSkipVerify === true)
+    out.push({
+      path: 'insecureSkipVerify',
+      message:
+        'insecureSkipVerify is on: backend certificates are not verified (anyone on the path can impersonate the backend); give rootCAs instead',
+      critical: false,
+    });
+  return out;
 }
 
 export function collectService<S>(

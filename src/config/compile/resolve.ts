@@ -70,6 +70,14 @@ export function resolveReferences(snap: Snapshot, nodes: readonly RefNode[], boo
       const sameCycle = child !== undefined && inCycle.has(node) && inCycle.has(child);
       if (target.status === 'disabled' && !sameCycle)
         book.addError(node.item, disabledBecause(ref.kind, target), true, ref.field, 'GH_CONFIG_REFERENCE');
+      else if (ref.kind === 'serversTransport' && insecure(target))
+        // Shown on the service too: /api/http/services is where its state is seen.
+        book.addError(
+          node.item,
+          `the serversTransport "${q}" has insecureSkipVerify on: backend certificates are not verified`,
+          false,
+          ref.field,
+        );
     }
     path.pop();
     state.set(node, 'done');
@@ -77,6 +85,11 @@ export function resolveReferences(snap: Snapshot, nodes: readonly RefNode[], boo
   };
   for (const n of nodes) visit(n);
   for (const table of Object.values(tables)) for (const t of Object.values(table)) t.usedBy = sortedUnique(t.usedBy);
+}
+
+function insecure(t: Target): boolean {
+  const config = (t as { config?: unknown }).config;
+  return typeof config === 'object' && config !== null && (config as { insecureSkipVerify?: unknown }).insecureSkipVerify === true;
 }
 
 /** `members`: the path from the repeated node to the end; each is disabled with the whole loop. */

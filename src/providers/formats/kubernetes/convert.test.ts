@@ -393,7 +393,7 @@ items:
     metadata: { name: contoso, namespace: add }
     spec: { issuer: x }
   - apiVersion: traefik.io/v1alpha1
-    kind: IngressRouteTCP
+    kind: IngressRouteUDP
     metadata: { name: tcp, namespace: add }
     spec: {}
   - apiVersion: traefik.io/v1alpha1
@@ -413,7 +413,7 @@ items:
   ]);
   assert.equal(f.issues.length, 1);
   assert.equal(f.issues[0]?.severity, 'warning');
-  assert.match(f.issues[0]?.message ?? '', /IngressRouteTCP is not supported yet/);
+  assert.match(f.issues[0]?.message ?? '', /IngressRouteUDP is not supported yet/);
   assert.equal(f.issues[0]?.line, 8);
   assert.ok(f.middlewares['skipped-m'] !== undefined);
   const g = convert(text, { namespaces: ['add'] });

@@ -1,7 +1,7 @@
 /**
  * Kubernetes objects (parsed YAML documents) → a `kubernetescrd` configuration
  * fragment, with Traefik's kubernetescrd provider semantics: IngressRoute,
- * Middleware, TraefikService, ServersTransport and TLSOption of the
+ * Middleware, TraefikService, ServersTransport, TLSOption and TLSStore of the
  * traefik.io and traefik.containo.us groups, resolved against core Services,
  * Endpoints, EndpointSlices and Secrets (v1 Secrets, and those akv2k8s's
  * AzureKeyVaultSecret objects write: azure-key-vault-secret.ts). `gatehouse.dev` kinds are passed
@@ -10,6 +10,7 @@
  */
 import { emptyFragment, type ConfigFragment, type SourceDocument } from '../../../config/model.js';
 import { convertIngressRoute } from './ingress-route.js';
+import { convertIngressRouteTcp, convertMiddlewareTcp } from './ingress-route-tcp.js';
 import { convertMiddleware } from './middleware.js';
 import { PROVIDER } from './naming.js';
 import { asString, ConvertContext, isRecord, type K8sObject, type Path } from './objects.js';
@@ -17,6 +18,7 @@ import { convertTraefikService } from './traefik-service.js';
 import { AKV_GROUPS, convertAzureKeyVaultSecret, isAzureKeyVaultSecret } from './azure-key-vault-secret.js';
 import { withApplicationSecrets } from './application-secrets.js';
 import { convertServersTransport, convertTlsOption } from './transport.js';
+import { convertTlsStore } from './tls.js';
 
 export interface KubernetesConvertOptions {
   /** Allow references to middlewares, services, TLS options in another namespace (default false, as Traefik). */
@@ -38,7 +40,7 @@ export interface KubernetesConvertOptions {
 
 const TRAEFIK_GROUPS = new Set(['traefik.io', 'traefik.containo.us']);
 const GATEHOUSE_GROUP = 'gatehouse.dev';
-const NOT_SUPPORTED_YET = new Set(['IngressRouteTCP', 'IngressRouteUDP', 'TLSStore', 'MiddlewareTCP', 'ServersTransportTCP']);
+const NOT_SUPPORTED_YET = new Set(['IngressRouteUDP', 'ServersTransportTCP']);
 const MAX_LIST_DEPTH = 4;
 
 /** True for a value with a string `apiVersion` and `kind` (a Kubernetes object). */
@@ -84,9 +86,13 @@ function collect(ctx: ConvertContext, doc: SourceDocument, value: unknown, base:
   out.push(obj);
 }
 
+const EXTERNAL_DNS_GROUP = 'externaldns.k8s.io';
+
 function isRelevant(obj: K8sObject): boolean {
   if (TRAEFIK_GROUPS.has(obj.group) || obj.group === GATEHOUSE_GROUP) return true;
   if (AKV_GROUPS.has(obj.group)) return obj.kind === 'AzureKeyVaultSecret';
+  // ExternalDNS's own records (docs/dns.md): published by the DNS publisher, passed through as resources.
+  if (obj.group === EXTERNAL_DNS_GROUP) return obj.kind === 'DNSEndpoint';
   if (obj.apiVersion === 'v1') return obj.kind === 'Service' || obj.kind === 'Endpoints' || obj.kind === 'Secret';
   return obj.group === 'discovery.k8s.io' && obj.kind === 'EndpointSlice';
 }
@@ -111,7 +117,7 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
   for (const obj of objects) if (isAzureKeyVaultSecret(obj)) convertAzureKeyVaultSecret(ctx, obj);
 
   for (const obj of objects) {
-    if (obj.group === GATEHOUSE_GROUP) {
+    if (obj.group === GATEHOUSE_GROUP || (obj.group === EXTERNAL_DNS_GROUP && obj.kind === 'DNSEndpoint')) {
       fragment.resources.push({
         kind: obj.kind,
         name: obj.name,
@@ -135,7 +141,14 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
       case 'TLSOption':
         convertTlsOption(ctx, obj);
         break;
+      case 'TLSStore':
+        convertTlsStore(ctx, obj);
+        break;
+      case 'MiddlewareTCP':
+        convertMiddlewareTcp(ctx, obj);
+        break;
       case 'IngressRoute':
+      case 'IngressRouteTCP':
         break; // after the services they may reference, below
       default:
         ctx.warn(
@@ -146,5 +159,6 @@ export function fromKubernetesObjects(docs: SourceDocument[], opts: KubernetesCo
     }
   }
   for (const obj of objects) if (TRAEFIK_GROUPS.has(obj.group) && obj.kind === 'IngressRoute') convertIngressRoute(ctx, obj);
+  for (const obj of objects) if (TRAEFIK_GROUPS.has(obj.group) && obj.kind === 'IngressRouteTCP') convertIngressRouteTcp(ctx, obj);
   return fragment;
 }

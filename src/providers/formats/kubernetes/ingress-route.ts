@@ -9,6 +9,7 @@ import { makeId, PROVIDER_SUFFIX, routeKey } from './naming.js';
 import { asString, ConvertFailure, isRecord, type ConvertContext, type K8sObject, type Path } from './objects.js';
 import { checkNamespace, nameAndService } from './services.js';
 import { addService, buildWeighted } from './traefik-service.js';
+import { ingressRouteTls } from './tls.js';
 
 /** A `{ name, namespace }` middleware reference → the provider-local name (or a cross-provider name as is). */
 export function middlewareRef(ctx: ConvertContext, parentNamespace: string, ref: unknown, path: Path): string {
@@ -77,13 +78,7 @@ export function convertIngressRoute(ctx: ConvertContext, obj: K8sObject): void {
     return;
   }
   const tlsSpec = isRecord(spec.tls) ? spec.tls : undefined;
-  if (tlsSpec !== undefined && typeof tlsSpec.secretName === 'string' && tlsSpec.secretName !== '') {
-    ctx.warn(
-      obj,
-      ['spec', 'tls', 'secretName'],
-      'tls.secretName is not supported yet: certificates are not loaded from Secrets (the router still requires TLS)',
-    );
-  }
+  if (tlsSpec !== undefined) ingressRouteTls(ctx, obj, tlsSpec);
   const seen = new Map<string, number>();
   spec.routes.forEach((route: unknown, i: number) => {
     const base: Path = ['spec', 'routes', i];

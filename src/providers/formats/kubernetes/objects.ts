@@ -59,6 +59,10 @@ export class ConvertContext {
   readonly externalSecrets = new Map<string, { readonly akvName: string }>();
   /** Namespaces that define a TLSOption named `default`. */
   readonly defaultTlsNamespaces: string[] = [];
+  /** Namespaces that define a TLSStore named `default`. */
+  readonly defaultStoreNamespaces: string[] = [];
+  /** Secrets (`namespace/name`) already added to `tls.certificates` (Traefik's tlsConfigs key: the first use wins). */
+  readonly tlsSecrets = new Set<string>();
 
   constructor(
     readonly opts: ResolvedOptions,
