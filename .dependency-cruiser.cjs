@@ -14,8 +14,8 @@ const LAYERS = [
   ['rules', 'observe'],
   // 3: the configuration model and compiler; the router table
   ['config', 'router'],
-  // 4: the upstream clients (pools per transport configuration); DNS clients (wire, TSIG, RFC 2136, PowerDNS) and the record publisher
-  ['upstream', 'dns'],
+  // 4: the upstream clients (pools per transport configuration); DNS clients (wire, TSIG, RFC 2136, PowerDNS) and the record publisher; TCP routers (schema, compile, runtime, proxy, PROXY protocol)
+  ['upstream', 'dns', 'tcp'],
   // 5: what the configuration describes and where it comes from; certificates (stores, TLS options, ACME)
   ['providers', 'middlewares', 'services', 'identity', 'alerts', 'tls'],
   // 6: surfaces over the parts, and the process backplane; the secret store (a provider the compile step reads)

@@ -53,6 +53,13 @@ export interface ConfigFragment {
   readonly tlsCertificates?: Item<TlsCertificateConfig>[];
   /** `tls.stores` by name (`default` is the one Gatehouse serves from). */
   readonly tlsStores?: Record<string, Item<TlsStoreConfig>>;
+  /**
+   * `tcp.routers`, `tcp.services`, `tcp.middlewares` (IngressRouteTCP, MiddlewareTCP) as written;
+   * checked and compiled by src/tcp/compile.ts into `snapshot.sections.tcp`. Optional: older fragments have none.
+   */
+  readonly tcpRouters?: Record<string, Item<unknown>>;
+  readonly tcpServices?: Record<string, Item<unknown>>;
+  readonly tcpMiddlewares?: Record<string, Item<unknown>>;
   readonly resources: Resource[];
   /** Problems found while converting (each disables only what it names). */
   readonly issues: ConfigIssue[];
@@ -75,6 +82,9 @@ export function emptyFragment(provider: string): ConfigFragment {
     tlsOptions: Object.create(null) as Record<string, Item<unknown>>,
     tlsCertificates: [],
     tlsStores: Object.create(null) as Record<string, Item<TlsStoreConfig>>,
+    tcpRouters: Object.create(null) as Record<string, Item<unknown>>,
+    tcpServices: Object.create(null) as Record<string, Item<unknown>>,
+    tcpMiddlewares: Object.create(null) as Record<string, Item<unknown>>,
     resources: [],
     issues: [],
   };

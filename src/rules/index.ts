@@ -14,6 +14,7 @@ export { RuleSyntaxError } from './errors.js';
 export type { CompiledRule, RuleInput, RuleSyntax } from './types.js';
 export type { RuleNode } from './ast.js';
 export { printRule } from './ast.js';
+export { compileTcpRule, canonicalServerName, type CompiledTcpRule, type TcpRuleInput } from './matchers-tcp.js';
 
 const TABLES: Readonly<Record<RuleSyntax, MatcherTable>> = { v2: V2_MATCHERS, v3: V3_MATCHERS };
 const RESOLVERS = { v2: makeResolver('v2', V2_MATCHERS), v3: makeResolver('v3', V3_MATCHERS) } as const;

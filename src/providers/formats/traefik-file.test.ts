@@ -130,7 +130,7 @@ test('the same name in two files with different definitions: both dropped, an is
   assert.match(conflicts[0]?.message ?? '', /also at \/c\/b\.yaml:4/);
 });
 
-test('unknown keys name the closest known one; tcp/udp give one warning; Kubernetes objects are skipped', () => {
+test('unknown keys name the closest known one; udp gives one warning; Kubernetes objects are skipped', () => {
   const text =
     'htpp:\n  routers: {}\nhttp:\n  router: {}\ntcp:\n  routers: {}\nudp:\n  services: {}\n---\napiVersion: v1\nkind: Service\nmetadata: { name: x }\n';
   const f = fromTraefikFileDocuments(docs('/c/x.yaml', text));
@@ -139,7 +139,7 @@ test('unknown keys name the closest known one; tcp/udp give one warning; Kuberne
     [
       [1, 'error', 'unknown top-level key "htpp": did you mean "http"?'],
       [4, 'error', 'unknown key "http.router": did you mean "routers"?'],
-      [5, 'warning', 'TCP/UDP routing is not supported yet: section ignored'],
+      [7, 'warning', 'UDP routing is not supported yet: section ignored'],
     ],
   );
 });

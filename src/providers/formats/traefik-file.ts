@@ -1,6 +1,7 @@
 /**
  * Traefik's file-provider format (`http.routers`, `http.middlewares`,
- * `http.services`, `http.serversTransports`, `tls.options`) → a ConfigFragment
+ * `http.services`, `http.serversTransports`, `tls.options`, `tcp.routers`,
+ * `tcp.services`, `tcp.middlewares`) → a ConfigFragment
  * of provider `file`, every item with its file and line. Structure is checked
  * against the TypeBox schemas (an invalid item is left out, with an issue per
  * error at the line of the offending field); middleware options are checked
@@ -16,13 +17,25 @@ import { emptyFragment, type ConfigFragment, type Item, type SourceDocument } fr
 import { canonicalFields } from '../../config/field-case.js';
 import { RouterSchema, ServersTransportSchema, ServiceSchema } from '../../config/schema.js';
 import { TlsCertificateSchema, TlsOptionsSchema, TlsStoreSchema, type TlsCertificateConfig } from '../../config/tls-schema.js';
+import { TcpMiddlewareSchema, TcpRouterSchema, TcpServiceSchema } from '../../tcp/schema.js';
 
 const TOP_KEYS = ['http', 'tcp', 'udp', 'tls'] as const;
 const HTTP_KEYS = ['routers', 'middlewares', 'services', 'serversTransports'] as const;
 const TLS_KEYS = ['options', 'certificates', 'stores'] as const;
+const TCP_KEYS = ['routers', 'services', 'middlewares'] as const;
 const SERVICE_KINDS = ['loadBalancer', 'weighted', 'highestRandomWeight', 'mirroring', 'failover'] as const;
+const TCP_SERVICE_KINDS = ['loadBalancer', 'weighted'] as const;
 
-type Section = 'routers' | 'middlewares' | 'services' | 'serversTransports' | 'tlsOptions' | 'tlsStores';
+type Section =
+  | 'routers'
+  | 'middlewares'
+  | 'services'
+  | 'serversTransports'
+  | 'tlsOptions'
+  | 'tlsStores'
+  | 'tcpRouters'
+  | 'tcpServices'
+  | 'tcpMiddlewares';
 
 const LABEL: Record<Section, { object: string; field: string[] }> = {
   routers: { object: 'router', field: ['http', 'routers'] },
@@ -31,6 +44,9 @@ const LABEL: Record<Section, { object: string; field: string[] }> = {
   serversTransports: { object: 'serversTransport', field: ['http', 'serversTransports'] },
   tlsOptions: { object: 'tls option', field: ['tls', 'options'] },
   tlsStores: { object: 'tls store', field: ['tls', 'stores'] },
+  tcpRouters: { object: 'tcp router', field: ['tcp', 'routers'] },
+  tcpServices: { object: 'tcp service', field: ['tcp', 'services'] },
+  tcpMiddlewares: { object: 'tcp middleware', field: ['tcp', 'middlewares'] },
 };
 
 /** The schema whose spelling field names take (Traefik's file provider matches them case-insensitively). */
@@ -40,6 +56,9 @@ const SCHEMAS: Partial<Record<Section, TSchema>> = {
   serversTransports: ServersTransportSchema,
   tlsOptions: TlsOptionsSchema,
   tlsStores: TlsStoreSchema,
+  tcpRouters: TcpRouterSchema,
+  tcpServices: TcpServiceSchema,
+  tcpMiddlewares: TcpMiddlewareSchema,
 };
 
 /** `key` as one of `known` spells it (case-insensitive), or as written. */
@@ -55,6 +74,9 @@ function checker(section: Section): TypeCheck<TSchema> | undefined {
     serversTransports: TypeCompiler.Compile(ServersTransportSchema),
     tlsOptions: TypeCompiler.Compile(TlsOptionsSchema),
     tlsStores: TypeCompiler.Compile(TlsStoreSchema),
+    tcpRouters: TypeCompiler.Compile(TcpRouterSchema),
+    tcpServices: TypeCompiler.Compile(TcpServiceSchema),
+    tcpMiddlewares: TypeCompiler.Compile(TcpMiddlewareSchema),
   };
   return checks[section];
 }
@@ -105,9 +127,9 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[], provid
         continue;
       }
       if (body === null || body === undefined) continue;
-      if (key === 'tcp' || key === 'udp') {
+      if (key === 'udp') {
         if (!warnedL4)
-          issues.push(at([key], { field: key, severity: 'warning', message: 'TCP/UDP routing is not supported yet: section ignored' }));
+          issues.push(at([key], { field: key, severity: 'warning', message: 'UDP routing is not supported yet: section ignored' }));
         warnedL4 = true;
         continue;
       }
@@ -115,7 +137,7 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[], provid
         issues.push(at([key], { field: key, message: 'expected a mapping' }));
         continue;
       }
-      const known = key === 'http' ? HTTP_KEYS : TLS_KEYS;
+      const known = key === 'http' ? HTTP_KEYS : key === 'tcp' ? TCP_KEYS : TLS_KEYS;
       for (const [writtenSub, entries] of Object.entries(body)) {
         const sub = spelled(writtenSub, known);
         if (!(known as readonly string[]).includes(sub)) {
@@ -131,7 +153,18 @@ export function fromTraefikFileDocuments(docs: readonly SourceDocument[], provid
           issues.push(at([key, sub], { field: `${key}.${sub}`, message: 'expected a mapping of names to definitions' }));
           continue;
         }
-        const section: Section = key === 'tls' ? (sub === 'stores' ? 'tlsStores' : 'tlsOptions') : (sub as Section);
+        const section: Section =
+          key === 'tls'
+            ? sub === 'stores'
+              ? 'tlsStores'
+              : 'tlsOptions'
+            : key === 'tcp'
+              ? sub === 'routers'
+                ? 'tcpRouters'
+                : sub === 'services'
+                  ? 'tcpServices'
+                  : 'tcpMiddlewares'
+              : (sub as Section);
         const schema = SCHEMAS[section];
         for (const [name, written] of Object.entries(entries)) {
           const path = [key, sub, name];
@@ -277,10 +310,15 @@ function validate(
     return false;
   }
 
-  if (section === 'middlewares') {
+  if (section === 'middlewares' || section === 'tcpMiddlewares') {
     const keys = Object.keys(value);
     if (keys.length !== 1) return fail([], `expected exactly one middleware type, got ${keys.length === 0 ? 'none' : keys.join(', ')}`);
-    return true;
+    if (section === 'middlewares') return true;
+  }
+  if (section === 'tcpServices') {
+    const kinds = TCP_SERVICE_KINDS.filter((k) => value[k] !== undefined);
+    if (kinds.length !== 1)
+      return fail([], `expected exactly one of ${TCP_SERVICE_KINDS.join(', ')}${kinds.length === 0 ? '' : `, got ${kinds.join(' and ')}`}`);
   }
   if (section === 'services') {
     const kinds = SERVICE_KINDS.filter((k) => value[k] !== undefined);

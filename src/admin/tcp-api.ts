@@ -1,0 +1,124 @@
+/**
+ * Traefik's TCP API from the snapshot's `tcp` section (docs/tcp.md):
+ * `GET /api/tcp/routers`, `/api/tcp/routers/{name}`, `/api/tcp/services[/{name}]`,
+ * `/api/tcp/middlewares[/{name}]`, and the `tcp` counts of `/api/overview`.
+ * Mounted by src/admin/api.ts: `if (tcpApi(ctx, path, view)) return;` and
+ * `tcp: tcpOverview(view)` in the overview.
+ */
+import { sendJson } from '../http/answers.js';
+import type { RequestContext } from '../http/exchange.js';
+import type { Snapshot } from '../config/runtime.js';
+import { tcpSectionOf, type TcpRuntimeMiddleware, type TcpRuntimeRouter, type TcpRuntimeService } from '../tcp/compile.js';
+
+type Json = Record<string, unknown>;
+
+function counts(items: Array<{ status: string }>): { total: number; warnings: number; errors: number } {
+  return {
+    total: items.length,
+    warnings: items.filter((i) => i.status === 'warning').length,
+    errors: items.filter((i) => i.status === 'disabled').length,
+  };
+}
+
+/** `/api/overview`'s `tcp` member. */
+export function tcpOverview(view: Snapshot): Json {
+  const s = tcpSectionOf(view);
+  return {
+    routers: counts(Object.values(s?.routers ?? {})),
+    services: counts(Object.values(s?.services ?? {})),
+    middlewares: counts(Object.values(s?.middlewares ?? {})),
+  };
+}
+
+export function tcpRouterJson(r: TcpRuntimeRouter): Json {
+  return {
+    entryPoints: r.config.entryPoints ?? r.entryPoints,
+    ...(r.middlewares.length > 0 ? { middlewares: r.middlewares } : {}),
+    service: r.config.service,
+    rule: r.config.rule,
+    ruleSyntax: r.ruleSyntax,
+    priority: r.priority,
+    ...(r.config.tls !== undefined ? { tls: r.config.tls } : {}),
+    ...(r.errors.length > 0 ? { error: r.errors } : {}),
+    status: r.status,
+    using: r.entryPoints,
+    name: r.name,
+    provider: r.provider,
+  };
+}
+
+export function tcpServiceJson(s: TcpRuntimeService): Json {
+  return {
+    ...s.config,
+    ...(s.errors.length > 0 ? { error: s.errors } : {}),
+    status: s.status,
+    usedBy: s.usedBy,
+    name: s.name,
+    provider: s.provider,
+    type: s.type,
+  };
+}
+
+export function tcpMiddlewareJson(m: TcpRuntimeMiddleware): Json {
+  return {
+    ...m.config,
+    ...(m.errors.length > 0 ? { error: m.errors } : {}),
+    status: m.status,
+    usedBy: m.usedBy,
+    name: m.name,
+    provider: m.provider,
+    type: m.type,
+  };
+}
+
+/** Traefik's list query: ?search=&status=&page=&per_page= (X-Next-Page header). */
+function list(ctx: RequestContext, items: Json[]): void {
+  const q = new URLSearchParams(ctx.query);
+  const search = (q.get('search') ?? '').toLowerCase();
+  const status = q.get('status') ?? '';
+  const page = Math.max(1, Number(q.get('page') ?? '1') || 1);
+  const per = Math.max(1, Math.min(1000, Number(q.get('per_page') ?? '100') || 100));
+  let out = items.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  if (search !== '')
+    out = out.filter(
+      (i) =>
+        String(i.name).toLowerCase().includes(search) ||
+        String(i.rule ?? '')
+          .toLowerCase()
+          .includes(search),
+    );
+  if (status !== '') out = out.filter((i) => i.status === status);
+  const start = (page - 1) * per;
+  sendJson(ctx, 200, out.slice(start, start + per), { 'x-next-page': start + per < out.length ? String(page + 1) : '1' });
+}
+
+/** Answers `/api/tcp/...` (`path` without a trailing slash); false when `path` is not one of them. */
+export function tcpApi(ctx: RequestContext, path: string, view: Snapshot): boolean {
+  const m = /^\/api\/tcp\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
+  if (m === null) return false;
+  const s = tcpSectionOf(view);
+  const kind = m[1] as 'routers' | 'services' | 'middlewares';
+  const items: Array<[string, Json]> =
+    kind === 'routers'
+      ? Object.values(s?.routers ?? {}).map((r) => [r.name, tcpRouterJson(r)])
+      : kind === 'services'
+        ? Object.values(s?.services ?? {}).map((x) => [x.name, tcpServiceJson(x)])
+        : Object.values(s?.middlewares ?? {}).map((x) => [x.name, tcpMiddlewareJson(x)]);
+  if (m[2] === undefined) {
+    list(
+      ctx,
+      items.map(([, j]) => j),
+    );
+    return true;
+  }
+  let name: string;
+  try {
+    name = decodeURIComponent(m[2]);
+  } catch {
+    name = m[2];
+  }
+  const hit = items.find(([n]) => n === name);
+  if (hit === undefined) sendJson(ctx, 404, { message: `${kind.slice(0, -1)} not found` });
+  else sendJson(ctx, 200, hit[1]);
+  return true;
+}
