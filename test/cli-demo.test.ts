@@ -85,7 +85,10 @@ test('demo: commands printed once and working, no warning first, alert rules tha
     // The Alerts page is not empty: the calculator's success-rate and latency rules.
     const rules = async (): Promise<Alert[]> => (await (await fetch(`${admin}/api/gatehouse/alerts`)).json()) as Alert[];
     const names = (await rules()).map((a) => a.rule).sort();
-    assert.deepEqual(names, [`default/${CALC_ALERTS.latency}`, `default/${CALC_ALERTS.successRate}`, `default/${CALC_ALERTS.certificates}`].sort());
+    assert.deepEqual(
+      names,
+      [`default/${CALC_ALERTS.latency}`, `default/${CALC_ALERTS.successRate}`, `default/${CALC_ALERTS.certificates}`].sort(),
+    );
 
     // No status line every few seconds: wait past two former report periods.
     const before = out;

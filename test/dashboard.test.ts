@@ -205,6 +205,9 @@ test(
         10_000,
         'the providers table',
       );
+      // TLS certificates: the generated default one, with its days to expiry; no DNS card without --dns.provider.
+      await until(page, `/generated \\(default\\)/.test(document.getElementById('tls-certs').innerText)`, 10_000, 'the certificates table');
+      assert.ok(await evaluate<boolean>(page, `document.getElementById('dns-card').classList.contains('hidden')`), 'no DNS card');
       // Charts: axes with units, a legend, 5-second points over 5 minutes.
       await until(page, `document.querySelectorAll('#ov-charts svg.plot').length === 3`, 10_000, 'the overview charts');
       const axis = await page.locator('#ov-charts .chart[data-chart="ov-lat"] text.axis').allTextContents();

@@ -3,12 +3,15 @@
  * kubectl) renders both overlays and the CRDs, and this test checks what it
  * renders: the kinds, the Deployment (replicas, security, probes, grace
  * period), the seed's Service 80 → 8000, RBAC verbs exactly the least-privilege
- * set, and that `gatehouse check --offline` accepts the container's flags.
+ * set, that `gatehouse check --offline` accepts the container's flags, and,
+ * rendered with the admission-webhook component, that the webhook is wired:
+ * Service, TLS entry point, cert-manager Certificate and inject annotation, the
+ * Secret mounted, the dynamic configuration reading it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -60,6 +63,92 @@ function expectedClusterRules(): string[] {
   }
   out.push('/events:create', '/events:patch');
   return out.sort();
+}
+
+/** The overlay rendered with `components: [../../components/admission-webhook]` added (a copy of deploy/kubernetes). */
+function renderWithWebhook(overlay: string): Obj[] {
+  const copy = mkdtempSync(join(tmpdir(), 'gh-webhook-'));
+  try {
+    cpSync('deploy/kubernetes', copy, { recursive: true });
+    const k = join(copy, 'overlays', overlay, 'kustomization.yaml');
+    writeFileSync(k, `${readFileSync(k, 'utf8')}\ncomponents:\n  - ../../components/admission-webhook\n`);
+    return render(join(copy, 'overlays', overlay));
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The admission-webhook component in an overlay: the webhook calls the webhook Service of
+ * the overlay's namespace on a port that reaches the TLS entry point; cert-manager injects
+ * the CA of the Certificate whose Secret the Deployment mounts; the certificate is for the
+ * Service's name; the file provider reads the ConfigMap with the router to api@internal and
+ * the certificate files from that mount.
+ */
+function checkWebhookComponent(overlay: string, ns: string): void {
+  const objs = renderWithWebhook(overlay);
+  assert.deepEqual(
+    [...new Set(objs.map((o) => o.kind as string))].sort(),
+    [...KINDS, 'Certificate', 'ConfigMap', 'Issuer', 'ValidatingWebhookConfiguration'].sort(),
+  );
+  const vwc = one(objs, 'ValidatingWebhookConfiguration');
+  if (overlay === 'dev') assert.equal(vwc.metadata.name, 'gatehouse-validate-dev', 'dev and prod webhook configurations must not clash');
+  const hook = vwc.webhooks[0];
+  assert.equal(hook.failurePolicy, 'Ignore', 'Ignore by default (docs/kubernetes.md)');
+  assert.equal(hook.sideEffects, 'None');
+  assert.deepEqual(hook.admissionReviewVersions, ['v1']);
+  assert.equal(hook.clientConfig.url, undefined);
+  assert.equal(hook.clientConfig.caBundle, undefined, 'injected by cert-manager');
+  const ref = hook.clientConfig.service;
+  assert.equal(ref.path, '/api/admission/validate');
+  const svc = one(objs, 'Service', ref.name);
+  assert.equal(ref.namespace, ns, 'the webhook calls the Service of this namespace');
+  assert.equal(svc.metadata.namespace, ns);
+  const port = (svc.spec.ports as Obj[]).find((p) => p.port === ref.port);
+  assert.ok(port, `the Service has port ${ref.port}`);
+
+  // The Service's target port is the container port of the webhook entry point, which serves TLS.
+  const dep = one(objs, 'Deployment');
+  const pod = dep.spec.template.spec;
+  const c = pod.containers[0];
+  const cport = (c.ports as Obj[]).find((p) => p.name === port.targetPort || p.containerPort === port.targetPort);
+  assert.ok(cport, `container port ${String(port.targetPort)}`);
+  const args = c.args as string[];
+  const epArg = args.find((a) => a.endsWith(`.address=:${cport.containerPort}`))!;
+  assert.ok(epArg, `an entry point listens on ${cport.containerPort}`);
+  const ep = /^--entrypoints\.([^.]+)\.address=/.exec(epArg)![1]!;
+  assert.ok(args.includes(`--entrypoints.${ep}.http.tls=true`), `entry point ${ep} serves TLS`);
+  assert.ok(args.includes('--entrypoints.web.asdefault=true'), 'routers without entryPoints stay on web');
+
+  // cert-manager: the inject annotation names the Certificate whose Secret the Deployment mounts.
+  const [certNs, certName] = (vwc.metadata.annotations['cert-manager.io/inject-ca-from'] as string).split('/');
+  assert.equal(certNs, ns);
+  const cert = one(objs, 'Certificate', certName);
+  assert.equal(cert.metadata.namespace, ns);
+  assert.equal(cert.spec.secretName, 'gatehouse-webhook-tls');
+  assert.ok((cert.spec.dnsNames as string[]).includes(`${ref.name}.${ns}.svc`), 'the certificate is for the name the API server calls');
+  const issuer = one(objs, 'Issuer', cert.spec.issuerRef.name);
+  // Its issuer is a CA whose key pair is a CA Certificate issued by a self-signed Issuer.
+  const caCert = (objs as Obj[]).find((o) => o.kind === 'Certificate' && o.spec.secretName === issuer.spec.ca.secretName)!;
+  assert.equal(caCert.spec.isCA, true);
+  assert.deepEqual(one(objs, 'Issuer', caCert.spec.issuerRef.name).spec.selfSigned, {});
+  const tlsVolume = (pod.volumes as Obj[]).find((v) => v.secret?.secretName === cert.spec.secretName);
+  assert.ok(tlsVolume, 'the Deployment mounts the Secret');
+  const tlsMount = (c.volumeMounts as Obj[]).find((m) => m.name === tlsVolume.name)!;
+  assert.equal(tlsMount.readOnly, true);
+
+  // The file provider reads the ConfigMap: the router to api@internal on that entry point, the certificate from the mount.
+  const dirArg = args.find((a) => a.startsWith('--providers.file.directory='))!;
+  const cmMount = (c.volumeMounts as Obj[]).find((m) => m.mountPath === dirArg.split('=')[1])!;
+  assert.ok(cmMount, 'the file provider directory is mounted');
+  const cm = one(objs, 'ConfigMap');
+  assert.equal((pod.volumes as Obj[]).find((v) => v.name === cmMount.name)!.configMap.name, cm.metadata.name);
+  const dyn = parseAllDocuments(cm.data['dynamic.yaml'] as string)[0]!.toJSON() as Obj;
+  const router = Object.values(dyn.http.routers as Record<string, Obj>)[0]!;
+  assert.deepEqual([router.entryPoints, router.rule, router.service], [[ep], 'Path(`/api/admission/validate`)', 'api@internal']);
+  assert.ok(router.tls);
+  assert.deepEqual(dyn.tls.certificates, [{ certFile: `${tlsMount.mountPath}/tls.crt`, keyFile: `${tlsMount.mountPath}/tls.key` }]);
+  assert.ok(args.includes('--api'), 'api@internal is enabled');
 }
 
 for (const overlay of ['dev', 'prod'] as const) {
@@ -141,17 +230,8 @@ for (const overlay of ['dev', 'prod'] as const) {
     const rb = one(objs, 'RoleBinding');
     assert.equal(rb.roleRef.name, role.metadata.name);
     assert.deepEqual(rb.subjects, [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: ns }]);
-    // The admission webhook is an opt-in component (HTTPS only, docs/kubernetes.md): with it, it calls this namespace's admin Service.
-    const copy = mkdtempSync(join(tmpdir(), 'gh-webhook-'));
-    try {
-      cpSync('deploy/kubernetes', copy, { recursive: true });
-      const k = join(copy, 'overlays', overlay, 'kustomization.yaml');
-      writeFileSync(k, `${readFileSync(k, 'utf8')}\ncomponents:\n  - ../../components/admission-webhook\n`);
-      const hook = one(render(join(copy, 'overlays', overlay)), 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.service;
-      assert.deepEqual([hook.name, hook.namespace], [admin.metadata.name, ns], 'the webhook calls the admin Service of this namespace');
-    } finally {
-      rmSync(copy, { recursive: true, force: true });
-    }
+    // The admission webhook is an opt-in component (it needs cert-manager, docs/kubernetes.md): rendered with it, it is wired end to end.
+    checkWebhookComponent(overlay, ns);
     if (overlay === 'dev') assert.equal(cr.metadata.name, 'gatehouse-dev', 'dev and prod ClusterRoles must not clash');
   });
 
@@ -185,6 +265,41 @@ for (const overlay of ['dev', 'prod'] as const) {
       const bad = run([...args.slice(1), '--entrypoints.web.adress=:8000']);
       assert.notEqual(bad.status, 0);
       assert.match(bad.stderr + bad.stdout, /unknown flag/);
+
+      // With the admission-webhook component: its flags, and its dynamic configuration reading a certificate where the Secret is mounted.
+      const w = renderWithWebhook(overlay);
+      const wc = one(w, 'Deployment').spec.template.spec.containers[0];
+      const mount = (wc.volumeMounts as Obj[]).find((m) => m.name === 'webhook-tls')!.mountPath as string;
+      const conf = join(dir, 'conf');
+      mkdirSync(conf);
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '2',
+          '-subj',
+          '/CN=webhook',
+        ].concat(['-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')]),
+        { stdio: 'ignore', timeout: 30_000 },
+      );
+      writeFileSync(join(conf, 'dynamic.yaml'), (one(w, 'ConfigMap').data['dynamic.yaml'] as string).replaceAll(`${mount}/`, `${dir}/`));
+      const wargs = (wc.args as string[])
+        .slice(1)
+        .map((a) => (a.startsWith('--providers.file.directory=') ? `--providers.file.directory=${conf}` : a));
+      const hook = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check', '--offline', ...wargs], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env,
+      });
+      assert.equal(hook.status, 0, hook.stdout + hook.stderr);
+      assert.match(hook.stdout, /admission-webhook@file +enabled +\[webhook\] +Path\(`\/api\/admission\/validate`\) +→ api@internal/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -195,4 +310,34 @@ test('kubectl kustomize deploy/kubernetes/crds renders every CRD', () => {
   const objs = render('deploy/kubernetes/crds');
   assert.equal(objs.length, CRD_KINDS.length);
   assert.ok(objs.every((o) => o.kind === 'CustomResourceDefinition'));
+});
+
+test('the admission webhook without cert-manager: the patch docs/kubernetes.md gives renders without cert-manager kinds, with caBundle', () => {
+  const doc = readFileSync('docs/kubernetes.md', 'utf8');
+  const at = doc.indexOf('and in the overlay, after the component:');
+  assert.ok(at > 0, 'the manual alternative is in docs/kubernetes.md');
+  const block = /```yaml\n([\s\S]*?)```/.exec(doc.slice(at))![1]!;
+  const copy = mkdtempSync(join(tmpdir(), 'gh-webhook-manual-'));
+  try {
+    cpSync('deploy/kubernetes', copy, { recursive: true });
+    const k = join(copy, 'overlays', 'prod', 'kustomization.yaml');
+    // The overlay already has `patches:`: the documented entries are appended to it.
+    const entries = block.replace(/^patches:\n/, '');
+    writeFileSync(k, `${readFileSync(k, 'utf8')}${entries}components:\n  - ../../components/admission-webhook\n`);
+    const objs = render(join(copy, 'overlays', 'prod'));
+    assert.deepEqual(
+      objs.filter((o) => String(o.apiVersion).startsWith('cert-manager.io/')),
+      [],
+    );
+    const vwc = one(objs, 'ValidatingWebhookConfiguration');
+    assert.equal(vwc.metadata.annotations?.['cert-manager.io/inject-ca-from'], undefined);
+    assert.match(vwc.webhooks[0].clientConfig.caBundle, /^LS0tLS1CRUdJTi/);
+    const pod = one(objs, 'Deployment').spec.template.spec;
+    assert.ok(
+      (pod.volumes as Obj[]).some((v) => v.secret?.secretName === 'gatehouse-webhook-tls'),
+      'the Secret you create is mounted',
+    );
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,8 @@
  * Every snapshot consumer sees every revision, with one worker and with two:
  * the gateway (a router added at runtime serves), identity (an Application
  * added at runtime gets tokens), alerts (an AlertRule added at runtime shows
- * in /api/gatehouse/alerts) and telemetry (the reload counters move). The
+ * in /api/gatehouse/alerts), telemetry (the reload counters move) and the DNS
+ * publisher (the new router's host gets its record in a real PowerDNS). The
  * worker's reload path once skipped identity (the token endpoint kept
  * answering "unknown client" with --workers 2).
  */
@@ -12,6 +13,7 @@ import { request } from 'undici';
 import { createServer } from 'node:http';
 import { startGateway, eventually, listenLoopback } from './support/gateway.js';
 import { IDENTITY_YAML, TENANT_ID, OTHER_APP_ID, SCOPE } from '../src/demo/identity-scenario.js';
+import { startPdns } from './support/pdns.js';
 
 const OTHER = 'other-secret-value-0987654321';
 /** The seed's identity setup without the `calc-other` application. */
@@ -51,10 +53,25 @@ for (const workers of [1, 2]) {
     process.env.CALC_OTHER_SECRET = OTHER;
     const up = createServer((_req, res) => res.end('up'));
     const port = await listenLoopback(up);
+    const pdns = await startPdns();
+    await pdns.createZone('late.test');
     const gw = await startGateway({
       workers,
       files: { 'identity.yaml': WITHOUT_OTHER },
-      flags: ['--identity.insecure', '--api.insecure', '--metrics.prometheus', '--metrics.prometheus.entrypoint=traefik'],
+      flags: [
+        '--identity.insecure',
+        '--api.insecure',
+        '--metrics.prometheus',
+        '--metrics.prometheus.entrypoint=traefik',
+        '--dns.provider=pdns',
+        `--dns.pdns.server=${pdns.apiUrl}`,
+        `--dns.pdns.apikeyfile=${pdns.apiKeyFile}`,
+        `--dns.checkaddress=127.0.0.1:${pdns.dnsPort}`,
+        '--dns.targets=203.0.113.10',
+        '--dns.policy=sync',
+        '--dns.domainfilters=late.test',
+        '--dns.mineventsyncinterval=0s',
+      ],
     });
     try {
       assert.equal(await token(gw.admin), 400, 'unknown client before the change');
@@ -108,9 +125,22 @@ spec:
         'alerts: the new rule is evaluated',
       );
       assert.ok(await eventually(async () => (await reloads(gw.admin)) > before, 8000), 'telemetry: the reload counter moved');
+      assert.ok(
+        await eventually(async () => (await pdns.dig('late.test', 'A')).includes('203.0.113.10'), 10_000),
+        'dns: the new router host is published',
+      );
+      const dns = (await getJson(`${gw.admin}/api/dns`)) as { records?: Array<{ name: string; type: string; state: string }> } | null;
+      assert.ok(
+        (dns?.records ?? []).some((r) => r.name === 'late.test' && r.type === 'A' && r.state === 'Published'),
+        `dns: /api/dns lists the record: ${JSON.stringify(dns)}`,
+      );
+      const router = (await getJson(`${gw.admin}/api/http/routers/late@file`)) as { dns?: { state?: string } } | null;
+      assert.equal(router?.dns?.state, 'Published', 'dns: the router shows its record state');
+      assert.match(await (await request(`${gw.admin}/metrics`)).body.text(), /gatehouse_dns_records\{state="Published"\} [1-9]/);
     } finally {
       await gw.close();
       up.close();
+      await pdns.close();
     }
   });
 }

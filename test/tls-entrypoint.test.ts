@@ -245,6 +245,8 @@ test('ALPN: h2 and http/1.1 offered; HTTP/2 over TLS reaches the backend (node:h
   });
   client.close();
   assert.equal(JSON.parse(body).path, '/h2');
+  // Routed by the TLS routers (a plain router for a.test exists too): the request came over TLS.
+  assert.equal(JSON.parse(body).proto, 'https');
   const out = await run('curl', [
     '-sS',
     '--http2',

@@ -102,6 +102,8 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
  <section class="card"><h2>Busiest services</h2><table id="busy-services"></table></section>
  <div class="grid" id="counts"></div>
  <section class="card"><h2>Providers <span class="muted small">where the configuration comes from, and the revision in force</span></h2><table id="providers"></table></section>
+ <section class="card"><h2>TLS certificates <span class="muted small">days to expiry, where each comes from, the routers it serves</span></h2><table id="tls-certs"></table></section>
+ <section class="card hidden" id="dns-card"><h2>DNS records <span class="muted small">what the gateway publishes for its router hosts</span></h2><p class="small" id="dns-note"></p><table id="dns-records"></table></section>
  <section class="card"><h2>HTTP routers</h2><table id="routers"></table>
   <p><button class="link" id="toggle-internal" type="button"></button></p><table id="routers-internal" class="hidden"></table></section>
  <section class="card"><h2>Services</h2><table id="services"></table></section>

@@ -141,9 +141,11 @@ function figure(label, value, cls, sub, sp) {
   return '<div class="stat"><span>' + esc(label) + '</span><b class="' + (cls || '') + '">' + esc(value) + '</b><span>' + sub + '</span>' + sp + '</div>';
 }
 function loadOverview() {
-  return Promise.all([get('gatehouse/summary?range=' + range + '&limit=5'), get('gatehouse/stat?kind=routers&window=1m'), get('gatehouse/stat?kind=services&window=1m'), get('providers').catch(function () { return null; })]).then(function (a) {
+  return Promise.all([get('gatehouse/summary?range=' + range + '&limit=5'), get('gatehouse/stat?kind=routers&window=1m'), get('gatehouse/stat?kind=services&window=1m'), get('providers').catch(function () { return null; }), get('tls/certificates').catch(function () { return null; }), get('dns').catch(function () { return null; })]).then(function (a) {
     var s = a[0], rstat = index(a[1]), sstat = index(a[2]), t = s.total, pts = started(t.points);
     renderProviders(a[3]);
+    renderCertificates(a[4]);
+    renderDns(a[5]);
     var failed = t.requests - Math.round((t.success == null ? 1 : t.success) * t.requests);
     $('figures').innerHTML =
       figure('Requests per second', fmtRps(t.rps), '', esc(t.requests) + ' requests in the last minute', spark(pts, function (p) { return p.rps; }, 1, fmtRps)) +
@@ -178,6 +180,31 @@ function renderProviders(list) {
       rev += '<br><span class="bad small">newest <code>' + esc(p.lastAttemptedRevision) + '</code> refused: the revision above keeps serving</span>';
     return [esc(p.name), esc(p.type || p.name), rd, rev, esc(p.lastHandledAt ? fmtWhen(p.lastHandledAt) : p.lastUpdate ? fmtWhen(p.lastUpdate) : '–'), p.url ? '<code>' + esc(p.url) + '</code>' : '–'];
   }), { empty: 'No providers.' });
+}
+/** GET /api/tls/certificates: days to expiry (red under 14), source, routers; ACME orders with their state and the CA's error. */
+function renderCertificates(list) {
+  if (!Array.isArray(list)) { table($('tls-certs'), ['names'], [], { empty: 'Certificate status unavailable.' }); return; }
+  table($('tls-certs'), ['names', '#days left', '~expires', '~issuer', 'source', '~routers', 'state'], list.map(function (c) {
+    var days = typeof c.daysLeft === 'number' ? '<span class="' + (c.daysLeft < 14 ? 'bad' : c.daysLeft < 30 ? 'warn' : 'ok') + '">' + esc(c.daysLeft) + '</span>' : '–';
+    var st = c.acme ? '<span class="' + (c.acme.state === 'Ready' ? 'ok' : c.acme.state === 'Failed' ? 'bad' : 'warn') + '">' + esc(c.acme.state) + '</span>' +
+      (c.acme.error ? '<br><span class="small bad">' + esc(c.acme.error) + '</span>' : '') +
+      (c.acme.nextRenewal ? '<br><span class="small">renews ' + esc(fmtWhen(c.acme.nextRenewal)) + '</span>' : '') : '–';
+    var issuer = String(c.issuer || '').replace(/^.*CN=/, '');
+    return [esc((c.names || []).join(', ')), days, esc(c.notAfter ? String(c.notAfter).slice(0, 10) : '–'), esc(issuer || '–'), esc(c.source + (c.default ? ' (default)' : '') + (c.resolver ? ' · ' + c.resolver : '')), (c.routers || []).map(function (n) { return link('router', n); }).join(', ') || '–', st];
+  }), { empty: 'No TLS certificates.' });
+}
+/** GET /api/dns (404 without --dns.provider: the card stays hidden). */
+function renderDns(s) {
+  var card = $('dns-card');
+  if (!s || s.enabled === false || !Array.isArray(s.records)) { card.classList.add('hidden'); return; }
+  card.classList.remove('hidden');
+  $('dns-note').innerHTML = esc((s.provider || '') + ' · policy ' + (s.policy || '') + (s.dryRun ? ' · dry run' : '') + (s.lastSync ? ' · last sync ' + fmtWhen(s.lastSync) : '')) +
+    (s.lastError ? '<br><span class="bad">' + esc(typeof s.lastError === 'string' ? s.lastError : s.lastError.message || JSON.stringify(s.lastError)) + '</span>' : '');
+  table($('dns-records'), ['name', 'type', '~targets', 'state', '~last check', '~message'], s.records.map(function (r) {
+    var cls = r.state === 'Published' ? 'ok' : r.state === 'Pending' ? 'warn' : 'bad';
+    var chk = r.lastCheck ? (r.lastCheck.ok ? '<span class="ok">answers</span>' : '<span class="bad">' + esc(r.lastCheck.error || 'no answer') + '</span>') : '–';
+    return [esc(r.name), esc(r.type), esc((r.targets || []).join(', ')), '<span class="' + cls + '">' + esc(r.state) + '</span>', chk, esc(r.message || r.error || '')];
+  }), { empty: 'No records.' });
 }
 function renderConfigTables(rstat, sstat) {
   var ov = cfg.overview;

@@ -18,6 +18,7 @@ import { admissionHandler, type AdmissionReviewer } from './admission.js';
 import type { ServerHealth } from '../services/types.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 import { certificateViews, routerCertificates, withAcme } from '../tls/status.js';
+import { tcpApi, tcpOverview } from './tcp-api.js';
 import type { AcmeCertificateStatus } from '../tls/acme/types.js';
 
 export interface ApiSource {
@@ -44,6 +45,10 @@ export interface ApiSource {
   redisStatus?: () => unknown;
   /** `POST /api/admission/validate`: the verdict on an AdmissionReview, from the primary (src/admin/admission.ts). */
   admission?: AdmissionReviewer;
+  /** GET /api/dns: the records the DNS publisher manages (docs/dns.md), from the primary; absent without --dns.provider. */
+  dnsStatus?: () => Promise<unknown>;
+  /** The DNS record state of each router (`dns` of /api/http/routers). */
+  dnsRouterStates?: () => Promise<Record<string, unknown>>;
   /** The ACME engine's certificate states (states, errors, next renewal), from the primary; absent without resolvers. */
   acmeStatus?: () => Promise<unknown>;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
@@ -259,6 +264,8 @@ export function createApiHandler(src: ApiSource): Handler {
     }
     const path = ctx.path.replace(/\/+$/, '');
     const view = src.view();
+    // /api/tcp/{routers,services,middlewares}[/{name}] (docs/tcp.md).
+    if (tcpApi(ctx, path, view)) return;
     const st = src.serverStatus();
     const sh = path.startsWith('/api/http/services') ? (src.serverHealth?.() ?? {}) : {};
     if (path === '/api/version') {
@@ -272,7 +279,7 @@ export function createApiHandler(src: ApiSource): Handler {
           services: counts(Object.values(view.services)),
           middlewares: counts(Object.values(view.middlewares)),
         },
-        tcp: { routers: counts([]), services: counts([]), middlewares: counts([]) },
+        tcp: tcpOverview(view),
         udp: { routers: counts([]), services: counts([]) },
         features: { ...src.features(), hub: false },
         providers: src.providers(),
@@ -315,6 +322,21 @@ export function createApiHandler(src: ApiSource): Handler {
       else sendJson(ctx, 200, ep);
       return;
     }
+    if (path === '/api/dns') {
+      // Not enabled is an answer, not a missing endpoint (as /api/redis): the dashboard asks on every refresh.
+      if (src.dnsStatus === undefined)
+        sendJson(ctx, 200, {
+          enabled: false,
+          records: [],
+          message: 'DNS publishing is not enabled: start with --dns.provider (docs/dns.md)',
+        });
+      else
+        src.dnsStatus().then(
+          (s) => sendJson(ctx, 200, s),
+          (err: unknown) => sendJson(ctx, 503, { message: `DNS status unavailable: ${err instanceof Error ? err.message : String(err)}` }),
+        );
+      return;
+    }
     if (path === '/api/tls/certificates') {
       const tls = view.sections?.[TLS_SECTION] as TlsSection | undefined;
       const views = tls === undefined ? [] : certificateViews(tls, view.routers);
@@ -343,14 +365,24 @@ export function createApiHandler(src: ApiSource): Handler {
             ? serviceJson(x as RuntimeService, st[(x as RuntimeService).name], sh[(x as RuntimeService).name])
             : middlewareJson(x as RuntimeMiddleware);
       const table = view[kind] as Record<string, unknown>;
-      if (m[2] === undefined) {
-        list(ctx, Object.values(table).map(toJson));
-        return;
-      }
-      const name = decodeURIComponent(m[2]);
-      const item = table[name];
-      if (item === undefined) sendJson(ctx, 404, { message: `${kind.slice(0, -1)} not found: ${name}` });
-      else sendJson(ctx, 200, toJson(item));
+      const answer = (dns: Record<string, unknown>): void => {
+        const json = (x: unknown): Record<string, unknown> => {
+          const j = toJson(x);
+          const d = kind === 'routers' ? dns[(x as RuntimeRouter).name] : undefined;
+          return d === undefined ? j : { ...j, dns: d };
+        };
+        if (m[2] === undefined) {
+          list(ctx, Object.values(table).map(json));
+          return;
+        }
+        const name = decodeURIComponent(m[2]);
+        const item = table[name];
+        if (item === undefined) sendJson(ctx, 404, { message: `${kind.slice(0, -1)} not found: ${name}` });
+        else sendJson(ctx, 200, json(item));
+      };
+      // Routers carry the state of their DNS record when the publisher runs (docs/dns.md).
+      if (kind === 'routers' && src.dnsRouterStates !== undefined) src.dnsRouterStates().then(answer, () => answer({}));
+      else answer({});
       return;
     }
     sendJson(ctx, 404, { message: `no such API endpoint: ${ctx.path}` });

@@ -83,6 +83,12 @@ export const COMMANDS: readonly Command[] = [
     run: async (a) => (await import('./providers.js')).providersMain(a, env, stdout),
   },
   {
+    name: 'dns',
+    summary: 'DNS records the gateway publishes: targets, state, last answer check (docs/dns.md)',
+    usage: async () => (await import('./dns.js')).DNS_USAGE,
+    run: async (a) => (await import('./dns.js')).dnsMain(a, env, stdout),
+  },
+  {
     name: 'certs',
     summary: 'TLS certificates: names, issuer, days to expiry, source and the routers each serves',
     usage: async () => (await import('./certs.js')).CERTS_USAGE,

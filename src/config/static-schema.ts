@@ -38,6 +38,22 @@ export const EntryPointSchema = Type.Object({
     insecure: bool(false, 'trust X-Forwarded-* headers from any client'),
     trustedIPs: list('trust X-Forwarded-* headers from these IPs/CIDRs'),
   }),
+  // HTTP/2 (h2c and h2 over TLS) limits (docs/tls.md, "HTTP/2 limits").
+  http2: Type.Object({
+    maxConcurrentStreams: Type.Integer({
+      minimum: 1,
+      maximum: 2147483647,
+      default: 250,
+      description: 'most concurrent HTTP/2 streams a client may open per connection (h2c and h2 over TLS)',
+    }),
+  }),
+  // Inbound PROXY protocol (docs/tcp.md).
+  proxyProtocol: Type.Optional(
+    Type.Object({
+      insecure: bool(false, 'use the PROXY protocol header from any peer'),
+      trustedIPs: list('use the PROXY protocol header (v1, v2) from these IPs/CIDRs; other peers: the header is read and ignored'),
+    }),
+  ),
   transport: Type.Object({
     respondingTimeouts: Type.Object({
       readTimeout: ms(60_000, 'longest time to read a whole request, 0 = none (Traefik v3 default)'),
@@ -77,6 +93,62 @@ export const EntryPointSchema = Type.Object({
     ),
   }),
 });
+
+// The `dns` section (docs/dns.md); checked by dnsOptionsFromStatic (src/dns/options.ts).
+/** A choice without a default (the caller checks that it is given). */
+function oneOfRequired<const T extends readonly string[]>(values: T, description: string): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description: `${description}: ${values.join('|')}` },
+  ) as TUnion<TLiteral<T[number]>[]>;
+}
+
+export const DNS_PROVIDERS = ['pdns', 'rfc2136'] as const;
+export type DnsProviderKind = (typeof DNS_PROVIDERS)[number];
+export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha512'] as const;
+
+/** The `dns` section of the static configuration (`--dns.*`, docs/dns.md "Flags"). */
+export const DnsStaticSchema = Type.Object({
+  provider: Type.Optional(oneOfRequired(DNS_PROVIDERS, 'DNS server the router hosts are published to (required)')),
+  targets: list('addresses the router hosts point to: IPv4 as A, IPv6 as AAAA records (or --dns.targethostname)'),
+  targethostname: Type.Optional(str('host name the router hosts point to: CNAME, ALIAS at a zone apex (or --dns.targets)')),
+  domainfilters: list('publish only hosts in these domains (example.com: it and below; .example.com: below only)'),
+  excludedomains: list('never publish hosts in these domains'),
+  policy: Type.Optional(oneOfRequired(['sync', 'upsert-only', 'create-only'] as const, 'what the publisher may change (required)')),
+  txtowner: Type.String({ default: 'default', description: 'owner id written in the TXT ownership records (no "," or "=")' }),
+  txtprefix: Type.String({ default: '%{record_type}-gh.', description: 'name prefix of the TXT ownership records' }),
+  ttl: Type.Integer({ minimum: 1, maximum: 2147483647, default: 300, description: 'TTL of published records, seconds' }),
+  interval: ms(60_000, 'how often the zones are read and brought in line; also the grace before a record is deleted'),
+  mineventsyncinterval: ms(5_000, 'after a configuration change, publish no sooner than this after the previous pass'),
+  dryrun: bool(false, 'plan and log, change nothing'),
+  once: bool(false, 'publish once after the first configuration, then stop'),
+  maxdeletes: Type.Integer({ default: 10, description: 'refuse a plan deleting more records than this (negative: no limit)' }),
+  checkaddress: Type.Optional(
+    str(
+      'host:port of the DNS server asked after each publish (default: the RFC 2136 server; PowerDNS: the API host, port 53; "off": none)',
+    ),
+  ),
+  pdns: Type.Optional(
+    Type.Object({
+      server: Type.String({ default: 'http://127.0.0.1:8081', description: 'PowerDNS API base URL' }),
+      serverid: Type.String({ default: 'localhost', description: 'PowerDNS server id' }),
+      apikeyfile: Type.Optional(str('file holding the PowerDNS API key (never a flag value)')),
+    }),
+  ),
+  rfc2136: Type.Optional(
+    Type.Object({
+      host: Type.Optional(str('primary DNS server taking dynamic updates')),
+      port: Type.Integer({ minimum: 1, maximum: 65535, default: 53, description: 'its TCP port' }),
+      zone: list('zones to manage'),
+      tsigkeyname: Type.Optional(str('TSIG key name')),
+      tsigsecretfile: Type.Optional(str('file holding the TSIG secret in base64, or a BIND key file (never a flag value)')),
+      tsigalgorithm: oneOf(TSIG_ALGORITHMS, 'hmac-sha256', 'TSIG algorithm'),
+      axfr: bool(true, 'read the zones by zone transfer (without it plans are create-only)'),
+    }),
+  ),
+});
+
+export type DnsStaticSection = Static<typeof DnsStaticSchema>;
 
 export const StaticConfigSchema = Type.Object({
   global: Type.Object({
@@ -219,6 +291,8 @@ export const StaticConfigSchema = Type.Object({
       }),
     ),
   }),
+  // DNS records for every router host (docs/dns.md): PowerDNS or RFC 2136; also ACME dns-01.
+  dns: Type.Optional(DnsStaticSchema),
   // Rate and in-flight limits shared by every replica through Redis (docs/redis.md).
   redis: Type.Optional(
     Type.Object({

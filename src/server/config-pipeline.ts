@@ -23,6 +23,7 @@ import { identityKind } from '../identity/kind.js';
 import { alertRulesKind } from '../alerts/kind.js';
 import { ConfigWatcher, type CompileFn } from './config-watcher.js';
 import { compileTls, TLS_SECTION } from '../tls/compile.js';
+import { compileTcp, TCP_SECTION } from '../tcp/compile.js';
 import type { CertificateInfo, CertificateMaterial } from '../tls/certificates.js';
 import type { ServeOptions } from './options.js';
 
@@ -150,6 +151,17 @@ export function createCompile(o: ServeOptions, deps: PipelineDeps): CompileFn {
     snap.sections[TLS_SECTION] = tls.section;
     kinds.issues.push(...tls.issues);
     if (trial !== true) deps.tls?.onMaterial(tls.material);
+    // TCP routers (docs/tcp.md): checked and resolved here; the serving side builds one runtime per entry point.
+    const tcp = compileTcp({
+      fragments: [...external.fragments, ...(deps.extraFragments ?? [])],
+      snapshot: snap,
+      entryPoints,
+      defaultEntryPoints: o.defaultEntryPoints,
+      defaultRuleSyntax: o.defaultRuleSyntax,
+      tls: tls.section,
+    });
+    snap.sections[TCP_SECTION] = tcp.section;
+    kinds.issues.push(...tcp.issues);
     // Source problems first: they explain what the items' errors may stem from.
     snap.issues.unshift(...issues, ...fixedIssues);
     snap.issues.push(...kinds.issues);

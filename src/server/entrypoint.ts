@@ -7,6 +7,12 @@
  * and timeouts, and hand every request to the current router table.
  * Swapping the handler is atomic; in-flight requests finish on the handler
  * they started with.
+ *
+ * With TCP routers on the entry point (docs/tcp.md) a connection may go to a
+ * TCP router instead: a TLS one by its ClientHello (SNI, ALPN), a plain one by
+ * `HostSNI(\`*\`)`/`ClientIP`; without a match it is served as HTTP, as when
+ * there are none. With `proxyProtocol` a PROXY header (v1, v2) is read first
+ * and, from a trusted peer, gives the client address.
  */
 import { GatehouseError } from '../errors.js';
 import type { IncomingMessage } from 'node:http';
@@ -26,7 +32,28 @@ import type { H1ResponseWriter } from './h1/writer.js';
 import type { RequestHead } from '../http1/request-head.js';
 import { NodeAdapter, type NodeExchangeHost, type Upgrade } from './node-adapter.js';
 import type { TLSSocket } from 'node:tls';
-import type { TlsAcceptor } from './tls-acceptor.js';
+import type { TlsAcceptor, TlsHandOff } from './tls-acceptor.js';
+import type { ClientHello } from '../tls/client-hello.js';
+import type { TcpConn, TcpEntryRuntime } from '../tcp/runtime.js';
+import { decodeProxyHeader } from '../tcp/proxy-protocol.js';
+import { canonicalServerName } from '../rules/index.js';
+import { compileIpRanges, type IpRanges } from '../net/ip.js';
+
+/** Inbound PROXY protocol (`entryPoints.<name>.proxyProtocol`, Traefik's). */
+export interface ProxyProtocolSpec {
+  /** Peers whose PROXY header is used (IPs, CIDR ranges). */
+  trustedIPs: string[];
+  /** Use the header from any peer. */
+  insecure: boolean;
+}
+
+/** The addresses of a connection as the gateway sees them (the PROXY header applied). */
+interface Peer {
+  ip: string;
+  port: number;
+  localIp: string;
+  localPort: number;
+}
 
 /** One entry point as configured (`entryPoints.<name>` of the static configuration). */
 export interface EntryPointSpec {
@@ -51,8 +78,12 @@ export interface EntryPointSpec {
    * segments and merge repeated slashes in the path before routing (docs/http1.md).
    */
   sanitizePath?: boolean;
+  /** `entryPoints.<name>.http2.maxConcurrentStreams` (default 250; docs/tls.md "HTTP/2 limits"). */
+  http2?: { maxConcurrentStreams: number };
   /** Keep accepting requests this long after a shutdown signal (`/ping` already answers 503). */
   acceptGraceTimeout?: number;
+  /** Read a PROXY protocol header (v1, v2) first on every connection; absent: none is expected. */
+  proxyProtocol?: ProxyProtocolSpec;
 }
 
 /**
@@ -74,7 +105,10 @@ export interface EntryPointOptions extends Omit<EntryPointSpec, 'graceTimeout' |
 
 /** Was this connection's request received over TLS? (node:http2's request sockets proxy the session's.) */
 function encrypted(socket: unknown): boolean {
-  return (socket as { encrypted?: boolean } | null)?.encrypted === true;
+  const s = socket as { encrypted?: boolean; stream?: { encrypted?: boolean } } | null;
+  // HTTP/2 over TLS: node:http2 wraps the JS stream it was given (marked in NodeAdapter.http2Secure) in a
+  // JSStreamSocket, whose `stream` is that JS stream.
+  return s?.encrypted === true || s?.stream?.encrypted === true;
 }
 
 export class EntryPoint implements H1Server, NodeExchangeHost {
@@ -95,6 +129,9 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
   private readonly sanitize: boolean;
   readonly maxHeaderSize: number;
   private readonly headersTimeout: number;
+  /** TCP routers on this entry point (null: none, the HTTP path only). */
+  private tcp: TcpEntryRuntime | null = null;
+  private readonly proxyTrusted: IpRanges | null;
 
   constructor(
     private readonly opts: EntryPointOptions,
@@ -107,12 +144,16 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     this.headersTimeout = opts.readTimeout > 0 ? Math.min(opts.readTimeout, 60_000) : 60_000;
     this.forwarded = new ForwardedHeaders(opts.forwarded, 'http');
     this.forwardedTls = new ForwardedHeaders(opts.forwarded, 'https');
+    const pp = opts.proxyProtocol;
+    this.proxyTrusted = pp === undefined || pp.insecure ? null : compileIpRanges(pp.trustedIPs);
     this.node = new NodeAdapter(this, {
       maxHeaderSize: opts.maxHeaderSize,
       readTimeout: opts.readTimeout,
       headersTimeout: this.headersTimeout,
       idleTimeout: opts.idleTimeout,
       writeTimeout: opts.writeTimeout,
+      ...(opts.http2 !== undefined ? { http2: opts.http2 } : {}),
+      onHttp2Refused: (why, ip) => opts.log.warn({ entryPoint: opts.name, peer: ip, reason: why }, 'HTTP/2 connection ended by a limit'),
     });
     // Half-open like node:http's own server (a client may half-close after its request);
     // a 64 KiB write high-water mark keeps a 16 KiB answer from tripping back-pressure.
@@ -167,6 +208,20 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     this.handler = h;
   }
 
+  /** Replace the TCP routers (null: none); open TCP connections keep going. */
+  setTcp(rt: TcpEntryRuntime | null): void {
+    this.tcp = rt !== null && rt.size > 0 ? rt : null;
+  }
+
+  get tcpRouting(): TcpEntryRuntime | null {
+    return this.tcp;
+  }
+
+  /** The entry point's idle timeout, ms (TCP connections use it too). */
+  get idleTimeout(): number {
+    return this.opts.idleTimeout;
+  }
+
   private onConnection(socket: Socket): void {
     this.connections++;
     this.sockets.add(socket);
@@ -184,27 +239,106 @@ export class EntryPoint implements H1Server, NodeExchangeHost {
     // A reset before the first byte must not be an uncaught 'error' (the servers add their own handlers later).
     socket.on('error', silent);
     socket.setTimeout(this.headersTimeout, silent);
-    socket.once('data', (first: Buffer) => {
-      this.fresh.delete(socket);
-      socket.setTimeout(0);
-      socket.off('timeout', silent);
-      const tls = this.opts.tls;
-      // 0x16: a TLS handshake record (a ClientHello): HTTPS on the same port, as Traefik.
-      if (first[0] === 0x16 && tls !== undefined && tls !== null) {
-        tls.accept(socket, first, this.headersTimeout, (ts) => this.onSecure(ts));
-        return;
-      }
-      // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
-      if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
-        this.node.http2(socket, first);
-      } else if (this.fastPath) {
-        const conn = new H1Connection(this, socket, Date.now());
-        this.h1conns.add(conn);
-        conn.onData(first);
-      } else this.node.http1(socket, first);
-    });
+    if (this.opts.proxyProtocol !== undefined) this.readProxyHeader(socket, silent);
+    else if (this.tcp === null) socket.once('data', (first: Buffer) => this.onFirst(socket, silent, first, null, null));
+    else this.dispatch(socket, silent, null, null);
   }
 
+  /** No more bytes are awaited before a protocol takes the connection: the protocol keeps time from here. */
+  private taken(socket: Socket, silent: () => void): void {
+    this.fresh.delete(socket);
+    socket.setTimeout(0);
+    socket.off('timeout', silent);
+  }
+
+  /**
+   * With TCP routers (or after a PROXY header): Traefik's early dispatch (only
+   * plain TCP routers: routed before the client sends), else the first bytes.
+   */
+  private dispatch(socket: Socket, silent: () => void, first: Buffer | null, peer: Peer | null): void {
+    const tcp = this.tcp;
+    if (tcp !== null && tcp.early) {
+      const p = peer ?? peerOf(socket);
+      const route = tcp.matchPlain(p.ip);
+      if (route !== null) {
+        this.taken(socket, silent);
+        route.serve(tcpConn(socket, first, p));
+        return;
+      }
+    }
+    if (first !== null && first.length > 0) this.onFirst(socket, silent, first, tcp, peer);
+    else socket.once('data', (b: Buffer) => this.onFirst(socket, silent, b, tcp, peer));
+  }
+
+  /** The first bytes decide: TLS, h2c, HTTP/1.1, or a TCP router. */
+  private onFirst(socket: Socket, silent: () => void, first: Buffer, tcp: TcpEntryRuntime | null, peer: Peer | null): void {
+    this.taken(socket, silent);
+    const tls = this.opts.tls;
+    // 0x16: a TLS handshake record (a ClientHello): HTTPS on the same port, as Traefik.
+    if (first[0] === 0x16 && tls !== undefined && tls !== null) {
+      const onSecure = peer === null ? (ts: TLSSocket) => this.onSecure(ts) : (ts: TLSSocket) => this.onSecure(withPeer(ts, peer));
+      const route = tcp === null ? undefined : (hello: ClientHello) => tlsHandOff(tcp, hello, peer ?? peerOf(socket));
+      tls.accept(socket, first, this.headersTimeout, onSecure, route);
+      return;
+    }
+    if (tcp !== null) {
+      const p = peer ?? peerOf(socket);
+      const route = tcp.matchPlain(p.ip);
+      if (route !== null) {
+        route.serve(tcpConn(socket, first, p));
+        return;
+      }
+    }
+    if (peer !== null) withPeer(socket, peer);
+    // "PRI * HTTP/2.0" is the HTTP/2 connection preface (h2c with prior knowledge).
+    if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
+      this.node.http2(socket, first);
+    } else if (this.fastPath) {
+      const conn = new H1Connection(this, socket, Date.now());
+      this.h1conns.add(conn);
+      conn.onData(first);
+    } else this.node.http1(socket, first);
+  }
+
+  /**
+   * Inbound PROXY protocol (Traefik's): the header is read first, within the
+   * header timeout. From a trusted peer (or any, with `insecure`) its source
+   * address becomes the client's; from another peer it is read and ignored
+   * (go-proxyproto's IGNORE policy). No header: the connection is served as is.
+   * A malformed header closes the connection.
+   */
+  private readProxyHeader(socket: Socket, silent: () => void): void {
+    const peerIp = normalizeIp(socket.remoteAddress);
+    const trusted = this.proxyTrusted === null || this.proxyTrusted.contains(peerIp);
+    let buf: Buffer = Buffer.alloc(0);
+    const more = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const r = decodeProxyHeader(buf);
+      if (r.kind === 'need') return;
+      socket.off('data', more);
+      socket.pause();
+      if (r.kind === 'error') {
+        this.opts.log.debug({ entryPoint: this.opts.name, peer: peerIp, reason: r.message }, 'PROXY protocol header refused');
+        socket.destroy();
+        return;
+      }
+      let peer: Peer | null = null;
+      let rest = buf;
+      if (r.kind === 'done') {
+        rest = buf.subarray(r.length);
+        if (trusted && r.source !== undefined)
+          peer = {
+            ip: normalizeIp(r.source.ip),
+            port: r.source.port,
+            localIp: r.destination?.ip ?? normalizeIp(socket.localAddress),
+            localPort: r.destination?.port ?? socket.localPort ?? 0,
+          };
+      }
+      socket.resume();
+      this.dispatch(socket, silent, rest.length > 0 ? rest : null, peer);
+    };
+    socket.on('data', more);
+  }
   /** A TLS connection after its handshake: HTTP/2 when ALPN chose h2, else HTTP/1.1. */
   private onSecure(ts: TLSSocket): void {
     if (ts.alpnProtocol === 'h2') this.node.http2Secure(ts);
@@ -401,4 +535,33 @@ export function listenError(name: string, host: string | undefined, port: number
   const where = `${host === undefined || host === '' ? '' : host.includes(':') ? `[${host}]` : host}:${port}`;
   const why = err.code !== undefined && LISTEN_REASONS[err.code] !== undefined ? `${LISTEN_REASONS[err.code]} (${err.code})` : err.message;
   return new GatehouseError('GH_LISTEN_FAILED', `entry point "${name}" cannot listen on ${where}: ${why}`, { cause: err });
+}
+
+/** The connection's own addresses. */
+function peerOf(socket: Socket): Peer {
+  return {
+    ip: normalizeIp(socket.remoteAddress),
+    port: socket.remotePort ?? 0,
+    localIp: normalizeIp(socket.localAddress),
+    localPort: socket.localPort ?? 0,
+  };
+}
+
+/** The client address from a PROXY header, as every reader of `remoteAddress` sees it (routing, logs, X-Forwarded-For). */
+function withPeer<S extends Socket>(socket: S, peer: Peer): S {
+  Object.defineProperty(socket, 'remoteAddress', { value: peer.ip, configurable: true });
+  Object.defineProperty(socket, 'remotePort', { value: peer.port, configurable: true });
+  return socket;
+}
+
+function tcpConn(socket: Socket, replay: Buffer | null, p: Peer): TcpConn {
+  return { socket, replay, clientIp: p.ip, clientPort: p.port, localIp: p.localIp, localPort: p.localPort };
+}
+
+function tlsHandOff(tcp: TcpEntryRuntime, hello: ClientHello, p: Peer): TlsHandOff | null {
+  const d = tcp.matchTls(canonicalServerName(hello.serverName), hello.alpn, p.ip);
+  if (d.kind === 'http') return null;
+  const route = d.route;
+  if (route.passthrough) return { kind: 'passthrough', take: (s, read) => route.serve(tcpConn(s, read, p)) };
+  return { kind: 'terminate', take: (ts) => route.serve(tcpConn(ts, null, p)), alpn: hello.alpn };
 }

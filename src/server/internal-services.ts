@@ -42,6 +42,9 @@ export interface InternalServiceDeps {
   acmeHttp01?: (token: string) => Promise<string | null>;
   /** The ACME engine's certificate states (from the primary). */
   acmeStatus?: () => Promise<unknown>;
+  /** GET /api/dns and each router's record state (the publisher runs in the primary). */
+  dnsStatus?: () => Promise<unknown>;
+  dnsRouterStates?: () => Promise<Record<string, unknown>>;
 }
 
 export function createInternalServices(o: ServeOptions, deps: InternalServiceDeps): Record<string, Handler> {
@@ -79,6 +82,8 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     ...(deps.admission !== undefined ? { admission: deps.admission } : {}),
     ...(deps.redisStatus !== undefined ? { redisStatus: deps.redisStatus } : {}),
     ...(deps.acmeStatus !== undefined && o.acme.length > 0 ? { acmeStatus: deps.acmeStatus } : {}),
+    ...(deps.dnsStatus !== undefined ? { dnsStatus: deps.dnsStatus } : {}),
+    ...(deps.dnsRouterStates !== undefined ? { dnsRouterStates: deps.dnsRouterStates } : {}),
   });
   const acmeHttp01 = deps.acmeHttp01;
   return {

@@ -1,5 +1,6 @@
 /** StaticConfig (Traefik's names) → ServeOptions (what serve() needs). */
 import { validateAcmeResolver, type AcmeResolverConfig } from '../tls/acme/config.js';
+import { dnsOptionsFromStatic } from '../dns/options.js';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { StaticConfig } from '../config/static-schema.js';
@@ -36,7 +37,9 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
       graceTimeout: ep.transport.lifeCycle.graceTimeOut,
       http1: ep.http.server,
       sanitizePath: ep.http.sanitizePath,
+      http2: { maxConcurrentStreams: ep.http2.maxConcurrentStreams },
       acceptGraceTimeout: ep.transport.lifeCycle.requestAcceptGraceTimeout,
+      ...proxyProtocolOf(ep),
     };
   });
   const asDefault = Object.entries(c.entryPoints)
@@ -124,6 +127,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
     ),
     certificateResolvers: Object.keys(c.certificatesResolvers),
     acme: acmeFromStatic(c, cwd),
+    dns: dnsOptionsFromStatic(c.dns, cwd),
     defaultTransport: {
       insecureSkipVerify: c.serversTransport.insecureSkipVerify,
       rootCAs: c.serversTransport.rootCAs as string[],
@@ -160,4 +164,15 @@ function acmeFromStatic(c: StaticConfig, cwd: string): AcmeResolverConfig[] {
   }
   if (errors.length > 0) throw new Error(errors.join('\n'));
   return out;
+}
+
+/**
+ * `entryPoints.<name>.proxyProtocol` (`trustedIPs`, `insecure`; docs/tcp.md): read when the static schema
+ * has it (an optional object; absent: no PROXY header is expected).
+ */
+function proxyProtocolOf(ep: object): { proxyProtocol?: { trustedIPs: string[]; insecure: boolean } } {
+  const pp = (ep as { proxyProtocol?: { trustedIPs?: unknown; insecure?: unknown } }).proxyProtocol;
+  if (pp === undefined || pp === null) return {};
+  const trusted = Array.isArray(pp.trustedIPs) ? pp.trustedIPs.filter((x): x is string => typeof x === 'string') : [];
+  return { proxyProtocol: { trustedIPs: trusted, insecure: pp.insecure === true } };
 }

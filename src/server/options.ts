@@ -11,6 +11,7 @@ import type { KubernetesProviderConfig } from '../providers/kubernetes/options.j
 import type { RedisOptions } from '../middlewares/rate-limit/redis-options.js';
 import type { EntryPointTls } from '../tls/compile.js';
 import type { AcmeResolverConfig } from '../tls/acme/config.js';
+import type { DnsOptions } from '../dns/options.js';
 
 export interface ServeOptions {
   entryPoints: EntryPointSpec[];
@@ -47,6 +48,8 @@ export interface ServeOptions {
   entryPointTls: Record<string, EntryPointTls>;
   /** Names of the configured certificate resolvers (`certificatesResolvers.<name>`). */
   certificateResolvers: string[];
+  /** `--dns.*`: the DNS record publisher (docs/dns.md); null without --dns.provider. */
+  dns: DnsOptions | null;
   /** `certificatesResolvers.<name>.acme.*`, checked (docs/tls.md). */
   acme: AcmeResolverConfig[];
   /** Default transport of services that name none (`serversTransport.*`). */

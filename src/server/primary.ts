@@ -26,6 +26,10 @@ import type { CertificateMaterial } from '../tls/certificates.js';
 import { generateDefaultCertificate } from '../tls/generated.js';
 import { startAcme } from './acme-wiring.js';
 import { CertificateFilesWatch } from '../tls/file-watch.js';
+import { DnsPublisher } from '../dns/publisher.js';
+import { dnsPrometheusText } from '../dns/metrics.js';
+import { createDnsProvider } from '../dns/options.js';
+import { dns01SolverFor, type Dns01Solver } from '../tls/acme/index.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 
 export interface PrimaryDeps {
@@ -96,7 +100,10 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   let tlsMaterial = new Map<string, CertificateMaterial>();
   const generated = await generateDefaultCertificate();
   // ACME: the engine runs here only; its certificates come back as the `acme` provider (src/server/acme-wiring.ts).
-  const acme = await startAcme(o, log);
+  // DNS: the record publisher (a primary listener) and, for ACME dns-01, the same provider (docs/dns.md).
+  const dns = o.dns === null ? null : new DnsPublisher({ options: o.dns, log: log.child({ service: 'dns' }) });
+  const dns01 = dns01Solvers(o);
+  const acme = await startAcme(o, log, dns01 === undefined ? {} : { dns01 });
   const watcher = createConfigWatcher(o, {
     log,
     watch: true,
@@ -112,8 +119,20 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
       .map((c) => ({ name: c.commonName || (c.names[0] ?? c.id), sans: c.names, notAfter: Date.parse(c.notAfter) }));
   const alerts = new AlertEngine({ metrics: bp.metrics, log: log.child({ service: 'alerts' }), certificates });
   const gitWebhook = gitWebhookHandler(o, watcher, log);
+  const queries = primaryQueries(bp.metrics, o, {
+    alerts: () => alerts.states(),
+    certs: certificates,
+    providers: () => watcher.providerStatuses(),
+  });
   bp.serve({
-    ...primaryQueries(bp.metrics, o, { alerts: () => alerts.states(), certs: certificates, providers: () => watcher.providerStatuses() }),
+    ...queries,
+    // The DNS publisher's families beside the rest (its counters live in the primary).
+    ...(dns !== null
+      ? { prometheus: async (a: unknown) => `${String(await queries.prometheus?.(a))}${dnsPrometheusText(dns.counters())}` }
+      : {}),
+    // GET /api/dns and the DNS state of each router.
+    dns: () => dns?.status() ?? null,
+    dnsRouters: () => dns?.routerStates() ?? {},
     // GET /api/secrets: where each Key Vault secret comes from, its version and last refresh; never a value.
     secrets: () => secrets?.statuses() ?? [],
     // POST /api/providers/git/hook, checked here (one delivery log for every worker).
@@ -155,6 +174,7 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   });
   watcher.addListener((s) => alerts.apply(sectionOf(s, alertRulesKind)?.rules ?? []));
   watcher.addListener((s) => bp.publish(s));
+  if (dns !== null) watcher.addListener((s) => dns.update(s));
   // ACME: order what the TLS routers ask their resolvers for, before traffic needs it.
   if (acme !== null) {
     watcher.addListener((s) => acme.onSnapshot(s));
@@ -179,14 +199,32 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     },
   );
   certFiles.start();
+  dns?.start();
   return {
     watcher,
     first,
     async close() {
       certFiles.close();
+      await dns?.close();
       await watcher.close();
       alerts.close();
       await acme?.close();
     },
   };
+}
+
+/** ACME dns-01 solvers: resolvers naming a DNS provider write through the one configured with --dns.* (docs/tls.md). */
+function dns01Solvers(o: ServeOptions): Record<string, Dns01Solver> | undefined {
+  const wanting = o.acme.filter((r) => r.dnsChallenge !== undefined);
+  if (wanting.length === 0) return undefined;
+  const out: Record<string, Dns01Solver> = {};
+  for (const r of wanting) {
+    const kind = r.dnsChallenge?.provider;
+    if (o.dns === null || o.dns.provider !== kind)
+      throw new Error(
+        `certificatesresolvers.${r.name}.acme.dnschallenge.provider=${kind ?? ''}: configure that DNS provider with --dns.provider=${kind ?? ''} and its --dns.${kind ?? ''}.* flags (docs/dns.md)`,
+      );
+    out[r.name] = dns01SolverFor(createDnsProvider(o.dns));
+  }
+  return out;
 }

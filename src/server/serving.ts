@@ -13,6 +13,7 @@ import { IdentityProvider, emptyIdentitySection, identityKind, materializeIdenti
 import type { ServingBackplane } from '../cluster/backplane.js';
 import type { Addresses } from '../cluster/protocol.js';
 import { TlsServing } from './tls-serving.js';
+import { applyTcp } from './tcp-serving.js';
 import { certificateMetrics } from '../tls/status.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 import { Gateway } from './gateway.js';
@@ -90,6 +91,9 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
       return typeof v === 'string' ? v : null;
     },
     acmeStatus: () => bp.rpc('tls.acme'),
+    ...(o.dns !== null
+      ? { dnsStatus: () => bp.rpc('dns'), dnsRouterStates: async () => (await bp.rpc('dnsRouters')) as Record<string, unknown> }
+      : {}),
   });
   const tls = new TlsServing(bp, log.child({ component: 'tls' }));
   gateway = new Gateway({
@@ -124,6 +128,7 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     latest = s;
     idp?.update(materializeIdentity(sectionOf(s, identityKind) ?? emptyIdentitySection, process.env));
     tls.update(s);
+    applyTcp(s, gw, log);
     gw.apply(s);
   });
   const addresses: Addresses = {};

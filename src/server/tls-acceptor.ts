@@ -7,6 +7,11 @@
  *
  * ACME tls-alpn-01 (RFC 8737): a ClientHello offering only `acme-tls/1` gets
  * the challenge certificate for its name and nothing else.
+ *
+ * TCP routers (docs/tcp.md): the entry point may pass a `route` callback; from
+ * the ClientHello it picks a TCP router that takes the raw socket with the
+ * ClientHello bytes (passthrough) or the TLS socket after the handshake
+ * (termination), or none (the HTTPS path as without TCP routers).
  */
 import { constants as cryptoConstants } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -23,6 +28,16 @@ function alert(description: number): Buffer {
 const HANDSHAKE_FAILURE = 40;
 const UNRECOGNIZED_NAME = 112;
 const DECODE_ERROR = 50;
+
+/** Where a TLS connection goes instead of HTTPS (a TCP router). */
+export type TlsHandOff =
+  /** The raw socket (paused) and the bytes read so far (the ClientHello), untouched. */
+  | { kind: 'passthrough'; take(socket: Socket, read: Buffer): void }
+  /**
+   * The TLS socket once the handshake is done. `alpn`: protocols the TCP router accepts besides the TLS
+   * options' list (the client's offer: a TCP backend may speak any), so a handshake does not fail on ALPN.
+   */
+  | { kind: 'terminate'; take(ts: TLSSocket): void; alpn?: readonly string[] };
 
 export interface TlsAcceptorOptions {
   log: Logger;
@@ -56,9 +71,17 @@ export class TlsAcceptor {
    * `onSecure` with the established TLS socket; on failure the connection is
    * closed (with an alert where one applies).
    */
-  accept(socket: Socket, first: Buffer, timeoutMs: number, onSecure: (ts: TLSSocket) => void): void {
+  accept(
+    socket: Socket,
+    first: Buffer,
+    timeoutMs: number,
+    onSecure: (ts: TLSSocket) => void,
+    route?: (hello: ClientHello) => TlsHandOff | null,
+  ): void {
     let buf = first;
     const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    // A client that leaves mid-handshake (one refusing the certificate) must not keep the timer (and a closing gateway) waiting.
+    socket.once('close', () => clearTimeout(timer));
     const fail = (reason: string, description: number): void => {
       clearTimeout(timer);
       this.opts.onRefused?.(reason);
@@ -76,9 +99,16 @@ export class TlsAcceptor {
         fail('client_hello', DECODE_ERROR);
         return;
       }
+      const hand = route?.(r.hello) ?? null;
+      if (hand !== null && hand.kind === 'passthrough') {
+        clearTimeout(timer);
+        socket.pause();
+        hand.take(socket, buf);
+        return;
+      }
       socket.pause();
       socket.unshift(buf);
-      this.handshake(socket, r.hello, timer, fail, onSecure);
+      this.handshake(socket, r.hello, timer, fail, hand === null ? onSecure : (ts) => hand.take(ts), hand?.alpn);
     };
     const more = (chunk: Buffer): void => {
       buf = Buffer.concat([buf, chunk]);
@@ -94,6 +124,7 @@ export class TlsAcceptor {
     timer: NodeJS.Timeout,
     fail: (reason: string, description: number) => void,
     onSecure: (ts: TLSSocket) => void,
+    extraAlpn?: readonly string[],
   ): void {
     if (hello.alpn.length === 1 && hello.alpn[0] === 'acme-tls/1') {
       this.acmeChallenge(socket, hello, timer, fail);
@@ -103,7 +134,7 @@ export class TlsAcceptor {
     if (store === null) {
       // Bounded by the header timeout running on this connection.
       this.waiting.push(() => {
-        if (!socket.destroyed) this.handshake(socket, hello, timer, fail, onSecure);
+        if (!socket.destroyed) this.handshake(socket, hello, timer, fail, onSecure, extraAlpn);
       });
       return;
     }
@@ -117,10 +148,12 @@ export class TlsAcceptor {
     }
     const { options, context } = sel.choice;
     const mode = options.clientAuthType;
+    const alpn = options.alpnProtocols.filter((p) => p !== 'acme-tls/1');
+    for (const p of extraAlpn ?? []) if (p !== 'acme-tls/1' && !alpn.includes(p)) alpn.push(p);
     const ts = new TLSSocket(socket, {
       isServer: true,
       secureContext: context,
-      ALPNProtocols: options.alpnProtocols.filter((p) => p !== 'acme-tls/1'),
+      ALPNProtocols: alpn,
       requestCert: mode !== 'NoClientCert',
       rejectUnauthorized: mode === 'RequireAndVerifyClientCert',
     });

@@ -33,8 +33,11 @@ export interface KubectlResult {
 
 export class KubeApiServer {
   readonly store = new Store();
-  /** Validating admission webhooks (admission.ts): register a target to have create/update reviewed. */
-  readonly webhooks = new AdmissionWebhooks();
+  /**
+   * Validating admission webhooks (admission.ts): those of the ValidatingWebhookConfigurations
+   * applied to the store, and targets registered here, review create/update.
+   */
+  readonly webhooks = new AdmissionWebhooks(this.store);
   #token = randomBytes(24).toString('base64url');
   readonly dir: string;
   readonly certs: ServingCerts;

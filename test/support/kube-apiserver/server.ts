@@ -11,6 +11,7 @@ import { ApiError, notFound, Store, type Obj, type StoreEvent } from './store.js
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import type { AdmissionWebhooks } from './admission.js';
+import { validateWebhookConfiguration, VWC } from './webhook-config.js';
 
 export interface HandlerOptions {
   store: Store;
@@ -178,7 +179,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
         const watch = url.searchParams.get('watch');
         if (watch === 'true' || watch === '1') return startWatch(req, res, url, t.resource, ns, match);
         const items = store
-          .list(t.resource, ns)
+          .list(t.resource, t.resource.namespaced ? ns : null)
           .filter(match)
           .map((o) => asItem(t.resource, o));
         return send(res, 200, {
@@ -195,6 +196,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
         const m = (body.metadata ?? {}) as Obj;
         if (t.resource.namespaced && m.namespace !== undefined && m.namespace !== ns)
           throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+        validate(t.resource, body);
         await opts.admission?.review('CREATE', t.resource, ns, body, null);
         if (dryRun(url)) return send(res, 201, body);
         return send(res, 201, store.create(t.resource, ns, body));
@@ -208,6 +210,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
       case 'PUT': {
         const body = parseJson(await readBody(req)) as Obj;
         checkKind(t.resource, body);
+        validate(t.resource, body);
         if (t.sub !== 'status') await opts.admission?.review('UPDATE', t.resource, nsKey, body, store.get(t.resource, nsKey, t.name));
         if (dryRun(url)) return send(res, 200, body);
         return send(res, 200, store.update(t.resource, nsKey, t.name, body, t.sub === 'status'));
@@ -234,6 +237,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
             `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${t.resource.custom ? '' : ', application/strategic-merge-patch+json'}`,
           );
         const obj = next as Obj;
+        validate(t.resource, obj);
         if (t.sub !== 'status') await opts.admission?.review('UPDATE', t.resource, nsKey, obj, current);
         // The patch applies to the version read here, whatever it says about resourceVersion (unless it sets one).
         if (dryRun(url)) return send(res, 200, obj);
@@ -340,6 +344,11 @@ function checkKind(r: ResourceType, body: Obj): void {
       'BadRequest',
       `the apiVersion of the object (${String(body.apiVersion)}) does not match the resource (${apiVersionOf(r)})`,
     );
+}
+
+/** The API server's validation of built-in kinds, where the stand-in has one (before validating admission, as there). */
+function validate(r: ResourceType, body: Obj): void {
+  if (r === VWC) validateWebhookConfiguration(body);
 }
 
 function dryRun(url: URL): boolean {
