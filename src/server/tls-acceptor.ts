@@ -159,14 +159,10 @@ export class TlsAcceptor {
     });
     ts.once('secure', () => {
       clearTimeout(timer);
-      if (mode === 'RequireAnyClientCert' || mode === 'VerifyClientCertIfGiven') {
-        const peer = ts.getPeerCertificate();
-        const has = peer !== null && typeof peer === 'object' && Object.keys(peer).length > 0;
-        if ((mode === 'RequireAnyClientCert' && !has) || (mode === 'VerifyClientCertIfGiven' && has && !ts.authorized)) {
-          this.opts.onRefused?.('client_certificate');
-          ts.destroy();
-          return;
-        }
+      if (mode !== 'NoClientCert' && !clientCertificateAccepted(ts, mode)) {
+        this.opts.onRefused?.('client_certificate');
+        ts.destroy();
+        return;
       }
       onSecure(ts);
     });
@@ -212,5 +208,34 @@ export class TlsAcceptor {
       },
       () => fail('no_certificate', HANDSHAKE_FAILURE),
     );
+  }
+}
+
+/**
+ * The client-certificate mode's verdict after the handshake. node:tls verifies the chain only for
+ * sockets a tls.Server made (its 'secure' handler reads the handle's verifyError); for a TLSSocket
+ * made here, OpenSSL enforces only "a certificate is required" and the chain is checked here, from
+ * the same verifyError. Without that call (a future node), a given certificate counts as unverified
+ * (fail closed). Sets `authorized` / `authorizationError` as node:tls does.
+ */
+function clientCertificateAccepted(ts: TLSSocket, mode: string): boolean {
+  const peer = ts.getPeerCertificate();
+  const has = peer !== null && typeof peer === 'object' && Object.keys(peer).length > 0;
+  const handle = (ts as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  const verifyError = has ? (typeof handle?.verifyError === 'function' ? handle.verifyError() : new Error('chain not verified')) : null;
+  const t = ts as { authorized: boolean; authorizationError?: Error };
+  t.authorized = has && verifyError === null;
+  if (verifyError !== null) t.authorizationError = verifyError;
+  switch (mode) {
+    case 'RequestClientCert':
+      return true;
+    case 'RequireAnyClientCert':
+      return has;
+    case 'VerifyClientCertIfGiven':
+      return !has || verifyError === null;
+    case 'RequireAndVerifyClientCert':
+      return has && verifyError === null;
+    default:
+      return false;
   }
 }
