@@ -131,13 +131,12 @@ function sClient(args: string[]): Promise<string> {
 /** One GET over TLS: the status line, or the error that ended it. */
 function get(name: string, opts: ConnectionOptions = {}): Promise<string> {
   return new Promise((resolve) => {
-    let s: TLSSocket;
     let raw = '';
     const done = (v: string): void => {
       s.destroy();
       resolve(v);
     };
-    s = tlsConnect({ host: '127.0.0.1', port: gw.port, servername: name, ca: readFileSync(p('ca.crt')), ...opts }, () =>
+    const s: TLSSocket = tlsConnect({ host: '127.0.0.1', port: gw.port, servername: name, ca: readFileSync(p('ca.crt')), ...opts }, () =>
       s.write(`GET / HTTP/1.1\r\nhost: ${name}\r\nconnection: close\r\n\r\n`),
     );
     s.on('data', (d: Buffer) => (raw += d.toString('latin1')));
