@@ -20,6 +20,7 @@ import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 import { certificateViews, routerCertificates, withAcme } from '../tls/status.js';
 import { tcpApi, tcpOverview } from './tcp-api.js';
 import type { AcmeCertificateStatus } from '../tls/acme/types.js';
+import { list } from './list.js';
 
 export interface ApiSource {
   /** The configuration in force (runtime view). */
@@ -215,28 +216,6 @@ function counts(items: Array<{ status: string }>): { total: number; warnings: nu
     warnings: items.filter((i) => i.status === 'warning').length,
     errors: items.filter((i) => i.status === 'disabled').length,
   };
-}
-
-/** Traefik's list query: ?search=&status=&page=&per_page= (X-Next-Page header). */
-function list(ctx: RequestContext, items: Array<Record<string, unknown>>): void {
-  const q = new URLSearchParams(ctx.query);
-  const search = (q.get('search') ?? '').toLowerCase();
-  const status = q.get('status') ?? '';
-  const page = Math.max(1, Number(q.get('page') ?? '1') || 1);
-  const per = Math.max(1, Math.min(1000, Number(q.get('per_page') ?? '100') || 100));
-  let out = items.sort((a, b) => String(a.name).localeCompare(String(b.name)));
-  if (search !== '')
-    out = out.filter(
-      (i) =>
-        String(i.name).toLowerCase().includes(search) ||
-        String(i.rule ?? '')
-          .toLowerCase()
-          .includes(search),
-    );
-  if (status !== '') out = out.filter((i) => i.status === status);
-  const start = (page - 1) * per;
-  const next = start + per < out.length ? String(page + 1) : '1';
-  sendJson(ctx, 200, out.slice(start, start + per), { 'x-next-page': next });
 }
 
 export function createApiHandler(src: ApiSource): Handler {

@@ -9,6 +9,7 @@ import { sendJson } from '../http/answers.js';
 import type { RequestContext } from '../http/exchange.js';
 import type { Snapshot } from '../config/runtime.js';
 import { tcpSectionOf, type TcpRuntimeMiddleware, type TcpRuntimeRouter, type TcpRuntimeService } from '../tcp/compile.js';
+import { list } from './list.js';
 
 type Json = Record<string, unknown>;
 
@@ -69,27 +70,6 @@ export function tcpMiddlewareJson(m: TcpRuntimeMiddleware): Json {
     provider: m.provider,
     type: m.type,
   };
-}
-
-/** Traefik's list query: ?search=&status=&page=&per_page= (X-Next-Page header). */
-function list(ctx: RequestContext, items: Json[]): void {
-  const q = new URLSearchParams(ctx.query);
-  const search = (q.get('search') ?? '').toLowerCase();
-  const status = q.get('status') ?? '';
-  const page = Math.max(1, Number(q.get('page') ?? '1') || 1);
-  const per = Math.max(1, Math.min(1000, Number(q.get('per_page') ?? '100') || 100));
-  let out = items.sort((a, b) => String(a.name).localeCompare(String(b.name)));
-  if (search !== '')
-    out = out.filter(
-      (i) =>
-        String(i.name).toLowerCase().includes(search) ||
-        String(i.rule ?? '')
-          .toLowerCase()
-          .includes(search),
-    );
-  if (status !== '') out = out.filter((i) => i.status === status);
-  const start = (page - 1) * per;
-  sendJson(ctx, 200, out.slice(start, start + per), { 'x-next-page': start + per < out.length ? String(page + 1) : '1' });
 }
 
 /** Answers `/api/tcp/...` (`path` without a trailing slash); false when `path` is not one of them. */
