@@ -179,13 +179,14 @@ test(
       await navigate(page, `${gw.admin}/dashboard/`);
       await until(
         page,
-        `(() => { const b = document.querySelectorAll('#figures .stat b'); return b.length === 5 && /^[1-9][0-9.]* req.s$|^0\\.[0-9]*[1-9][0-9]* req.s$/.test(b[0].textContent); })()`,
-        20_000,
-        'a non-zero request rate on the overview',
+        `(() => { const b = document.querySelectorAll('#figures .stat b'); return b.length === 5 && /^[1-9][0-9.]* req.s$/.test(b[0].textContent); })()`,
+        30_000,
+        // The rate is over the last minute: right after the traffic starts it is below 1 req/s (a CI run saw 0.83).
+        'a request rate of at least 1 req/s on the overview',
       );
       const figures = await page.locator('#figures .stat').allInnerTexts();
       const rps = Number(/([\d.]+) req\/s/.exec(figures[0] ?? '')?.[1]);
-      assert.ok(rps > 1 && rps < 200, `rps ${rps}`);
+      assert.ok(rps >= 1 && rps < 200, `rps ${rps}`);
       assert.match(figures[1] ?? '', /Success rate \(not 5xx\)\s+\d+\.\d\d%/);
       assert.match(figures[1] ?? '', /4xx \d/, '4xx shown apart');
       for (const [i, q] of [
