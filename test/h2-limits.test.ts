@@ -415,10 +415,14 @@ test('resets that arrive after the request was dispatched count too: the session
 
 // ---- (c) CONTINUATION flood ----
 
-for (const size of [10, 0]) {
-  test(`CONTINUATION flood (${size}-byte fragments, no END_HEADERS): the connection is closed, memory stays bounded`, async () => {
+for (const [size, tls] of [
+  [10, false],
+  [0, false],
+  [10, true],
+] as const) {
+  test(`CONTINUATION flood (${size}-byte fragments, no END_HEADERS${tls ? ', over TLS' : ''}): the connection is closed, memory stays bounded`, async () => {
     const rss = process.memoryUsage().rss;
-    const c = new RawH2(gw.port);
+    const c = new RawH2(gw.port, true, true, tls);
     let sent = 0;
     try {
       await c.until(() => c.serverSettings !== null, 5000, 'server SETTINGS');
