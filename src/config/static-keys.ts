@@ -8,7 +8,8 @@ import { parseDuration } from '../util/duration.js';
 import { closest } from '../util/closest.js';
 import { DURATION } from './static-schema.js';
 
-export type NodeKind = 'object' | 'record' | 'boolean' | 'integer' | 'number' | 'string' | 'enum' | 'array';
+/** `array`: a list of scalars (comma-separated in flags); `objects`: a list of objects (indexed keys). */
+export type NodeKind = 'object' | 'record' | 'boolean' | 'integer' | 'number' | 'string' | 'enum' | 'array' | 'objects';
 
 export function kindOf(s: TSchema): NodeKind {
   switch (s[Kind]) {
@@ -25,7 +26,7 @@ export function kindOf(s: TSchema): NodeKind {
     case 'Union':
       return 'enum';
     case 'Array':
-      return 'array';
+      return (s.items as TSchema)[Kind] === 'Object' ? 'objects' : 'array';
     default:
       return 'string';
   }
@@ -33,6 +34,26 @@ export function kindOf(s: TSchema): NodeKind {
 
 export function recordValue(s: TSchema): TSchema {
   return Object.values(s.patternProperties as Record<string, TSchema>)[0] as TSchema;
+}
+
+/** The element schema of a list of objects. */
+export function listItem(s: TSchema): TSchema {
+  return s.items as TSchema;
+}
+
+/** Largest list index accepted in a flag or variable name (lists of objects are short). */
+export const MAX_LIST_INDEX = 999;
+
+/**
+ * The element index in a flag segment (`[0]`) or an environment segment (`0`):
+ * a number, `NaN` when the segment has the index shape with something else in it
+ * (`[a]`, `[01]`), undefined when it is no index at all.
+ */
+export function listIndex(seg: string, env: boolean): number | undefined {
+  const inner = env ? seg : /^\[(.*)\]$/.exec(seg)?.[1];
+  if (inner === undefined) return undefined;
+  if (!/^(0|[1-9]\d{0,8})$/.test(inner)) return env && !/^\d+$/.test(inner) ? undefined : NaN;
+  return Number(inner);
 }
 
 export function isRequired(parent: TSchema, key: string): boolean {
@@ -86,6 +107,8 @@ function expected(s: TSchema): string {
       return `one of ${enumValues(s).join(', ')}`;
     case 'array':
       return 'a comma-separated list';
+    case 'objects':
+      return 'a list of mappings';
     default:
       return 'a string';
   }
@@ -179,6 +202,7 @@ function showDefault(s: TSchema): string | undefined {
 /** Every flag below `s`, lowercase, records shown as `<name>`. */
 export function listFlags(s: TSchema, prefix: string, out: FlagHelp[] = []): FlagHelp[] {
   const kind = kindOf(s);
+  if (kind === 'objects') return listFlags(listItem(s), `${prefix}[n]`, out);
   if (kind === 'record') {
     const v = recordValue(s);
     if (kindOf(v) === 'object') listFlags(v, `${prefix}.<name>`, out);

@@ -9,7 +9,8 @@
  * - `description`: the one-line help;
  * - `x-duration`: a Go duration ("10s") or seconds in the input, milliseconds in the result;
  * - an optional object is a section (`--api` enables it with defaults, `--api=false` removes it);
- *   a required object is always present.
+ *   a required object is always present;
+ * - a list of objects takes indexed keys: `--a.list[0].field`, `GATEHOUSE_A_LIST_0_FIELD`, in a file a list.
  */
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 
@@ -89,6 +90,20 @@ export const EntryPointSchema = Type.Object({
       Type.Object({
         options: Type.Optional(str('TLS options name')),
         certResolver: Type.Optional(str('certificate resolver name')),
+        // The default domains of the routers on this entry point that have no `tls` of their own:
+        // each element is one certificate (main + SANs) ordered from the resolver (docs/tls.md).
+        domains: Type.Optional(
+          Type.Array(
+            Type.Object({
+              main: str('main domain of the certificate the resolver orders for routers on this entry point'),
+              sans: Type.Array(Type.String(), {
+                default: [],
+                description: 'subject alternative names of that certificate (comma-separated list)',
+              }),
+            }),
+            { description: 'default certificate domains of the routers on this entry point' },
+          ),
+        ),
       }),
     ),
   }),

@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError, type ConfigIssue, type ErrorCode } from '../errors.js';
-import { isRequired, kindOf, listFlags, recordValue } from './static-keys.js';
+import { isRequired, kindOf, listFlags, listItem, recordValue } from './static-keys.js';
 import { EntryPointSchema, StaticConfigSchema, type EntryPointConfig, type StaticConfig } from './static-schema.js';
 import { fromEnv, fromFile, fromFlags, type Op } from './static-sources.js';
 
@@ -37,26 +37,33 @@ function keyIn(node: Tree, key: string): string {
   return Object.keys(node).find((k) => k.toLowerCase() === lower) ?? key;
 }
 
+/** A mapping or a list of objects (numeric path segments index it). */
+type Container = Record<string | number, unknown>;
+
 function apply(tree: Tree, op: Op): void {
-  let node = tree;
+  let node: Container = tree;
+  const slot = (n: Container, seg: string | number): string | number =>
+    typeof seg === 'number' || Array.isArray(n) ? seg : keyIn(n as Tree, seg);
   const last = op.path.length - 1;
   for (let i = 0; i < last; i++) {
-    const k = keyIn(node, op.path[i] as string);
-    if (!isObject(node[k])) node[k] = {};
-    node = node[k] as Tree;
+    const k = slot(node, op.path[i] as string | number);
+    const list = typeof op.path[i + 1] === 'number';
+    if (list ? !Array.isArray(node[k]) : !isObject(node[k])) node[k] = list ? [] : {};
+    node = node[k] as Container;
   }
-  const k = keyIn(node, op.path[last] as string);
+  const k = slot(node, op.path[last] as string | number);
   if (op.kind === 'set') node[k] = op.value;
   else if (op.kind === 'disable') delete node[k];
   else if (!isObject(node[k])) node[k] = {};
 }
 
-function flagOf(path: readonly string[]): string {
-  return `--${path.join('.').toLowerCase()}`;
+/** `--entrypoints.websecure.http.tls.domains[0].main` */
+function flagOf(path: readonly (string | number)[]): string {
+  return `--${path.reduce<string>((acc, p, i) => (typeof p === 'number' ? `${acc}[${p}]` : i === 0 ? p : `${acc}.${p}`), '').toLowerCase()}`;
 }
 
 /** Fills defaults in place; required keys without a default become issues. */
-function fillDefaults(s: TSchema, node: Tree, path: string[], issues: ConfigIssue[]): void {
+function fillDefaults(s: TSchema, node: Tree, path: (string | number)[], issues: ConfigIssue[]): void {
   const kind = kindOf(s);
   if (kind === 'record') {
     const v = recordValue(s);
@@ -76,6 +83,12 @@ function fillDefaults(s: TSchema, node: Tree, path: string[], issues: ConfigIssu
     }
     const v = node[key];
     if ((ck === 'object' || ck === 'record') && isObject(v)) fillDefaults(child, v, [...path, key], issues);
+    if (ck === 'objects' && Array.isArray(v))
+      for (let i = 0; i < v.length; i++) {
+        const el: unknown = v[i];
+        if (isObject(el)) fillDefaults(listItem(child), el, [...path, key, i], issues);
+        else issues.push({ message: `${flagOf([...path, key, i])} is missing (list elements are numbered from 0 with no gap)` });
+      }
   }
 }
 
@@ -252,6 +265,8 @@ export function describeStaticConfig(): string[] {
     'GATEHOUSE_* environment variables (GATEHOUSE_ENTRYPOINTS_WEB_ADDRESS=:8000), flags.',
     'Names are matched case-insensitively. A bare flag means true; sections (--api, --ping)',
     'are enabled with their defaults by --section or --section=true, removed by --section=false.',
+    'Lists of objects take an index from 0: --entrypoints.websecure.http.tls.domains[0].main=example.com',
+    '(GATEHOUSE_ENTRYPOINTS_WEBSECURE_HTTP_TLS_DOMAINS_0_MAIN); lists of values are comma-separated.',
     '',
   ];
   for (const f of flags) {

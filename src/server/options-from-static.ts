@@ -122,6 +122,7 @@ export function serveOptionsFromStatic(c: StaticConfig, cwd: string): ServeOptio
           {
             ...(e.http.tls?.options !== undefined ? { options: e.http.tls.options } : {}),
             ...(e.http.tls?.certResolver !== undefined ? { certResolver: e.http.tls.certResolver } : {}),
+            ...(e.http.tls?.domains !== undefined ? { domains: e.http.tls.domains.map((d) => ({ main: d.main, sans: [...d.sans] })) } : {}),
           },
         ]),
     ),
