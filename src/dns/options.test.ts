@@ -55,8 +55,8 @@ test('no dns section: null; a valid pdns section: typed options with defaults, t
   assert.ok(!JSON.stringify(o).includes(API_KEY), 'the options hold no secret');
 });
 
-test('policy and provider are required; exactly one of targets and targethostname', () => {
-  const p = problems({ targets: [], pdns: { apikeyfile: 'api-key' } });
+test('policy and provider are required; at most one of targets and targethostname', () => {
+  const p = problems({ targets: ['203.0.113.10'], pdns: { apikeyfile: 'api-key' } });
   assert.ok(
     p.some((m) => m.startsWith('--dns.provider is required: pdns or rfc2136')),
     p.join('\n'),
@@ -65,10 +65,9 @@ test('policy and provider are required; exactly one of targets and targethostnam
     p.some((m) => m.startsWith('--dns.policy is required: sync, upsert-only or create-only')),
     p.join('\n'),
   );
-  assert.ok(
-    p.some((m) => m.startsWith('--dns.targets or --dns.targethostname is required')),
-    p.join('\n'),
-  );
+  // A policy without targets publishes only what names its own target (annotations, DNSEndpoint).
+  assert.equal(dnsOptionsFromStatic(section({ provider: 'pdns', policy: 'sync', pdns: { apikeyfile: 'api-key' } }), dir)?.publish, true);
+  assert.equal(dnsOptionsFromStatic(section(PDNS), dir)?.publish, true);
   const both = problems({ ...PDNS, targethostname: 'lb.example.net' });
   assert.deepEqual(both, [
     '--dns.targets and --dns.targethostname are both set: give exactly one (addresses, or a host name for CNAME/ALIAS)',
@@ -78,6 +77,20 @@ test('policy and provider are required; exactly one of targets and targethostnam
   ]);
   assert.deepEqual(problems({ ...PDNS, targets: [], targethostname: 'not a name' }), [
     '--dns.targethostname: "not a name" is not a valid DNS name',
+  ]);
+});
+
+test('without targets and policy: the connection only (the ACME dns-01 solver), no publisher', () => {
+  const o = dnsOptionsFromStatic(section({ provider: 'pdns', pdns: { apikeyfile: 'api-key' } }), dir);
+  assert.equal(o?.publish, false);
+  assert.deepEqual(o?.targets, []);
+  assert.equal(o?.pdns?.apiKeyFile, join(dir, 'api-key'));
+  const r = dnsOptionsFromStatic(section({ provider: 'rfc2136', rfc2136: { host: '127.0.0.1', zone: ['example.com'] } }), dir);
+  assert.equal(r?.publish, false);
+  assert.deepEqual(r?.rfc2136?.zones, ['example.com']);
+  // The connection flags are still checked.
+  assert.deepEqual(problems({ provider: 'rfc2136', rfc2136: { host: '127.0.0.1' } }), [
+    '--dns.provider=rfc2136 needs --dns.rfc2136.zone: the zones to manage (comma list)',
   ]);
 });
 

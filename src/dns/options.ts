@@ -41,6 +41,12 @@ export interface Rfc2136Settings {
 /** The publisher's options: plain data, no secret values (paths only). */
 export interface DnsOptions {
   readonly provider: DnsProviderKind;
+  /**
+   * Whether the record publisher runs: `--dns.targets` or `--dns.targethostname`
+   * (with `--dns.policy`) is given. `false`: the section is only the connection
+   * an ACME `dnschallenge` writes through. Absent counts as `true`.
+   */
+  readonly publish?: boolean;
   /** Addresses (A/AAAA); empty when `targetHostname` is set. */
   readonly targets: readonly string[];
   readonly targetHostname: string | null;
@@ -110,15 +116,16 @@ export function dnsOptionsFromStatic(raw: DnsStaticSection | undefined, cwd: str
   const provider = raw.provider;
   if (provider === undefined) bad('--dns.provider is required: pdns or rfc2136 (docs/dns.md)');
   const policy = raw.policy;
-  if (policy === undefined)
-    bad('--dns.policy is required: sync, upsert-only or create-only (there is no default: choose whether Gatehouse may delete records)');
-
   const targets = splitList(raw.targets ?? []);
   const targetHostname = raw.targethostname?.trim().toLowerCase().replace(/\.$/, '') ?? '';
+  // Without targets and policy the section gives only the connection (for ACME dns-01): no publisher runs.
+  const publish = targets.length > 0 || targetHostname !== '' || policy !== undefined;
+  if (publish && policy === undefined)
+    bad('--dns.policy is required: sync, upsert-only or create-only (there is no default: choose whether Gatehouse may delete records)');
   if (targets.length > 0 && targetHostname !== '')
     bad('--dns.targets and --dns.targethostname are both set: give exactly one (addresses, or a host name for CNAME/ALIAS)');
-  else if (targets.length === 0 && targetHostname === '')
-    bad('--dns.targets or --dns.targethostname is required: the addresses (A/AAAA) or host name (CNAME/ALIAS) router hosts point to');
+  // --dns.policy without targets publishes what names its own target: routers with the
+  // external-dns.kubernetes.io/target annotation and DNSEndpoint resources (other routers are skipped with a reason).
   for (const t of targets) if (isIP(t) === 0) bad(`--dns.targets: "${t}" is not an IP address (use --dns.targethostname for a host name)`);
   if (targetHostname !== '' && !validDnsName(targetHostname))
     bad(`--dns.targethostname: "${raw.targethostname ?? ''}" is not a valid DNS name`);
@@ -222,11 +229,13 @@ export function dnsOptionsFromStatic(raw: DnsStaticSection | undefined, cwd: str
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     provider: provider as DnsProviderKind,
+    publish,
     targets,
     targetHostname: targetHostname === '' ? null : targetHostname,
     domainFilters,
     excludeDomains,
-    policy: policy as Policy,
+    // Not publishing: no policy applies (the solver writes and removes only its own TXT values).
+    policy: policy ?? 'create-only',
     owner,
     txtPrefix,
     ttl,

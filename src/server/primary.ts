@@ -101,7 +101,7 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   const generated = await generateDefaultCertificate();
   // ACME: the engine runs here only; its certificates come back as the `acme` provider (src/server/acme-wiring.ts).
   // DNS: the record publisher (a primary listener) and, for ACME dns-01, the same provider (docs/dns.md).
-  const dns = o.dns === null ? null : new DnsPublisher({ options: o.dns, log: log.child({ service: 'dns' }) });
+  const dns = o.dns === null || o.dns.publish === false ? null : new DnsPublisher({ options: o.dns, log: log.child({ service: 'dns' }) });
   const dns01 = dns01Solvers(o);
   const acme = await startAcme(o, log, dns01 === undefined ? {} : { dns01 });
   const watcher = createConfigWatcher(o, {
@@ -216,15 +216,22 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
 /** ACME dns-01 solvers: resolvers naming a DNS provider write through the one configured with --dns.* (docs/tls.md). */
 function dns01Solvers(o: ServeOptions): Record<string, Dns01Solver> | undefined {
   const wanting = o.acme.filter((r) => r.dnsChallenge !== undefined);
+  if (o.dns !== null && o.dns.publish === false && !wanting.some((r) => r.dnsChallenge?.provider === o.dns?.provider))
+    throw new Error(
+      `--dns.provider=${o.dns.provider}: nothing uses it: set --dns.policy with --dns.targets or --dns.targethostname to publish records, or name it in --certificatesresolvers.<name>.acme.dnschallenge.provider (docs/dns.md)`,
+    );
   if (wanting.length === 0) return undefined;
   const out: Record<string, Dns01Solver> = {};
+  // One solver for every resolver: its writes to the DNS server go one at a time.
+  let solver: Dns01Solver | undefined;
   for (const r of wanting) {
     const kind = r.dnsChallenge?.provider;
     if (o.dns === null || o.dns.provider !== kind)
       throw new Error(
         `certificatesresolvers.${r.name}.acme.dnschallenge.provider=${kind ?? ''}: configure that DNS provider with --dns.provider=${kind ?? ''} and its --dns.${kind ?? ''}.* flags (docs/dns.md)`,
       );
-    out[r.name] = dns01SolverFor(createDnsProvider(o.dns));
+    solver ??= dns01SolverFor(createDnsProvider(o.dns));
+    out[r.name] = solver;
   }
   return out;
 }

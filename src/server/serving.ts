@@ -91,7 +91,7 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
       return typeof v === 'string' ? v : null;
     },
     acmeStatus: () => bp.rpc('tls.acme'),
-    ...(o.dns !== null
+    ...(o.dns !== null && o.dns.publish !== false
       ? { dnsStatus: () => bp.rpc('dns'), dnsRouterStates: async () => (await bp.rpc('dnsRouters')) as Record<string, unknown> }
       : {}),
   });

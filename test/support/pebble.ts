@@ -2,6 +2,9 @@
  * A real ACME CA for tests: Let's Encrypt's `pebble` (Debian package) with
  * `pebble-challtestsrv` as its DNS server, so every name resolves to
  * 127.0.0.1 and dns-01 TXT records can be set through its management API.
+ * With `dnsServer` pebble asks that server instead (a test's PowerDNS or
+ * BIND, authoritative for the zone): dns-01 is then validated against the
+ * records Gatehouse wrote there, and no challtestsrv runs.
  *
  * Pebble ships no usable TLS certificate: a CA and a leaf for
  * 127.0.0.1/localhost are made with openssl here, and `caPem` is what a client
@@ -27,13 +30,13 @@ export interface TestPebble {
   readonly caPem: string;
   readonly httpPort: number;
   readonly tlsPort: number;
-  /** challtestsrv's DNS port (UDP and TCP on 127.0.0.1). */
+  /** The DNS port pebble asks (UDP and TCP on 127.0.0.1): challtestsrv's, or the port of `dnsServer`. */
   readonly dnsPort: number;
   /** The issuing root of the running pebble (PEM), from its management API. */
   root(): Promise<string>;
   /** Its intermediates/0 (PEM). */
   intermediate(): Promise<string>;
-  /** Sets / clears a TXT record on challtestsrv (dns-01 for a test's own solver). */
+  /** Sets / clears a TXT record on challtestsrv (dns-01 for a test's own solver); throws with `dnsServer`. */
   setTxt(host: string, value: string): Promise<void>;
   clearTxt(host: string): Promise<void>;
   /** What pebble printed. */
@@ -50,6 +53,13 @@ export interface PebbleOptions {
   readonly certificateValidityPeriod?: number;
   /** External account binding required, with these kid → base64url HMAC keys. */
   readonly externalAccountMACKeys?: Readonly<Record<string, string>>;
+  /**
+   * `host:port` of the DNS server pebble resolves every name with (its
+   * `-dnsserver`), instead of a challtestsrv started here. Pebble's resolver (Go)
+   * asks over UDP with recursion desired; an authoritative server answers for
+   * its zones anyway. The host must be an IP address.
+   */
+  readonly dnsServer?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -158,33 +168,38 @@ export async function startPebble(opts: PebbleOptions): Promise<TestPebble> {
     }),
   );
   let out = '';
-  const chall = spawn(
-    'pebble-challtestsrv',
-    [
-      '-defaultIPv4',
-      '127.0.0.1',
-      '-defaultIPv6',
-      '',
-      '-dns01',
-      `127.0.0.1:${dnsPort}`,
-      '-http01',
-      '',
-      '-https01',
-      '',
-      '-tlsalpn01',
-      '',
-      '-management',
-      `127.0.0.1:${challMgmtPort}`,
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  chall.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  chall.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  await untilListening(challMgmtPort, chall, 'pebble-challtestsrv', () => out);
+  const dnsServer = opts.dnsServer ?? `127.0.0.1:${dnsPort}`;
+  let chall: ChildProcess | null = null;
+  if (opts.dnsServer === undefined) {
+    const c = spawn(
+      'pebble-challtestsrv',
+      [
+        '-defaultIPv4',
+        '127.0.0.1',
+        '-defaultIPv6',
+        '',
+        '-dns01',
+        `127.0.0.1:${dnsPort}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${challMgmtPort}`,
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    chall = c;
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await untilListening(challMgmtPort, c, 'pebble-challtestsrv', () => out);
+  }
 
   let pebble: ChildProcess | null = null;
   const start = async (): Promise<void> => {
-    const c = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+    const c = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', dnsServer], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
@@ -215,6 +230,7 @@ export async function startPebble(opts: PebbleOptions): Promise<TestPebble> {
     });
   const chMgmt = (path: string, body: object): Promise<void> =>
     new Promise((resolve, reject) => {
+      if (chall === null) return reject(new Error(`challtestsrv ${path}: pebble asks ${dnsServer}, no challtestsrv runs`));
       const req = httpRequest({ host: '127.0.0.1', port: challMgmtPort, path, method: 'POST', timeout: 5000 }, (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`challtestsrv ${path}: ${res.statusCode}`))));
@@ -238,7 +254,7 @@ export async function startPebble(opts: PebbleOptions): Promise<TestPebble> {
     caPem,
     httpPort: opts.httpPort,
     tlsPort: opts.tlsPort,
-    dnsPort,
+    dnsPort: opts.dnsServer === undefined ? dnsPort : Number(opts.dnsServer.slice(opts.dnsServer.lastIndexOf(':') + 1)),
     root: () => mgmt('/roots/0'),
     intermediate: () => mgmt('/intermediates/0'),
     setTxt: (host, value) => chMgmt('/set-txt', { host: host.endsWith('.') ? host : `${host}.`, value }),

@@ -23,14 +23,30 @@ export function dns01Name(domain: string): string {
 
 const TXT_TTL = 60;
 
+/** Errors worth a second try: the server was busy or the answer was lost (present and cleanup are idempotent). */
+const TRANSIENT = /^(HTTP_5\d\d|UNREACHABLE|TIMEOUT|CLOSED|SERVFAIL|YXRRSET|NXRRSET)$/;
+
+export interface Dns01SolverOptions {
+  /** The waits before the second, third, … attempt of a write that failed transiently (default 250 ms, 1 s). */
+  readonly retryDelaysMs?: readonly number[];
+}
+
 /**
  * A solver over a DNS provider. It adds our value to the TXT record set and
  * keeps the values already there (another order, or another tool, may be
  * validating the same name); cleanup removes only our value. A provider that
  * cannot read (`capabilities.read` false) is sent a create (add) and a delete
  * of exactly our record.
+ *
+ * Writes go one at a time: present and cleanup read the set and write it
+ * back, so two orders running at once (a wildcard and its apex share one TXT
+ * name) would otherwise lose each other's values, and PowerDNS with its
+ * SQLite backend answers a PATCH that meets another with HTTP 500. A write
+ * that fails transiently (5xx, unreachable, timeout, SERVFAIL, a prerequisite
+ * another writer broke) is tried again from the read, after a short wait.
  */
-export function dns01SolverFor(provider: DnsProvider): Dns01Solver {
+export function dns01SolverFor(provider: DnsProvider, opts: Dns01SolverOptions = {}): Dns01Solver {
+  const delays = opts.retryDelaysMs ?? [250, 1000];
   const zoneFor = async (fqdn: string): Promise<string> => {
     const zones = await provider.zones();
     const zone = zoneOf(fqdn, zones);
@@ -41,30 +57,50 @@ export function dns01SolverFor(provider: DnsProvider): Dns01Solver {
   const current = async (zone: string, fqdn: string): Promise<RecordSet | undefined> =>
     (await provider.records(zone)).find((r) => r.type === 'TXT' && r.name.toLowerCase() === fqdn);
   const none = { create: [], update: [], delete: [] } as const;
+  let tail: Promise<unknown> = Promise.resolve();
+  /** Runs `fn` after every write queued before it, again on a transient error. */
+  const serial = (fn: () => Promise<void>): Promise<void> => {
+    const run = async (): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          const reason = (err as { reason?: unknown }).reason;
+          if (attempt >= delays.length || typeof reason !== 'string' || !TRANSIENT.test(reason)) throw err;
+          await new Promise((r) => setTimeout(r, delays[attempt]));
+        }
+      }
+    };
+    const p = tail.then(run, run);
+    tail = p.catch(() => undefined);
+    return p;
+  };
   return {
-    async present(fqdn, value) {
-      const name = fqdn.toLowerCase();
-      const zone = await zoneFor(name);
-      if (!provider.capabilities.read) {
-        await provider.apply(zone, { ...none, create: [{ name, type: 'TXT', ttl: TXT_TTL, values: [value] }] });
-        return;
-      }
-      const set = await current(zone, name);
-      if (set === undefined) await provider.apply(zone, { ...none, create: [{ name, type: 'TXT', ttl: TXT_TTL, values: [value] }] });
-      else if (!set.values.includes(value)) await provider.apply(zone, { ...none, update: [{ ...set, values: [...set.values, value] }] });
-    },
-    async cleanup(fqdn, value) {
-      const name = fqdn.toLowerCase();
-      const zone = await zoneFor(name);
-      if (!provider.capabilities.read) {
-        await provider.apply(zone, { ...none, delete: [{ name, type: 'TXT', ttl: TXT_TTL, values: [value] }] });
-        return;
-      }
-      const set = await current(zone, name);
-      if (set === undefined || !set.values.includes(value)) return;
-      const rest = set.values.filter((v) => v !== value);
-      await provider.apply(zone, rest.length === 0 ? { ...none, delete: [set] } : { ...none, update: [{ ...set, values: rest }] });
-    },
+    present: (fqdn, value) =>
+      serial(async () => {
+        const name = fqdn.toLowerCase();
+        const zone = await zoneFor(name);
+        if (!provider.capabilities.read) {
+          await provider.apply(zone, { ...none, create: [{ name, type: 'TXT', ttl: TXT_TTL, values: [value] }] });
+          return;
+        }
+        const set = await current(zone, name);
+        if (set === undefined) await provider.apply(zone, { ...none, create: [{ name, type: 'TXT', ttl: TXT_TTL, values: [value] }] });
+        else if (!set.values.includes(value)) await provider.apply(zone, { ...none, update: [{ ...set, values: [...set.values, value] }] });
+      }),
+    cleanup: (fqdn, value) =>
+      serial(async () => {
+        const name = fqdn.toLowerCase();
+        const zone = await zoneFor(name);
+        if (!provider.capabilities.read) {
+          await provider.apply(zone, { ...none, delete: [{ name, type: 'TXT', ttl: TXT_TTL, values: [value] }] });
+          return;
+        }
+        const set = await current(zone, name);
+        if (set === undefined || !set.values.includes(value)) return;
+        const rest = set.values.filter((v) => v !== value);
+        await provider.apply(zone, rest.length === 0 ? { ...none, delete: [set] } : { ...none, update: [{ ...set, values: rest }] });
+      }),
   };
 }
 

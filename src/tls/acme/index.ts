@@ -17,7 +17,7 @@ export type { ChallengeChange, TlsAlpnCertificate } from './challenges.js';
 export { validateAcmeResolver, ACME_KEY_TYPES, ACME_DNS_PROVIDERS, LETSENCRYPT_PRODUCTION } from './config.js';
 export type { AcmeResolverConfig, AcmeKeyType, AcmeDnsProviderKind, AcmeValidation, AcmeValidateOptions } from './config.js';
 export { dns01SolverFor, dns01Name, waitForTxt } from './dns01.js';
-export type { Dns01Solver } from './dns01.js';
+export type { Dns01Solver, Dns01SolverOptions } from './dns01.js';
 export { FileAcmeStorage, domainsKey, normalizeDomains } from './storage.js';
 export type { AcmeStorage, AcmeDomains, AcmeLock, StoredAccount, StoredCertificate } from './storage.js';
 export { RedisAcmeStorage } from './redis-storage.js';
