@@ -15,7 +15,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CRD_KINDS } from '../src/providers/kubernetes/kinds.js';
+import { CRD_KINDS, OPTIONAL_KINDS } from '../src/providers/kubernetes/kinds.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered YAML, read field by field
 type Obj = Record<string, any>;
@@ -56,7 +56,7 @@ function expectedClusterRules(): string[] {
   const read = ['get', 'list', 'watch'];
   for (const r of ['services', 'endpoints', 'secrets']) for (const v of read) out.push(`/${r}:${v}`);
   for (const v of read) out.push(`discovery.k8s.io/endpointslices:${v}`);
-  for (const k of CRD_KINDS) for (const v of read) out.push(`${k.group}/${k.plural}:${v}`);
+  for (const k of [...CRD_KINDS, ...OPTIONAL_KINDS]) for (const v of read) out.push(`${k.group}/${k.plural}:${v}`);
   for (const g of ['traefik.io', 'traefik.containo.us']) {
     for (const r of ['ingressroutes', 'middlewares', 'traefikservices'])
       for (const v of ['update', 'patch']) out.push(`${g}/${r}/status:${v}`);

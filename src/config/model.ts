@@ -34,6 +34,16 @@ export interface Resource {
 }
 
 /**
+ * The ExternalDNS annotations and labels of the Kubernetes object a router came from: only keys starting with
+ * `external-dns.kubernetes.io/` or `external-dns.alpha.kubernetes.io/` (never other annotations, which may hold
+ * secrets, e.g. kubectl's last-applied-configuration). Read by the DNS publisher (docs/dns.md).
+ */
+export interface ExternalDnsMetadata {
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
  * What one provider produces. Names are local to the provider (the compiler
  * qualifies them as `name@provider`); a reference that already contains `@`
  * points at another provider's item.
@@ -61,6 +71,15 @@ export interface ConfigFragment {
   readonly tcpServices?: Record<string, Item<unknown>>;
   readonly tcpMiddlewares?: Record<string, Item<unknown>>;
   readonly resources: Resource[];
+  /**
+   * By provider-local router name (as in `routers` and `tcpRouters`): the ExternalDNS metadata of the object each
+   * router came from (Kubernetes objects only). Kept beside the router configuration, which is schema-checked and
+   * shown as written; the compiler copies it to the runtime router (`externalDns`). Absent: none.
+   */
+  externalDns?: {
+    readonly routers: Record<string, ExternalDnsMetadata>;
+    readonly tcpRouters: Record<string, ExternalDnsMetadata>;
+  };
   /** Problems found while converting (each disables only what it names). */
   readonly issues: ConfigIssue[];
   /**

@@ -4,7 +4,7 @@
  * item. Never mutated after it is built.
  */
 import type { ConfigIssue, SourceLocation } from '../errors.js';
-import type { Resource } from './model.js';
+import type { ExternalDnsMetadata, Resource } from './model.js';
 import type { MiddlewareConfig, RouterConfig, ServersTransportConfig, ServiceConfig } from './schema.js';
 
 export type ItemStatus = 'enabled' | 'disabled' | 'warning';
@@ -43,6 +43,8 @@ export interface RuntimeRouter extends RuntimeItem {
   /** Qualified service name. */
   service: string;
   ruleSyntax: 'v2' | 'v3';
+  /** The ExternalDNS annotations and labels of its Kubernetes object (only those keys), for the DNS publisher. */
+  externalDns?: ExternalDnsMetadata;
 }
 
 export interface RuntimeMiddleware extends RuntimeItem {

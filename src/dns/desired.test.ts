@@ -52,8 +52,8 @@ test('desiredFromRouters: targets by family, hostname target, filters, wildcards
     'AAAA app.example.com 2001:db8::1 router/web@file',
     'A warn.example.com 192.0.2.1 router/warn@file',
     'AAAA warn.example.com 2001:db8::1 router/warn@file',
-    'A db.example.com 192.0.2.1 router/db@file',
-    'AAAA db.example.com 2001:db8::1 router/db@file',
+    'A db.example.com 192.0.2.1 tcprouter/db@file',
+    'AAAA db.example.com 2001:db8::1 tcprouter/db@file',
     'CNAME own.example.com lb.example.net router/own@kubernetescrd',
     'A ips.example.com 198.51.100.7 router/ips@kubernetescrd',
     'AAAA ips.example.com 2001:db8::7 router/ips@kubernetescrd',
@@ -67,6 +67,42 @@ test('desiredFromRouters: targets by family, hostname target, filters, wildcards
     'hidden@kubernetescrd  excluded',
     'broken@file  rule',
   ]);
+});
+
+test('desiredFromRouters: TCP routers publish their HostSNI hosts, with annotations; HostSNI(`*`) publishes nothing', () => {
+  const routers: RouterInput[] = [
+    // An HTTP and a TCP router of the same name are two resources.
+    r('db@kubernetescrd', 'Host(`web.example.com`)'),
+    r('db@kubernetescrd', 'HostSNI(`db.example.com`) || HostSNI(`db2.example.com`)', { kind: 'tcp' }),
+    r('pg@kubernetescrd', 'HostSNI(`pg.example.com`)', {
+      kind: 'tcp',
+      annotations: { 'external-dns.kubernetes.io/target': '198.51.100.9' },
+    }),
+    r('old@kubernetescrd', 'HostSNI(`old.example.com`)', {
+      kind: 'tcp',
+      labels: { 'external-dns.alpha.kubernetes.io/target': 'lb.example.net' },
+    }),
+    r('skip@kubernetescrd', 'HostSNI(`skip.example.com`)', { kind: 'tcp', annotations: { 'external-dns.kubernetes.io/exclude': 'true' } }),
+    r('kept@kubernetescrd', 'HostSNI(`kept.example.com`)', { kind: 'tcp', annotations: { 'external-dns.kubernetes.io/exclude': 'false' } }),
+    r('all@kubernetescrd', 'HostSNI(`*`)', { kind: 'tcp' }),
+    r('wild@kubernetescrd', 'HostSNI(`*.example.com`)', { kind: 'tcp' }),
+    r('off@kubernetescrd', 'HostSNI(`off.example.com`)', { kind: 'tcp', status: 'disabled' }),
+    // Host is an HTTP matcher: a TCP rule naming it does not parse.
+    r('bad@kubernetescrd', 'Host(`bad.example.com`)', { kind: 'tcp' }),
+  ];
+  const { records, skipped } = desiredFromRouters(routers, { targets: ['192.0.2.1'] });
+  assert.deepEqual(show(records), [
+    'A web.example.com 192.0.2.1 router/db@kubernetescrd',
+    'A db.example.com 192.0.2.1 tcprouter/db@kubernetescrd',
+    'A db2.example.com 192.0.2.1 tcprouter/db@kubernetescrd',
+    'A pg.example.com 198.51.100.9 tcprouter/pg@kubernetescrd',
+    'CNAME old.example.com lb.example.net tcprouter/old@kubernetescrd',
+    'A kept.example.com 192.0.2.1 tcprouter/kept@kubernetescrd',
+  ]);
+  assert.deepEqual(
+    skipped.map((s) => `${s.source} ${s.host ?? ''} ${s.reason.split(' ')[0] ?? ''}`),
+    ['tcprouter/skip@kubernetescrd  excluded', 'tcprouter/wild@kubernetescrd *.example.com wildcard', 'tcprouter/bad@kubernetescrd  rule'],
+  );
 });
 
 test('desiredFromRouters: a target host name gives CNAME; no target is reported', () => {

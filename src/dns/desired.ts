@@ -40,7 +40,7 @@ export interface DesiredOptions {
 
 /** Why a host or router publishes nothing (shown in /api/dns). */
 export interface Skipped {
-  /** The router (`name@provider`) or resource (`dnsendpoint/<namespace>/<name>`). */
+  /** The HTTP router (`name@provider`), TCP router (`tcprouter/<name@provider>`) or resource (`dnsendpoint/<namespace>/<name>`). */
   readonly source: string;
   readonly host?: string;
   readonly reason: string;
@@ -51,7 +51,9 @@ export interface DesiredResult {
   readonly skipped: Skipped[];
 }
 
-const PREFIXES = ['external-dns.kubernetes.io/', 'external-dns.alpha.kubernetes.io/'];
+/** The prefixes of the annotations and labels ExternalDNS reads (and Gatehouse carries from Kubernetes objects). */
+export const EXTERNAL_DNS_PREFIXES: readonly string[] = ['external-dns.kubernetes.io/', 'external-dns.alpha.kubernetes.io/'];
+const PREFIXES = EXTERNAL_DNS_PREFIXES;
 
 /** The value of an ExternalDNS annotation or label (`target`, `exclude`), under either prefix; annotations first. */
 export function externalDnsAnnotation(r: Pick<RouterInput, 'annotations' | 'labels'>, key: string): string | undefined {
@@ -139,6 +141,19 @@ function targetRecords(
   return 'no target: set --dns.targets or --dns.targethostname (or the router annotation external-dns.kubernetes.io/target)';
 }
 
+/**
+ * The resource named in ownership records and `/api/dns` for a router: `router/<name@provider>` (HTTP),
+ * `tcprouter/<name@provider>` (TCP; an HTTP and a TCP router may share a name).
+ */
+export function routerResource(r: Pick<RouterInput, 'name' | 'kind'>): string {
+  return `${r.kind === 'tcp' ? 'tcprouter' : 'router'}/${r.name}`;
+}
+
+/** How a skipped host names its router: `name@provider` (HTTP), `tcprouter/<name@provider>` (TCP). */
+function sourceOf(r: RouterInput): string {
+  return r.kind === 'tcp' ? routerResource(r) : r.name;
+}
+
 export function desiredFromRouters(routers: readonly RouterInput[], opts: DesiredOptions): DesiredResult {
   const ttl = opts.ttl ?? 300;
   const records: DesiredRecord[] = [];
@@ -147,36 +162,38 @@ export function desiredFromRouters(routers: readonly RouterInput[], opts: Desire
     if (r.status === 'disabled') continue;
     const exclude = externalDnsAnnotation(r, 'exclude');
     if (exclude !== undefined && exclude.trim().toLowerCase() !== 'false') {
-      skipped.push({ source: r.name, reason: 'excluded by the external-dns.kubernetes.io/exclude annotation' });
+      skipped.push({ source: sourceOf(r), reason: 'excluded by the external-dns.kubernetes.io/exclude annotation' });
       continue;
     }
     let hosts: string[];
     try {
       hosts = hostsOfRule(r.rule, r.kind ?? 'http', r.ruleSyntax ?? 'v2');
     } catch (err) {
-      skipped.push({ source: r.name, reason: `rule does not parse: ${(err as Error).message}` });
+      skipped.push({ source: sourceOf(r), reason: `rule does not parse: ${(err as Error).message}` });
       continue;
     }
     const override = externalDnsAnnotation(r, 'target');
-    const resource = `router/${r.name}`;
+    const resource = routerResource(r);
     for (const host of hosts) {
+      // HostSNI(`*`) is a TCP catch-all, not a name: nothing to publish, nothing to report.
+      if (host === '*' && r.kind === 'tcp') continue;
       if (host.includes('*')) {
-        skipped.push({ source: r.name, host, reason: 'wildcard host' });
+        skipped.push({ source: sourceOf(r), host, reason: 'wildcard host' });
         continue;
       }
       if (!validDnsName(host)) {
-        skipped.push({ source: r.name, host, reason: isIP(host) !== 0 ? 'an IP address, not a name' : 'not a valid DNS name' });
+        skipped.push({ source: sourceOf(r), host, reason: isIP(host) !== 0 ? 'an IP address, not a name' : 'not a valid DNS name' });
         continue;
       }
       if (!domainAllowed(host, opts.domainFilters, opts.excludeDomains)) {
-        skipped.push({ source: r.name, host, reason: 'outside --dns.domainfilters or inside --dns.excludedomains' });
+        skipped.push({ source: sourceOf(r), host, reason: 'outside --dns.domainfilters or inside --dns.excludedomains' });
         continue;
       }
       const recs =
         override !== undefined
           ? targetRecords(host, override.split(','), undefined, ttl, resource)
           : targetRecords(host, opts.targets ?? [], opts.targetHostname, ttl, resource);
-      if (typeof recs === 'string') skipped.push({ source: r.name, host, reason: recs });
+      if (typeof recs === 'string') skipped.push({ source: sourceOf(r), host, reason: recs });
       else records.push(...recs);
     }
   }

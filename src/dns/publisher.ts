@@ -15,6 +15,7 @@
  */
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../config/runtime.js';
+import type { ExternalDnsMetadata } from '../config/model.js';
 import { answerKey, checkAnswers, type AnswerCheck } from './alias-check.js';
 import { desiredFromDnsEndpoint, desiredFromRouters, type DnsEndpointSpec, type RouterInput, type Skipped } from './desired.js';
 import { createDnsProvider, type DnsOptions } from './options.js';
@@ -24,6 +25,8 @@ import { DnsError, type DnsProvider, type RecordSet, type RecordType } from './t
 
 /** The kind of ExternalDNS `DNSEndpoint` resources in `snapshot.resources` (externaldns.k8s.io/v1alpha1). */
 export const DNS_ENDPOINT_KIND = 'DNSEndpoint';
+/** The snapshot section of TCP routers (src/tcp/compile.ts `TCP_SECTION`). */
+const TCP_SECTION = 'tcp';
 export const RECORD_STATES: readonly RecordState[] = ['Published', 'Pending', 'Failed', 'Conflict'];
 /** Answer checks per pass, at most (the records changed in the pass come first). */
 const MAX_CHECKS_PER_PASS = 100;
@@ -216,13 +219,22 @@ export class DnsPublisher {
     };
   }
 
-  /** Per router (`name@provider`): its record in the worst state (Failed > Conflict > Pending > Published). */
+  /** Per HTTP router (`name@provider`): its record in the worst state (Failed > Conflict > Pending > Published). */
   routerStates(): Record<string, RouterDnsState> {
+    return this.statesOf('router/');
+  }
+
+  /** The same per TCP router (`name@provider`, from its `HostSNI` hosts). */
+  tcpRouterStates(): Record<string, RouterDnsState> {
+    return this.statesOf('tcprouter/');
+  }
+
+  private statesOf(prefix: 'router/' | 'tcprouter/'): Record<string, RouterDnsState> {
     const out: Record<string, RouterDnsState> = Object.create(null) as Record<string, RouterDnsState>;
     for (const r of this.records) {
       for (const res of r.resources) {
-        if (!res.startsWith('router/')) continue;
-        const router = res.slice('router/'.length);
+        if (!res.startsWith(prefix)) continue;
+        const router = res.slice(prefix.length);
         const prev = out[router];
         if (prev !== undefined && SEVERITY[prev.state] >= SEVERITY[r.state]) continue;
         out[router] = { name: r.name, type: r.type, state: r.state, ...(r.message !== undefined ? { message: r.message } : {}) };
@@ -237,12 +249,10 @@ export class DnsPublisher {
     return { records, syncErrorsTotal: this.syncErrors };
   }
 
-  /** The desired records of a snapshot: hosts of enabled routers, DNSEndpoint resources. */
+  /** The desired records of a snapshot: hosts of enabled HTTP and TCP routers, DNSEndpoint resources. */
   desired(snapshot: Snapshot): { records: DesiredRecord[]; skipped: Skipped[] } {
     const o = this.o;
-    const routers: RouterInput[] = Object.values(snapshot.routers)
-      .filter((r) => r.provider !== 'internal' && typeof r.config?.rule === 'string')
-      .map((r) => ({ name: r.name, rule: r.config.rule, status: r.status, ruleSyntax: r.ruleSyntax }));
+    const routers: RouterInput[] = [...httpRouterInputs(snapshot), ...tcpRouterInputs(snapshot)];
     const filters = { domainFilters: o.domainFilters, excludeDomains: o.excludeDomains, ttl: o.ttl };
     const fromRouters = desiredFromRouters(routers, {
       ...filters,
@@ -456,6 +466,42 @@ export class DnsPublisher {
       else if (result.applied && result.zones.find((z) => z.zone === zone)?.ok === true) this.log.info(fields, 'DNS publisher: applied');
     }
   }
+}
+
+/** HTTP routers of every provider but `internal` (disabled ones publish nothing), with their ExternalDNS annotations and labels. */
+function httpRouterInputs(snapshot: Snapshot): RouterInput[] {
+  return Object.values(snapshot.routers)
+    .filter((r) => r.provider !== 'internal' && typeof r.config?.rule === 'string')
+    .map((r) => ({ name: r.name, rule: r.config.rule, status: r.status, ruleSyntax: r.ruleSyntax, ...externalDnsOf(r.externalDns) }));
+}
+
+/** What the publisher reads of `snapshot.sections.tcp` (src/tcp/compile.ts `TcpSection`, a folder of the same layer). */
+interface TcpRoutersView {
+  readonly routers?: Readonly<
+    Record<string, { name: string; provider: string; status: string; config?: { rule?: unknown }; externalDns?: ExternalDnsMetadata }>
+  >;
+}
+
+/** TCP routers (their `HostSNI` hosts), with their ExternalDNS annotations and labels. */
+function tcpRouterInputs(snapshot: Snapshot): RouterInput[] {
+  const tcp = snapshot.sections?.[TCP_SECTION] as TcpRoutersView | undefined;
+  return Object.values(tcp?.routers ?? {})
+    .filter((r) => r.provider !== 'internal' && typeof r.config?.rule === 'string')
+    .map((r) => ({
+      name: r.name,
+      rule: r.config?.rule as string,
+      status: r.status,
+      kind: 'tcp' as const,
+      ...externalDnsOf(r.externalDns),
+    }));
+}
+
+function externalDnsOf(m: ExternalDnsMetadata | undefined): Pick<RouterInput, 'annotations' | 'labels'> {
+  if (m === undefined) return {};
+  return {
+    ...(m.annotations !== undefined ? { annotations: m.annotations } : {}),
+    ...(m.labels !== undefined ? { labels: m.labels } : {}),
+  };
 }
 
 function describe(err: unknown): { reason: string; message: string } {

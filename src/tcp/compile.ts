@@ -9,7 +9,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue, SourceLocation } from '../errors.js';
-import type { ConfigFragment, Item } from '../config/model.js';
+import type { ConfigFragment, ExternalDnsMetadata, Item } from '../config/model.js';
 import type { Snapshot } from '../config/runtime.js';
 import { describeSchemaError, dottedPath } from '../config/compile/validate.js';
 import { canonicalFields } from '../config/field-case.js';
@@ -48,6 +48,8 @@ export interface TcpRuntimeRouter extends TcpItem {
   service: string;
   /** TLS: terminate (with `options`, qualified) or pass through; absent: plain TCP. */
   tls?: { passthrough: boolean; options: string };
+  /** The ExternalDNS annotations and labels of its Kubernetes object (only those keys), for the DNS publisher. */
+  externalDns?: ExternalDnsMetadata;
 }
 
 export interface TcpRuntimeService extends TcpItem {
@@ -251,6 +253,8 @@ export function compileTcp(input: TcpCompileInput): TcpCompileOutput {
         middlewares: [],
         service: '',
       };
+      const dns = frag.externalDns?.tcpRouters[local];
+      if (dns !== undefined) r.externalDns = dns;
       section.routers[r.name] = r;
       const cfg = validated<TcpRouterConfig>(frag, TcpRouterSchema, item, r);
       if (cfg === null) continue;

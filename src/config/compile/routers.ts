@@ -43,6 +43,8 @@ export function collectRouter(
     service: '',
     ruleSyntax: cfg?.ruleSyntax ?? defaults.defaultRuleSyntax,
   };
+  const dns = frag.externalDns?.routers[local];
+  if (dns !== undefined) rr.externalDns = dns;
   ctx.snap.routers[name] = ctx.book.track('router', rr);
   const problems = schemaProblems(RouterSchema, cfg);
   for (const p of problems) ctx.book.addFieldError(rr, p.message, true, p.path || undefined);

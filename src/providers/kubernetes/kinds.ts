@@ -33,6 +33,21 @@ export const CRD_KINDS: readonly WatchedKind[] = [
   ...TRAEFIK.map(crd('traefik.containo.us')),
   ...GATEHOUSE.map(crd('gatehouse.dev')),
 ];
+/**
+ * ExternalDNS's `DNSEndpoint` (externaldns.k8s.io/v1alpha1): records the DNS publisher writes (docs/dns.md).
+ * Watched when the cluster has the CRD (ExternalDNS installs it; Gatehouse does not ship it): a cluster
+ * without it answers 404 and the provider goes on without the kind, probing again every minute.
+ * Filtered by labelSelector and ingressClass like the Traefik and Gatehouse kinds.
+ */
+export const DNS_ENDPOINT: WatchedKind = {
+  group: 'externaldns.k8s.io',
+  version: 'v1alpha1',
+  kind: 'DNSEndpoint',
+  plural: 'dnsendpoints',
+  crd: true,
+};
+/** Kinds whose CRD may be missing from a cluster without that being a problem (logged once, not a failed watch). */
+export const OPTIONAL_KINDS: readonly WatchedKind[] = [DNS_ENDPOINT];
 export const SERVICE: WatchedKind = { group: '', version: 'v1', kind: 'Service', plural: 'services', crd: false };
 export const ENDPOINT_SLICE: WatchedKind = {
   group: 'discovery.k8s.io',

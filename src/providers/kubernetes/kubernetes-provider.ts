@@ -15,7 +15,7 @@ import type { ConfigIssue } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { fromKubernetesObjects } from '../formats/kubernetes/convert.js';
 import type { Provider, ProviderCondition, ProviderMessage, ProviderStatus } from '../types.js';
-import { CRD_KINDS, ENDPOINT_SLICE, ENDPOINTS, SECRET, SERVICE, type WatchedKind } from './kinds.js';
+import { apiVersionOf, CRD_KINDS, ENDPOINT_SLICE, ENDPOINTS, OPTIONAL_KINDS, SECRET, SERVICE, type WatchedKind } from './kinds.js';
 import { ResilientInformer, type Obj } from './informer.js';
 import type { KubernetesProviderConfig } from './options.js';
 import { referencedSecrets } from './secret-refs.js';
@@ -120,6 +120,8 @@ export class LiveKubernetesProvider implements Provider {
   /** The status-bearing objects of the last message sent (the snapshot after it was compiled from them). */
   #sent: Obj[] = [];
   #issues: Map<string, ConfigIssue[]> | null = null;
+  /** Optional kinds found absent and logged (`apiVersion/plural`). */
+  readonly #absentLogged = new Set<string>();
   readonly #elector: LeaderElector;
   #electing = false;
   readonly #writer: StatusWriter;
@@ -232,7 +234,7 @@ export class LiveKubernetesProvider implements Provider {
     this.#emit = emit;
     const namespaces: Array<string | null> = this.#o.config.namespaces.length > 0 ? this.#o.config.namespaces : [null];
     for (const ns of namespaces)
-      for (const k of [...CRD_KINDS, SERVICE, ENDPOINT_SLICE, ENDPOINTS]) this.#informers.push(this.#informer(k, ns));
+      for (const k of [...CRD_KINDS, ...OPTIONAL_KINDS, SERVICE, ENDPOINT_SLICE, ENDPOINTS]) this.#informers.push(this.#informer(k, ns));
     for (const i of this.#informers) i.start();
     const wait = this.#o.startTimeoutMs ?? 10_000;
     await Promise.race([Promise.all(this.#informers.map((i) => i.settled)), new Promise((r) => setTimeout(r, wait).unref())]);
@@ -280,8 +282,28 @@ export class LiveKubernetesProvider implements Provider {
     }, wait);
   }
 
+  /** An optional kind (DNSEndpoint) the cluster does not serve: said once, and once again when it appears. */
+  #noteOptionalKinds(): void {
+    for (const i of this.#informers) {
+      if (!OPTIONAL_KINDS.includes(i.kind)) continue;
+      const key = `${apiVersionOf(i.kind)}/${i.kind.plural}`;
+      if (i.state === 'absent' && !this.#absentLogged.has(key)) {
+        this.#absentLogged.add(key);
+        this.#o.log.info(
+          { provider: NAME, kind: i.kind.kind, apiVersion: apiVersionOf(i.kind) },
+          `the Kubernetes API server ${this.#server} does not serve ${i.kind.plural}.${i.kind.group} (${apiVersionOf(i.kind)} ${i.kind.kind}; the CRD is installed with ExternalDNS): going on without ${i.kind.kind} objects, checking again every minute`,
+        );
+      } else if (i.state === 'up' && this.#absentLogged.delete(key))
+        this.#o.log.info(
+          { provider: NAME, kind: i.kind.kind },
+          `${i.kind.kind} objects (${apiVersionOf(i.kind)}) are served now: watching them`,
+        );
+    }
+  }
+
   #send(): void {
     if (this.#closed || this.#emit === null) return;
+    this.#noteOptionalKinds();
     this.#lastEmit = Date.now();
     const all = [...this.#informers, ...this.#secrets.values()];
     const objects: Obj[] = [];

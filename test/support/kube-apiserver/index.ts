@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { makeCerts, type ServingCerts } from './certs.js';
 import { makeHandler } from './server.js';
 import { Store } from './store.js';
-import { findResource } from './resources.js';
+import { findResource, RESOURCES, type ResourceType } from './resources.js';
 import { AdmissionWebhooks } from './admission.js';
 
 export { Store } from './store.js';
@@ -51,8 +51,10 @@ export class KubeApiServer {
   readonly #sockets = new Set<Socket>();
   readonly #watches = new Set<ServerResponse>();
   readonly #bookmarkMs: number;
+  readonly #resources: readonly ResourceType[];
 
-  private constructor(bookmarkMs: number) {
+  private constructor(bookmarkMs: number, withoutGroups: readonly string[]) {
+    this.#resources = RESOURCES.filter((r) => !withoutGroups.includes(r.group));
     this.dir = mkdtempSync(join(tmpdir(), 'gatehouse-kube-'));
     this.certs = makeCerts(this.dir);
     this.kubeconfig = join(this.dir, 'kubeconfig');
@@ -61,8 +63,9 @@ export class KubeApiServer {
       this.store.create(findResource('', 'v1', 'namespaces')!, '', { metadata: { name: ns } });
   }
 
-  static async start(opts: { bookmarkMs?: number } = {}): Promise<KubeApiServer> {
-    const s = new KubeApiServer(opts.bookmarkMs ?? 1000);
+  /** `withoutGroups`: API groups the server does not serve (a cluster without those CRDs: 404, absent from discovery). */
+  static async start(opts: { bookmarkMs?: number; withoutGroups?: readonly string[] } = {}): Promise<KubeApiServer> {
+    const s = new KubeApiServer(opts.bookmarkMs ?? 1000, opts.withoutGroups ?? []);
     await s.#listen(0);
     s.#writeKubeconfig();
     return s;
@@ -146,6 +149,7 @@ current-context: standin
         userAgents: this.userAgents,
         watches: this.#watches,
         admission: this.webhooks,
+        resources: this.#resources,
       }),
     );
     server.on('connection', (sock: Socket) => {

@@ -84,6 +84,10 @@ export const RESOURCES: readonly ResourceType[] = [
   ...TRAEFIK_KINDS.map((k) => custom('traefik.io', k)),
   ...TRAEFIK_KINDS.map((k) => custom('traefik.containo.us', k)),
   ...GATEHOUSE_KINDS.map((k) => custom('gatehouse.dev', k)),
+  // ExternalDNS's CRD (kubernetes-sigs/external-dns config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml):
+  // namespaced, with the status subresource. `KubeApiServer.start({ withoutGroups: ['externaldns.k8s.io'] })`
+  // is a cluster without it.
+  custom('externaldns.k8s.io', ['DNSEndpoint', 'dnsendpoints']),
 ];
 
 export const apiVersionOf = (r: ResourceType): string => (r.group === '' ? r.version : `${r.group}/${r.version}`);

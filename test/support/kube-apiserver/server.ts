@@ -27,6 +27,8 @@ export interface HandlerOptions {
   watches: Set<ServerResponse>;
   /** Validating admission webhooks called on create/update (admission.ts). */
   admission?: AdmissionWebhooks;
+  /** The resources served (default RESOURCES): a cluster without a CRD answers 404 for its kind. */
+  resources?: readonly ResourceType[];
 }
 
 const NAMESPACE = findResource('', 'v1', 'namespaces')!;
@@ -86,7 +88,7 @@ interface Target {
 }
 
 /** `/api/v1/...` or `/apis/<g>/<v>/...` → the resource it names, or null. */
-function route(path: string[]): Target | null {
+function route(path: string[], table: readonly ResourceType[]): Target | null {
   let group: string;
   let version: string;
   let rest: string[];
@@ -98,7 +100,7 @@ function route(path: string[]): Target | null {
     namespace = rest[1]!;
     rest = rest.slice(2);
   }
-  const resource = findResource(group, version, rest[0]!);
+  const resource = findResource(group, version, rest[0]!, table);
   if (resource === undefined || rest.length > 3) return null;
   if (resource.namespaced === false && namespace !== null) return null;
   const sub = rest[2] === undefined ? null : rest[2] === 'status' && resource.status ? 'status' : undefined;
@@ -120,6 +122,7 @@ function asItem(r: ResourceType, o: Obj): Obj {
 
 export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { store } = opts;
+  const table = opts.resources ?? RESOURCES;
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     opts.requests.push(`${req.method ?? ''} ${url.pathname}${url.search}`);
@@ -155,17 +158,17 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
       if (p === '/version')
         return send(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-gatehouse-standin', platform: 'linux/amd64' });
       if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
-      if (p === '/api/v1') return send(res, 200, apiResourceList('', 'v1'));
+      if (p === '/api/v1') return send(res, 200, apiResourceList('', 'v1', table));
       if (p === '/apis')
-        return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [...groups()].map(([g, v]) => apiGroup(g, v)) });
+        return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [...groups(table)].map(([g, v]) => apiGroup(g, v)) });
       if (path[0] === 'apis' && path.length === 2) {
-        const v = groups().get(path[1]!);
+        const v = groups(table).get(path[1]!);
         if (v !== undefined) return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(path[1]!, v) });
       }
-      if (path[0] === 'apis' && path.length === 3 && groups().get(path[1]!)?.includes(path[2]!) === true)
-        return send(res, 200, apiResourceList(path[1]!, path[2]!));
+      if (path[0] === 'apis' && path.length === 3 && groups(table).get(path[1]!)?.includes(path[2]!) === true)
+        return send(res, 200, apiResourceList(path[1]!, path[2]!, table));
     }
-    const t = route(path);
+    const t = route(path, table);
     if (t === null) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const ns = t.resource.namespaced ? (t.namespace ?? null) : '';
     if (t.resource.namespaced && ns !== null && method !== 'GET' && method !== 'DELETE' && !store.has(NAMESPACE, '', ns))
@@ -247,7 +250,7 @@ export function makeHandler(opts: HandlerOptions): (req: IncomingMessage, res: S
         if (dryRun(url)) return send(res, 200, store.get(t.resource, nsKey, t.name));
         const gone = store.delete(t.resource, nsKey, t.name);
         if (t.resource === NAMESPACE)
-          for (const r of RESOURCES)
+          for (const r of table)
             if (r.namespaced) for (const o of store.list(r, t.name)) store.delete(r, t.name, String((o.metadata as Obj).name));
         return send(res, 200, gone);
       }

@@ -13,6 +13,7 @@ import { makeId, routeKey } from './naming.js';
 import { asString, ConvertFailure, isRecord, type ConvertContext, type K8sObject, type Path } from './objects.js';
 import { checkNamespace, nameAndService } from './services.js';
 import { ingressRouteTls } from './tls.js';
+import { recordExternalDns } from './external-dns.js';
 
 const ROUTE_FIELDS = ['match', 'kind', 'priority', 'syntax', 'middlewares', 'services'];
 const SERVICE_FIELDS = [
@@ -134,6 +135,7 @@ export function convertIngressRouteTcp(ctx: ConvertContext, obj: K8sObject): voi
       if (middlewares.length > 0) router.middlewares = middlewares;
       if (tls !== undefined) router.tls = tls;
       put(ctx, 'tcpRouters', key, { value: router, source: ctx.loc(obj, path) });
+      recordExternalDns(ctx, 'tcpRouters', key, obj);
     } catch (e) {
       if (!(e instanceof ConvertFailure)) throw e;
       ctx.error(obj, e.path, `route "${match}": ${e.message}`, e.code);

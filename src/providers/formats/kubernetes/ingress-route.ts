@@ -10,6 +10,7 @@ import { asString, ConvertFailure, isRecord, type ConvertContext, type K8sObject
 import { checkNamespace, nameAndService } from './services.js';
 import { addService, buildWeighted } from './traefik-service.js';
 import { ingressRouteTls } from './tls.js';
+import { recordExternalDns } from './external-dns.js';
 
 /** A `{ name, namespace }` middleware reference → the provider-local name (or a cross-provider name as is). */
 export function middlewareRef(ctx: ConvertContext, parentNamespace: string, ref: unknown, path: Path): string {
@@ -154,4 +155,5 @@ function convertRoute(
   }
   seen.set(key, index);
   ctx.fragment.routers[key] = { value: router, source: ctx.loc(obj, [...base, 'match']) };
+  recordExternalDns(ctx, 'routers', key, obj);
 }
