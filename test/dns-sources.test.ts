@@ -167,6 +167,11 @@ describe('Kubernetes objects from files: annotations and TCP routers reach the p
     const routers = await getJson<Array<{ name: string; dns?: { name: string; state: string } }>>(`${gw.admin}/api/http/routers`);
     const targeted = routers.find((r) => r.name.startsWith('apps-targeted-'));
     assert.deepEqual(targeted?.dns, { name: 'web.sources.test', type: 'A', state: 'Published' });
+    const tcpRouters = await getJson<Array<{ name: string; dns?: { name: string; state: string } }>>(`${gw.admin}/api/tcp/routers`);
+    const dbRouter = tcpRouters.find((r) => r.name.startsWith('apps-db-'));
+    assert.deepEqual(dbRouter?.dns, { name: 'db.sources.test', type: 'A', state: 'Published' });
+    const one = await getJson<{ dns?: unknown }>(`${gw.admin}/api/tcp/routers/${encodeURIComponent(dbRouter?.name ?? '')}`);
+    assert.deepEqual(one.dns, { name: 'db.sources.test', type: 'A', state: 'Published' });
     for (const path of ['/api/http/routers', '/api/tcp/routers', '/api/rawdata', '/api/dns', '/api/overview']) {
       const r = await getText(`${gw.admin}${path}`);
       assert.equal(r.status, 200, path);

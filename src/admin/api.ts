@@ -50,6 +50,8 @@ export interface ApiSource {
   dnsStatus?: () => Promise<unknown>;
   /** The DNS record state of each router (`dns` of /api/http/routers). */
   dnsRouterStates?: () => Promise<Record<string, unknown>>;
+  /** The same per TCP router (`/api/tcp/routers`). */
+  dnsTcpRouterStates?: () => Promise<Record<string, unknown>>;
   /** The ACME engine's certificate states (states, errors, next renewal), from the primary; absent without resolvers. */
   acmeStatus?: () => Promise<unknown>;
   /** Handler of `/api/gatehouse/*` (live traffic views), when telemetry is wired. */
@@ -244,7 +246,7 @@ export function createApiHandler(src: ApiSource): Handler {
     const path = ctx.path.replace(/\/+$/, '');
     const view = src.view();
     // /api/tcp/{routers,services,middlewares}[/{name}] (docs/tcp.md).
-    if (tcpApi(ctx, path, view)) return;
+    if (tcpApi(ctx, path, view, src.dnsTcpRouterStates)) return;
     const st = src.serverStatus();
     const sh = path.startsWith('/api/http/services') ? (src.serverHealth?.() ?? {}) : {};
     if (path === '/api/version') {

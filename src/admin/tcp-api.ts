@@ -73,32 +73,56 @@ export function tcpMiddlewareJson(m: TcpRuntimeMiddleware): Json {
 }
 
 /** Answers `/api/tcp/...` (`path` without a trailing slash); false when `path` is not one of them. */
-export function tcpApi(ctx: RequestContext, path: string, view: Snapshot): boolean {
+export function tcpApi(
+  ctx: RequestContext,
+  path: string,
+  view: Snapshot,
+  /** Per TCP router, the state of its DNS record when the publisher runs (docs/dns.md). */
+  dnsStates?: () => Promise<Record<string, unknown>>,
+): boolean {
   const m = /^\/api\/tcp\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
   if (m === null) return false;
+  if (m[1] === 'routers' && dnsStates !== undefined) {
+    const rest = m[2];
+    dnsStates().then(
+      (dns) => answerTcp(ctx, view, 'routers', rest, dns),
+      () => answerTcp(ctx, view, 'routers', rest, {}),
+    );
+    return true;
+  }
+  answerTcp(ctx, view, m[1] as 'routers' | 'services' | 'middlewares', m[2], {});
+  return true;
+}
+
+function answerTcp(
+  ctx: RequestContext,
+  view: Snapshot,
+  kind: 'routers' | 'services' | 'middlewares',
+  rest: string | undefined,
+  dns: Record<string, unknown>,
+): void {
   const s = tcpSectionOf(view);
-  const kind = m[1] as 'routers' | 'services' | 'middlewares';
+  const withDns = (name: string, j: Json): Json => (dns[name] === undefined ? j : { ...j, dns: dns[name] });
   const items: Array<[string, Json]> =
     kind === 'routers'
-      ? Object.values(s?.routers ?? {}).map((r) => [r.name, tcpRouterJson(r)])
+      ? Object.values(s?.routers ?? {}).map((r) => [r.name, withDns(r.name, tcpRouterJson(r))])
       : kind === 'services'
         ? Object.values(s?.services ?? {}).map((x) => [x.name, tcpServiceJson(x)])
         : Object.values(s?.middlewares ?? {}).map((x) => [x.name, tcpMiddlewareJson(x)]);
-  if (m[2] === undefined) {
+  if (rest === undefined) {
     list(
       ctx,
       items.map(([, j]) => j),
     );
-    return true;
+    return;
   }
   let name: string;
   try {
-    name = decodeURIComponent(m[2]);
+    name = decodeURIComponent(rest);
   } catch {
-    name = m[2];
+    name = rest;
   }
   const hit = items.find(([n]) => n === name);
   if (hit === undefined) sendJson(ctx, 404, { message: `${kind.slice(0, -1)} not found` });
   else sendJson(ctx, 200, hit[1]);
-  return true;
 }

@@ -45,6 +45,7 @@ export interface InternalServiceDeps {
   /** GET /api/dns and each router's record state (the publisher runs in the primary). */
   dnsStatus?: () => Promise<unknown>;
   dnsRouterStates?: () => Promise<Record<string, unknown>>;
+  dnsTcpRouterStates?: () => Promise<Record<string, unknown>>;
 }
 
 export function createInternalServices(o: ServeOptions, deps: InternalServiceDeps): Record<string, Handler> {
@@ -84,6 +85,7 @@ export function createInternalServices(o: ServeOptions, deps: InternalServiceDep
     ...(deps.acmeStatus !== undefined && o.acme.length > 0 ? { acmeStatus: deps.acmeStatus } : {}),
     ...(deps.dnsStatus !== undefined ? { dnsStatus: deps.dnsStatus } : {}),
     ...(deps.dnsRouterStates !== undefined ? { dnsRouterStates: deps.dnsRouterStates } : {}),
+    ...(deps.dnsTcpRouterStates !== undefined ? { dnsTcpRouterStates: deps.dnsTcpRouterStates } : {}),
   });
   const acmeHttp01 = deps.acmeHttp01;
   return {

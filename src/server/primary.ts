@@ -133,6 +133,7 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
     // GET /api/dns and the DNS state of each router.
     dns: () => dns?.status() ?? null,
     dnsRouters: () => dns?.routerStates() ?? {},
+    dnsTcpRouters: () => dns?.tcpRouterStates() ?? {},
     // GET /api/secrets: where each Key Vault secret comes from, its version and last refresh; never a value.
     secrets: () => secrets?.statuses() ?? [],
     // POST /api/providers/git/hook, checked here (one delivery log for every worker).

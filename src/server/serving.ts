@@ -92,7 +92,11 @@ export async function startServing(o: ServeOptions, bp: ServingBackplane, deps: 
     },
     acmeStatus: () => bp.rpc('tls.acme'),
     ...(o.dns !== null && o.dns.publish !== false
-      ? { dnsStatus: () => bp.rpc('dns'), dnsRouterStates: async () => (await bp.rpc('dnsRouters')) as Record<string, unknown> }
+      ? {
+          dnsStatus: () => bp.rpc('dns'),
+          dnsRouterStates: async () => (await bp.rpc('dnsRouters')) as Record<string, unknown>,
+          dnsTcpRouterStates: async () => (await bp.rpc('dnsTcpRouters')) as Record<string, unknown>,
+        }
       : {}),
   });
   const tls = new TlsServing(bp, log.child({ component: 'tls' }));
