@@ -5,7 +5,9 @@
  * into a configuration directory, runs the gateway on :8000 (admin API on
  * 127.0.0.1:8080), drives add-cli traffic through it and prints, once, the
  * commands to try. Lines typed on stdin stop and start replicas (`stop 2`,
- * `start 2`) so the alert rules can be seen firing. Ctrl-C stops everything.
+ * `start 2`) so the alert rules can be seen firing, and whole regions
+ * (`stop west`, `start west`) so the two-region priority failover on
+ * `/global/…` can be seen moving traffic. Ctrl-C stops everything.
  */
 import { EXIT } from './exit-codes.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,24 +28,39 @@ import {
   CLIENT_SECRET_ENV,
   OTHER_SECRET_ENV,
 } from '../demo/identity-scenario.js';
-import { SEED_CALC_YAML, LOCAL_CALC_YAML, addServiceYaml, adminYaml, calcAlertsYaml, CALC_ALERTS } from '../demo/scenario.js';
+import {
+  SEED_CALC_YAML,
+  LOCAL_CALC_YAML,
+  addServiceYaml,
+  adminYaml,
+  calcAlertsYaml,
+  globalCalcYaml,
+  CALC_ALERTS,
+  FAILOVER,
+} from '../demo/scenario.js';
 import { serve } from '../server/serve.js';
 import { loadServeOptions } from './serve-command.js';
 import { wantsHelp } from './wants-help.js';
 
-export const DEMO_USAGE = `usage: gatehouse demo [--port 8000] [--admin-port 8080] [--replicas 3] [--rate 20] [--workers N] [--datadir DIR] [--quiet]
+export const DEMO_USAGE = `usage: gatehouse demo [--port 8000] [--admin-port 8080] [--replicas 3] [--east-replicas 2] [--rate 20] [--workers N] [--datadir DIR] [--quiet]
 
 Runs the seed scenario on this machine: calculator replicas on 127.0.0.2, .3, …,
 the gateway with the seed's IngressRoute and Middleware objects, the identity
 setup (tenant, API app, a granted and a not-granted client), a JWT-protected
 route, alert rules on the calculator, and add-cli calling it. Prints the
 commands to try once. Type "stop N" / "start N" (Enter) to stop or start
-replica add-N and watch the success-rate alert fire. Ctrl-C stops everything.
+replica add-N and watch the success-rate alert fire.
+
+Two regions: the replicas above are region west (priority 1); region east
+(priority 2) is more calculator replicas on 127.0.1.2, .3, …; one load balancer
+over both answers on /global/… Type "stop west" / "start west" to watch the
+traffic move to east and back. Ctrl-C stops everything.
 
 flags:
   --port N          the gateway's web entry point (default 8000)
   --admin-port N    admin API, dashboard, token issuer and metrics on 127.0.0.1 (default 8080)
-  --replicas N      calculator replicas (default 3)
+  --replicas N      calculator replicas, region west (default 3)
+  --east-replicas N calculator replicas of region east, the failover region (default 2)
   --rate N          add-cli requests per second (default 20; 0 = no add-cli traffic)
   --workers N       gateway worker processes (default: one per CPU)
   --datadir DIR     where the configuration and keys go (default ./.gatehouse)
@@ -55,6 +72,7 @@ interface DemoFlags {
   port: number;
   adminPort: number;
   replicas: number;
+  eastReplicas: number;
   rate: number;
   workers: number | null;
   dataDir: string;
@@ -64,7 +82,16 @@ interface DemoFlags {
 class DemoUsageError extends Error {}
 
 function parseDemoFlags(argv: string[]): DemoFlags {
-  const f: DemoFlags = { port: 8000, adminPort: 8080, replicas: 3, rate: 20, workers: null, dataDir: resolve('.gatehouse'), quiet: false };
+  const f: DemoFlags = {
+    port: 8000,
+    adminPort: 8080,
+    replicas: 3,
+    eastReplicas: 2,
+    rate: 20,
+    workers: null,
+    dataDir: resolve('.gatehouse'),
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const [k, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -90,6 +117,9 @@ function parseDemoFlags(argv: string[]): DemoFlags {
       case '--replicas':
         f.replicas = num(1, 200);
         break;
+      case '--east-replicas':
+        f.eastReplicas = num(1, 200);
+        break;
       case '--rate':
         f.rate = num(0, 100_000);
         break;
@@ -103,7 +133,9 @@ function parseDemoFlags(argv: string[]): DemoFlags {
         f.quiet = true;
         break;
       default:
-        throw new DemoUsageError(`unknown demo flag ${k} (known: --port --admin-port --replicas --rate --workers --datadir --quiet)`);
+        throw new DemoUsageError(
+          `unknown demo flag ${k} (known: --port --admin-port --replicas --east-replicas --rate --workers --datadir --quiet)`,
+        );
     }
   }
   return f;
@@ -114,10 +146,21 @@ function tokenLine(issuer: string, clientId: string, secretEnv: string, variable
   return `${variable}=$(curl -s -d "grant_type=client_credentials&client_id=${clientId}&client_secret=$${secretEnv}&scope=${encodeURIComponent(SCOPE)}" ${issuer}/${TENANT_ID}/oauth2/v2.0/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`;
 }
 
+/** A region of the failover view: its priority and its replicas' names. */
+export interface BannerRegion {
+  name: string;
+  priority: number;
+  replicas: readonly string[];
+  /** Where its replicas listen, for the banner (e.g. "127.0.1.x"). */
+  addresses: string;
+}
+
 export interface DemoBanner {
   port: number;
   adminPort: number;
   replicas: readonly RunningAddServer[];
+  /** The failover view's regions, best priority first. */
+  regions: readonly BannerRegion[];
   rate: number;
   clientSecret: string;
   otherSecret: string;
@@ -157,7 +200,7 @@ Live views:
 
 Alerts: type "stop 2" and Enter to stop replica add-2: its calls fail until the health
 check takes it out, and ${CALC_ALERTS.successRate} fires within about 20 s. "start 2" brings it back.
-
+${failoverSection(b, web, admin)}
 Admin API (loopback only):  curl ${issuer}/api/overview
 Through the gateway:        curl -u admin:${b.adminPassword} -H 'Host: admin.127.0.0.1.nip.io' ${web}/api/overview
 Ping, metrics:              curl ${issuer}/ping; curl ${issuer}/metrics
@@ -167,38 +210,116 @@ Ctrl-C stops everything.
 `;
 }
 
-/** `stop N` / `start N` on stdin: stop or restart replica add-N on its address. */
-function replicaControl(replicas: RunningAddServer[], print: (s: string) => void): () => void {
+/** The failover view's lines of the banner: the regions, the commands, stop/start of a region. */
+function failoverSection(b: DemoBanner, web: string, admin: string): string {
+  const [first, second] = b.regions;
+  if (first === undefined || second === undefined) return '';
+  const url = `${web}${FAILOVER.prefix}/add/1/2`;
+  const show = `curl -s -w ' %header{x-add-region} %header{x-add-replica}\\n' ${url}`;
+  const regions = b.regions
+    .map((r) => `region ${r.name} = ${r.replicas.join(', ')} on ${r.addresses} (priority ${r.priority})`)
+    .join(',\n');
+  return `
+Two regions, priority failover (Front Door's origin group, docs/failover.md):
+${regions},
+behind one load balancer, ${FAILOVER.service}@file, probing /healthz every ${FAILOVER.interval}:
+  ${show}    # 3 ${first.name} ${first.replicas[0] ?? ''}
+  while sleep 0.5; do ${show}; done
+  npx gatehouse stat services ${FAILOVER.service}@file ${admin}     # DOWN SERVERS: which, and why
+Failover: type "stop ${first.name}" and Enter: within about 2 s every answer comes from ${second.name}.
+"start ${first.name}" brings the traffic back ("stop ${second.name}", "start ${second.name}" work too).
+`;
+}
+
+type RegionName = 'west' | 'east';
+
+/** One calculator replica of the demo: where it listens (fixed after the first start) and whether it runs. */
+interface DemoReplica {
+  name: string;
+  region: RegionName;
+  host: string;
+  port: number;
+  /** null: no gRPC. */
+  grpcPort: number | null;
+  running: RunningAddServer | null;
+}
+
+const PRIORITY: Readonly<Record<RegionName, number>> = { west: 1, east: 2 };
+
+async function startReplica(r: DemoReplica): Promise<void> {
+  const s = await startAddServer({ host: r.host, httpPort: r.port, grpcPort: r.grpcPort, name: r.name, region: r.region });
+  r.port = Number(new URL(s.httpUrl).port);
+  if (r.grpcPort !== null && s.grpcAddress !== null) r.grpcPort = Number(s.grpcAddress.slice(s.grpcAddress.lastIndexOf(':') + 1));
+  r.running = s;
+}
+
+async function stopReplica(r: DemoReplica): Promise<void> {
+  const s = r.running;
+  r.running = null;
+  await s?.close();
+}
+
+const where = (r: DemoReplica): string => `${r.name} (${r.host}:${r.port})`;
+
+/** What happens to the failover view's traffic once `region` stopped or started, as one sentence. */
+function trafficNote(all: readonly DemoReplica[], region: RegionName, started: boolean): string {
+  const up = (Object.keys(PRIORITY) as RegionName[])
+    .filter((g) => g !== region && all.some((r) => r.region === g && r.running !== null))
+    .sort((x, y) => PRIORITY[x] - PRIORITY[y]);
+  const best = up[0];
+  const path = `${FAILOVER.prefix}/…`;
+  if (started)
+    return best === undefined || PRIORITY[region] < PRIORITY[best]
+      ? `${path} traffic comes to it once its probes pass (every ${FAILOVER.interval})`
+      : `it stands by behind region ${best} (priority ${PRIORITY[best]})`;
+  if (best === undefined) return `no region is left: ${path} answers 503 until one starts`;
+  return PRIORITY[region] < PRIORITY[best]
+    ? `${path} traffic moves to region ${best} (priority ${PRIORITY[best]}) once the probes (every ${FAILOVER.interval}) find it down`
+    : `region ${best} (priority ${PRIORITY[best]}) keeps the traffic`;
+}
+
+/**
+ * Lines on stdin: `stop N` / `start N` stop or restart replica add-N (region
+ * west) on its address; `stop west|east` / `start west|east` a whole region.
+ */
+function replicaControl(all: DemoReplica[], print: (s: string) => void): () => void {
   const rl = createInterface({ input: process.stdin, terminal: false });
-  const addresses = replicas.map((r) => {
-    const u = new URL(r.httpUrl);
-    const g = r.grpcAddress === null ? null : Number(r.grpcAddress.slice(r.grpcAddress.lastIndexOf(':') + 1));
-    return { host: u.hostname, port: Number(u.port), grpcPort: g, name: r.name };
-  });
+  const west = all.filter((r) => r.region === 'west');
+  const usage = `expected "stop N" or "start N" (replica add-N, N from 1 to ${west.length}), or "stop west" / "start west" (regions: west, east)\n`;
+  const regionCommand = async (region: RegionName, start: boolean): Promise<void> => {
+    const todo = all.filter((r) => r.region === region && (r.running !== null) !== start);
+    if (todo.length === 0) return print(`region ${region} is ${start ? 'running' : 'stopped'} already\n`);
+    try {
+      await Promise.all(todo.map((r) => (start ? startReplica(r) : stopReplica(r))));
+    } catch (err) {
+      return print(`region ${region}: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    const verb = start ? 'started' : 'stopped';
+    print(`region ${region} (priority ${PRIORITY[region]}) ${verb}: ${todo.map(where).join(', ')}; ${trafficNote(all, region, start)}\n`);
+  };
+  const replicaCommand = async (r: DemoReplica, start: boolean): Promise<void> => {
+    if ((r.running !== null) === start) return print(`replica ${r.name} is ${start ? 'running' : 'stopped'} already\n`);
+    try {
+      await (start ? startReplica(r) : stopReplica(r));
+      print(`replica ${where(r)} ${start ? 'started' : 'stopped'}\n`);
+    } catch (err) {
+      print(`replica ${r.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  };
+  const command = async (line: string): Promise<void> => {
+    if (line.trim() === '') return;
+    const m = /^\s*(stop|start)\s+(\S+)\s*$/i.exec(line);
+    const start = m?.[1]?.toLowerCase() === 'start';
+    const target = m?.[2]?.toLowerCase() ?? '';
+    if (target === 'west' || target === 'east') return regionCommand(target, start);
+    const r = /^\d+$/.test(target) ? west[Number(target) - 1] : undefined;
+    if (r === undefined) return print(usage);
+    return replicaCommand(r, start);
+  };
+  // One command at a time, in the order typed.
   let busy: Promise<void> = Promise.resolve();
   rl.on('line', (line) => {
-    const m = /^\s*(stop|start)\s+(\d+)\s*$/i.exec(line);
-    if (line.trim() === '') return;
-    const n = m === null ? NaN : Number(m[2]);
-    if (m === null || !(n >= 1 && n <= replicas.length)) {
-      print(`expected "stop N" or "start N" with N from 1 to ${replicas.length}\n`);
-      return;
-    }
-    const i = n - 1;
-    const a = addresses[i]!;
-    busy = busy.then(async () => {
-      if (m[1]!.toLowerCase() === 'stop') {
-        await replicas[i]!.close();
-        print(`replica ${a.name} (${a.host}:${a.port}) stopped\n`);
-      } else {
-        try {
-          replicas[i] = await startAddServer({ host: a.host, httpPort: a.port, grpcPort: a.grpcPort, name: a.name });
-          print(`replica ${a.name} (${a.host}:${a.port}) started\n`);
-        } catch (err) {
-          print(`replica ${a.name}: ${err instanceof Error ? err.message : String(err)} (is it running already?)\n`);
-        }
-      }
-    });
+    busy = busy.then(() => command(line));
   });
   return () => rl.close();
 }
@@ -220,15 +341,30 @@ export async function demoMain(argv: string[]): Promise<number> {
   const dir = join(f.dataDir, 'demo', 'config');
   mkdirSync(dir, { recursive: true });
 
-  // 1. Calculator replicas on loopback addresses 127.0.0.2, .3, … (any 127/8 address is local on Linux).
-  const replicas: RunningAddServer[] = [];
-  for (let i = 0; i < f.replicas; i++) {
-    replicas.push(await startAddServer({ host: `127.0.0.${2 + i}`, httpPort: 0, grpcPort: 0, name: `add-${i + 1}` }));
-  }
-  const eps = replicas.map((r) => {
-    const u = new URL(r.httpUrl);
-    return { host: u.hostname, port: Number(u.port) };
-  });
+  // 1. Calculator replicas on loopback addresses (any 127/8 address is local on Linux): region west,
+  // the seed's replicas, on 127.0.0.2, .3, …; region east, the failover region, on 127.0.1.2, .3, … (HTTP only).
+  const all: DemoReplica[] = [
+    ...Array.from({ length: f.replicas }, (_, i): DemoReplica => ({
+      name: `add-${i + 1}`,
+      region: 'west',
+      host: `127.0.0.${2 + i}`,
+      port: 0,
+      grpcPort: 0,
+      running: null,
+    })),
+    ...Array.from({ length: f.eastReplicas }, (_, i): DemoReplica => ({
+      name: `east-${i + 1}`,
+      region: 'east',
+      host: `127.0.1.${2 + i}`,
+      port: 0,
+      grpcPort: null,
+      running: null,
+    })),
+  ];
+  for (const r of all) await startReplica(r);
+  const inRegion = (g: RegionName): DemoReplica[] => all.filter((r) => r.region === g);
+  const replicas = inRegion('west').map((r) => r.running!);
+  const eps = inRegion('west').map((r) => ({ host: r.host, port: r.port }));
 
   // 2. Configuration: the seed's objects + Service/Endpoints + admin behind basicAuth.
   const adminPassword = randomBytes(9).toString('base64url');
@@ -249,6 +385,14 @@ export async function demoMain(argv: string[]): Promise<number> {
   );
   // The seed's Azure Monitor alerts: success rate and latency of the calculator add-cli calls.
   writeFileSync(join(dir, '50-calc-alerts.yaml'), calcAlertsYaml('calc-replicas@file'));
+  // Two regions behind one origin group (Front Door's priorities), on /global/….
+  const regions = (['west', 'east'] as const).map((g) => ({ name: g, priority: PRIORITY[g], replicas: inRegion(g) }));
+  writeFileSync(
+    join(dir, '60-calc-global.yaml'),
+    globalCalcYaml(
+      regions.map((g) => ({ name: g.name, priority: g.priority, servers: g.replicas.map((r) => ({ host: r.host, port: r.port })) })),
+    ),
+  );
 
   // 3. The gateway, with the seed's container arguments. `--providers.kubernetescrd` is left out:
   // it needs an API server this build cannot watch yet (the objects come from the file provider
@@ -296,8 +440,26 @@ export async function demoMain(argv: string[]): Promise<number> {
 
   const print = (s: string): void => void process.stdout.write(s);
   if (f.quiet) print(`Gatehouse demo up: gateway ${`http://127.0.0.1:${port}`}, admin ${issuer}, configuration ${dir}\n`);
-  else print(demoBanner({ port, adminPort: f.adminPort, replicas, rate: f.rate, clientSecret, otherSecret, adminPassword, dir }));
-  const closeControl = replicaControl(replicas, print);
+  else
+    print(
+      demoBanner({
+        port,
+        adminPort: f.adminPort,
+        replicas,
+        regions: regions.map((g) => ({
+          name: g.name,
+          priority: g.priority,
+          replicas: g.replicas.map((r) => r.name),
+          addresses: g.name === 'west' ? '127.0.0.x' : '127.0.1.x',
+        })),
+        rate: f.rate,
+        clientSecret,
+        otherSecret,
+        adminPassword,
+        dir,
+      }),
+    );
+  const closeControl = replicaControl(all, print);
 
   await new Promise<void>((resolveStop) => {
     const stop = (): void => resolveStop();
@@ -309,7 +471,7 @@ export async function demoMain(argv: string[]): Promise<number> {
   ac.abort();
   const total = await cli.catch(() => null);
   await gw.close();
-  await Promise.all(replicas.map((r) => r.close()));
+  await Promise.all(all.map(stopReplica));
   if (total !== null) print(`add-cli made ${total.ok + total.failed} calls, ${total.failed} failed\n`);
   return EXIT.OK;
 }

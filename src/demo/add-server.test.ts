@@ -78,6 +78,20 @@ test('replicas are told apart; default name carries the port', async (t) => {
   assert.ok(a.name.endsWith(`:${new URL(a.httpUrl).port}`));
 });
 
+test('a replica with a region names it in x-add-region on every answer; without one, no such header', async (t) => {
+  const east = await startAddServer({ grpcPort: null, name: 'east-1', region: 'east' });
+  const plain = await startAddServer({ grpcPort: null, name: 'add-1' });
+  t.after(() => Promise.all([east.close(), plain.close()]));
+  for (const path of ['/add/1/2', '/healthz', '/nope']) {
+    const r = await fetch(east.httpUrl + path, { signal: AbortSignal.timeout(5000) });
+    assert.equal(r.headers.get('x-add-region'), 'east', path);
+    assert.equal(r.headers.get('x-add-replica'), 'east-1', path);
+  }
+  const r = await fetch(`${plain.httpUrl}/add/1/2`, { signal: AbortSignal.timeout(5000) });
+  assert.equal(r.headers.get('x-add-region'), null);
+  assert.equal(await r.text(), '3');
+});
+
 test('the proto is found from the package root', () => {
   const root = findPackageRoot();
   assert.ok(root.length > 0);

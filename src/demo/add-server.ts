@@ -1,7 +1,8 @@
 /**
  * The demo workload's calculator, `add`: HTTP `GET /add/{a}/{b}` answers the sum
  * as text, gRPC `calculator.Calculator/Add` answers it as a double. Every answer
- * names the replica (`x-add-replica`) so load balancing is visible.
+ * names the replica (`x-add-replica`) so load balancing is visible, and its
+ * region (`x-add-region`) when it has one (the demo's two-region failover).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,8 @@ export interface AddServerOptions {
   grpcPort?: number | null;
   /** Replica name sent in `x-add-replica`; default `<hostname>:<httpPort>`. */
   name?: string;
+  /** Region sent in `x-add-region` on HTTP answers; absent: no such header. */
+  region?: string;
 }
 
 export interface RunningAddServer {
@@ -34,6 +37,7 @@ export interface RunningAddServer {
 }
 
 export const REPLICA_HEADER = 'x-add-replica';
+export const REGION_HEADER = 'x-add-region';
 const CLOSE_GRACE_MS = 5_000;
 const MAX_OPERAND_CHARS = 64;
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$/;
@@ -64,20 +68,28 @@ function invalidOperand(segment: string): string {
   return `invalid number ${JSON.stringify(shown)}: expected a decimal like 10, -2 or 1.5`;
 }
 
-function answer(res: ServerResponse, replica: string, status: number, body: string, extra?: Record<string, string>): void {
+function answer(
+  res: ServerResponse,
+  who: Readonly<Record<string, string>>,
+  status: number,
+  body: string,
+  extra?: Record<string, string>,
+): void {
   const buf = Buffer.from(body);
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': buf.length,
     'cache-control': 'no-store',
-    [REPLICA_HEADER]: replica,
+    ...who,
     ...extra,
   });
   res.end(res.req.method === 'HEAD' ? undefined : buf);
 }
 
-/** The HTTP request listener of one replica. */
-export function addHttpListener(replica: string): (req: IncomingMessage, res: ServerResponse) => void {
+/** The HTTP request listener of one replica (of `region`, when given). */
+export function addHttpListener(name: string, region?: string): (req: IncomingMessage, res: ServerResponse) => void {
+  const replica: Record<string, string> =
+    region === undefined ? { [REPLICA_HEADER]: name } : { [REPLICA_HEADER]: name, [REGION_HEADER]: region };
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -211,7 +223,7 @@ export async function startAddServer(opts: AddServerOptions = {}): Promise<Runni
   const host = opts.host ?? '127.0.0.1';
   // The name is fixed before listening; with a random port it is completed once the port is known.
   const replica = { name: opts.name ?? '' };
-  let listener = addHttpListener(replica.name);
+  let listener = addHttpListener(replica.name, opts.region);
   const http = createServer((req, res) => listener(req, res));
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;
@@ -220,7 +232,7 @@ export async function startAddServer(opts: AddServerOptions = {}): Promise<Runni
   const httpPort = await listenHttp(http, host, opts.httpPort ?? 0);
   if (replica.name === '') {
     replica.name = `${hostname()}:${httpPort}`;
-    listener = addHttpListener(replica.name);
+    listener = addHttpListener(replica.name, opts.region);
   }
   let grpcServer: { address: string; close(): Promise<void> } | null = null;
   if (opts.grpcPort !== null) {

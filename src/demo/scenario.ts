@@ -2,8 +2,9 @@
  * The seed scenario as configuration files: the seed's IngressRoute and
  * Middleware exactly as written (plus the same route for
  * calc.127.0.0.1.nip.io and localhost), the Kubernetes Service + Endpoints
- * that place `add-svc` on the calculator replicas, and the admin dashboard
- * routed through the gateway (api@internal) behind basicAuth.
+ * that place `add-svc` on the calculator replicas, the admin dashboard
+ * routed through the gateway (api@internal) behind basicAuth, and the
+ * two-region priority failover on `/global/…`.
  */
 
 export interface Replica {
@@ -87,6 +88,62 @@ metadata:
 subsets:
 ${subsets}
 `;
+}
+
+/** One region of the calculator for the failover view: its servers all have `priority`. */
+export interface Region {
+  name: string;
+  /** Front Door's origin priority, 1 (preferred) to 5. */
+  priority: number;
+  servers: readonly Replica[];
+}
+
+/** The demo's two-region failover: names, path, probe interval (globalCalcYaml). */
+export const FAILOVER = {
+  router: 'calc-global',
+  service: 'calc-global',
+  /** The route's path prefix, stripped before the calculator sees the request. */
+  prefix: '/global',
+  /** The health check's interval and timeout: short, so a stopped region is seen within seconds. */
+  interval: '1s',
+  timeout: '500ms',
+  /** ms, Front Door's default additional latency: on loopback every replica of a region is in the band. */
+  latencySensitivity: 50,
+} as const;
+
+/**
+ * The two-region failover view (docs/failover.md): one loadBalancer with
+ * Front Door's origin-group settings over every region's servers, each server
+ * at its region's priority, probed on the calculator's /healthz every second
+ * (status 200 only, as Front Door), with Front Door's 50 ms latency band so
+ * the replicas of the region in use share its traffic. Routed on `/global/…` so the seed's routes,
+ * `calc-replicas` and its alert rules keep their meaning.
+ */
+export function globalCalcYaml(regions: readonly Region[]): string {
+  const servers = regions
+    .flatMap((r) =>
+      r.servers.map((s) => `          - { url: "http://${s.host}:${s.port}", priority: ${r.priority} }   # region ${r.name}\n`),
+    )
+    .join('');
+  return `http:
+  routers:
+    ${FAILOVER.router}:
+      entryPoints: [web]
+      rule: PathPrefix(\`${FAILOVER.prefix}/\`)
+      priority: 1000
+      middlewares: [${FAILOVER.router}-strip]
+      service: ${FAILOVER.service}
+  middlewares:
+    ${FAILOVER.router}-strip:
+      stripPrefix:
+        prefixes: [${FAILOVER.prefix}]
+  services:
+    ${FAILOVER.service}:
+      loadBalancer:
+        latencySensitivity: ${FAILOVER.latencySensitivity}   # ms (Front Door's default): the replicas of a region share its traffic
+        healthCheck: { path: /healthz, interval: ${FAILOVER.interval}, timeout: ${FAILOVER.timeout}, status: 200 }
+        servers:
+${servers}`;
 }
 
 /** The admin dashboard through the gateway itself, protected by basicAuth (seed point 3). */
