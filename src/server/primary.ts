@@ -24,12 +24,11 @@ import { KubernetesProvider } from '../providers/kubernetes/index.js';
 import { admissionReviewer } from './admission-wiring.js';
 import type { CertificateMaterial } from '../tls/certificates.js';
 import { generateDefaultCertificate } from '../tls/generated.js';
-import { startAcme } from './acme-wiring.js';
 import { CertificateFilesWatch } from '../tls/file-watch.js';
 import { DnsPublisher } from '../dns/publisher.js';
 import { dnsPrometheusText } from '../dns/metrics.js';
 import { createDnsProvider } from '../dns/options.js';
-import { dns01SolverFor, type Dns01Solver } from '../tls/acme/index.js';
+import type { Dns01Solver } from '../tls/acme/index.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 
 export interface PrimaryDeps {
@@ -102,8 +101,11 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   // ACME: the engine runs here only; its certificates come back as the `acme` provider (src/server/acme-wiring.ts).
   // DNS: the record publisher (a primary listener) and, for ACME dns-01, the same provider (docs/dns.md).
   const dns = o.dns === null || o.dns.publish === false ? null : new DnsPublisher({ options: o.dns, log: log.child({ service: 'dns' }) });
-  const dns01 = dns01Solvers(o);
-  const acme = await startAcme(o, log, dns01 === undefined ? {} : { dns01 });
+  const dns01 = await dns01Solvers(o);
+  // The ACME client and its dependencies load only when a resolver is configured: unused modules in the
+  // serving heap cost requests per CPU-second (docs/benchmarks.md).
+  const acme =
+    o.acme.length === 0 ? null : await (await import('./acme-wiring.js')).startAcme(o, log, dns01 === undefined ? {} : { dns01 });
   const watcher = createConfigWatcher(o, {
     log,
     watch: true,
@@ -215,13 +217,14 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
 }
 
 /** ACME dns-01 solvers: resolvers naming a DNS provider write through the one configured with --dns.* (docs/tls.md). */
-function dns01Solvers(o: ServeOptions): Record<string, Dns01Solver> | undefined {
+async function dns01Solvers(o: ServeOptions): Promise<Record<string, Dns01Solver> | undefined> {
   const wanting = o.acme.filter((r) => r.dnsChallenge !== undefined);
   if (o.dns !== null && o.dns.publish === false && !wanting.some((r) => r.dnsChallenge?.provider === o.dns?.provider))
     throw new Error(
       `--dns.provider=${o.dns.provider}: nothing uses it: set --dns.policy with --dns.targets or --dns.targethostname to publish records, or name it in --certificatesresolvers.<name>.acme.dnschallenge.provider (docs/dns.md)`,
     );
   if (wanting.length === 0) return undefined;
+  const { dns01SolverFor } = await import('../tls/acme/index.js');
   const out: Record<string, Dns01Solver> = {};
   // One solver for every resolver: its writes to the DNS server go one at a time.
   let solver: Dns01Solver | undefined;

@@ -2,41 +2,44 @@
  * Gatehouse's own default certificate, as Traefik's "TRAEFIK DEFAULT CERT":
  * self-signed, made at start (EC P-256, one year), served when no configured
  * certificate matches the SNI and no default certificate is configured.
- * Made with @peculiar/x509 (node:crypto parses X.509 but cannot issue it).
+ * Made with @peculiar/x509 (node:crypto parses X.509 but cannot issue it), in a
+ * worker thread (generated-worker.ts) so that library never loads into the
+ * gateway's heap.
  */
-import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { X509Certificate } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { describe, type CertificateInfo, type CertificateMaterial } from './certificates.js';
 
-export const DEFAULT_CERT_CN = 'GATEHOUSE DEFAULT CERT';
+export { DEFAULT_CERT_CN } from './default-cert-name.js';
+
+/** How long the worker may take (a key pair and one signature: milliseconds in practice). */
+const GENERATE_TIMEOUT_MS = 30_000;
 
 export async function generateDefaultCertificate(): Promise<{ material: CertificateMaterial; info: CertificateInfo }> {
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f; // a positive INTEGER
-  const now = Date.now();
-  // Traefik's default certificate names a host nobody owns, so no client takes it for a real one.
-  const cn = `${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}.gatehouse.default`;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString('hex'),
-    name: `CN=${DEFAULT_CERT_CN}`,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 365 * 24 * 3600 * 1000),
-    signingAlgorithm: alg,
-    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: cn }]),
-    ],
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
-  const pem = cert.toString('pem');
-  return { material: { cert: pem, key }, info: describe(new X509Certificate(pem)) };
+  // From TypeScript sources (tests, through tsx, whose hooks a worker thread does not get) it runs in-process;
+  // the built gateway (dist/) always uses the worker, which test/deploy-image.test.ts starts.
+  const pem = import.meta.url.endsWith('.ts')
+    ? await (await import('./generated-worker.js')).makeDefaultCertificatePem()
+    : await inWorker(new URL('./generated-worker.js', import.meta.url));
+  return { material: pem, info: describe(new X509Certificate(pem.cert)) };
+}
+
+function inWorker(url: URL): Promise<{ cert: string; key: string }> {
+  const worker = new Worker(url);
+  return new Promise<{ cert: string; key: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('generating the default certificate timed out')), GENERATE_TIMEOUT_MS);
+    worker.once('message', (m: { ok: true; cert: string; key: string } | { ok: false; message: string }) => {
+      clearTimeout(timer);
+      if (m.ok) resolve({ cert: m.cert, key: m.key });
+      else reject(new Error(`generating the default certificate failed: ${m.message}`));
+    });
+    worker.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the default certificate worker exited (${code}) without an answer`));
+    });
+  }).finally(() => void worker.terminate());
 }
