@@ -176,6 +176,17 @@ async function main(): Promise<number> {
       authorization: cfg.authorization,
     });
     started.push(gh1.proc);
+    // The JWT row has a process of its own: JWT traffic through gh-1w would make the functions the plain route
+    // shares with it polymorphic in V8 (while base-1w serves plain traffic only) and skew "this build / baseline".
+    const ghJwt = await startGateway({
+      name: 'gh-1w-jwt',
+      dir,
+      yaml: cfg.yaml,
+      workers: 1,
+      cpus: layout.proxy,
+      authorization: cfg.authorization,
+    });
+    started.push(ghJwt.proc);
     // The same build with per-request metrics off, on the same core: the "metrics on / off" pair.
     const ghOff = await startGateway({
       name: 'gh-1w-nomet',
@@ -242,11 +253,11 @@ async function main(): Promise<number> {
       },
       {
         id: 'gh-1w-jwt',
-        label: 'Gatehouse, 1 worker, JWT route',
+        label: 'Gatehouse, 1 worker, JWT route (its own process)',
         baseline: 'gh-1w',
-        url: gh1.url,
+        url: ghJwt.url,
         headers: jwtHeaders,
-        pid: gh1.proc.pid,
+        pid: ghJwt.proc.pid,
         bodies: ['small'],
       },
       {
@@ -271,7 +282,7 @@ async function main(): Promise<number> {
       });
     // wrk's headers must reach the JWT route: without the token every answer is a 401
     const probe = await wrk(
-      gh1.url + SMALL_PATH,
+      ghJwt.url + SMALL_PATH,
       { cpus: layout.loadgen, threads: 1, connections: 4, durationS: 1, headers: { host: JWT_HOST } },
       false,
     );
