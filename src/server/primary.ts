@@ -28,6 +28,7 @@ import { CertificateFilesWatch } from '../tls/file-watch.js';
 import { DnsPublisher } from '../dns/publisher.js';
 import { dnsPrometheusText } from '../dns/metrics.js';
 import { createDnsProvider } from '../dns/options.js';
+import type { DnsProvider } from '../dns/types.js';
 import type { Dns01Solver } from '../tls/acme/index.js';
 import { TLS_SECTION, type TlsSection } from '../tls/compile.js';
 
@@ -105,7 +106,9 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
   // The ACME client and its dependencies load only when a resolver is configured: unused modules in the
   // serving heap cost requests per CPU-second (docs/benchmarks.md).
   const acme =
-    o.acme.length === 0 ? null : await (await import('./acme-wiring.js')).startAcme(o, log, dns01 === undefined ? {} : { dns01 });
+    o.acme.length === 0
+      ? null
+      : await (await import('./acme-wiring.js')).startAcme(o, log, dns01 === undefined ? {} : { dns01: dns01.solvers });
   const watcher = createConfigWatcher(o, {
     log,
     watch: true,
@@ -212,12 +215,13 @@ export async function startPrimary(o: ServeOptions, bp: PrimaryBackplane, deps: 
       await watcher.close();
       alerts.close();
       await acme?.close();
+      await dns01?.close();
     },
   };
 }
 
 /** ACME dns-01 solvers: resolvers naming a DNS provider write through the one configured with --dns.* (docs/tls.md). */
-async function dns01Solvers(o: ServeOptions): Promise<Record<string, Dns01Solver> | undefined> {
+async function dns01Solvers(o: ServeOptions): Promise<{ solvers: Record<string, Dns01Solver>; close(): Promise<void> } | undefined> {
   const wanting = o.acme.filter((r) => r.dnsChallenge !== undefined);
   if (o.dns !== null && o.dns.publish === false && !wanting.some((r) => r.dnsChallenge?.provider === o.dns?.provider))
     throw new Error(
@@ -228,14 +232,16 @@ async function dns01Solvers(o: ServeOptions): Promise<Record<string, Dns01Solver
   const out: Record<string, Dns01Solver> = {};
   // One solver for every resolver: its writes to the DNS server go one at a time.
   let solver: Dns01Solver | undefined;
+  let provider: DnsProvider | undefined;
   for (const r of wanting) {
     const kind = r.dnsChallenge?.provider;
     if (o.dns === null || o.dns.provider !== kind)
       throw new Error(
         `certificatesresolvers.${r.name}.acme.dnschallenge.provider=${kind ?? ''}: configure that DNS provider with --dns.provider=${kind ?? ''} and its --dns.${kind ?? ''}.* flags (docs/dns.md)`,
       );
-    solver ??= dns01SolverFor(createDnsProvider(o.dns));
+    provider ??= createDnsProvider(o.dns);
+    solver ??= dns01SolverFor(provider);
     out[r.name] = solver;
   }
-  return out;
+  return { solvers: out, close: async () => provider?.close() };
 }
