@@ -358,7 +358,15 @@ test(
       );
       await page.waitForTimeout(2_500);
       // Hover shows the values at that time.
-      const box = (await page.locator('#ov-charts .chart[data-chart="ov-rps"] svg.plot').boundingBox())!;
+      // The overview re-renders every 2 s: the plot can be between two renders (no box) at the moment asked; ask again.
+      const plot = page.locator('#ov-charts .chart[data-chart="ov-rps"] svg.plot');
+      let box: { x: number; y: number; width: number; height: number } | null = null;
+      for (let i = 0; i < 50 && box === null; i++) {
+        await plot.waitFor({ state: 'visible', timeout: 5000 });
+        box = await plot.boundingBox();
+        if (box === null) await page.waitForTimeout(100);
+      }
+      assert.ok(box !== null, 'the requests/s chart has a box');
       // The last complete 5-second point (60 points; plot from x = 52 to width - 8).
       await page.mouse.move(box.x + 52 + ((box.width - 60) * 58) / 59, box.y + box.height / 2);
       await until(
